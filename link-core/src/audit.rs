@@ -1,0 +1,230 @@
+//! Audit events: one per action, success or not, and the sinks that write them.
+//!
+//! The content policy decides whether the prompt and response text appear in full, as a
+//! SHA-256 hash (so a record can be matched to a known text without storing it), or not at
+//! all. Only the subject identifies the user: never an email, a token or another claim.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::{AuditSink, ConversationId, Error, RequestId, Result, Usage};
+
+/// What the user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// Extracted a persona from a free-text request.
+    ExtractPersona,
+    /// Started a conversation.
+    CreateConversation,
+    /// Sent a message and got a whole reply.
+    SendMessage,
+    /// Sent a message and streamed the reply.
+    StreamMessage,
+    /// Listed their conversations.
+    ListConversations,
+    /// Read one conversation.
+    GetConversation,
+    /// Deleted a conversation.
+    DeleteConversation,
+}
+
+/// How the action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// It succeeded.
+    Ok,
+    /// The rate limiter refused it.
+    RateLimited,
+    /// It failed; the event's `error` holds the code.
+    Error,
+    /// The caller went away before it finished (e.g. dropped a stream).
+    Cancelled,
+}
+
+/// One audited action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When the action started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// The request it belongs to.
+    pub request_id: RequestId,
+    /// The user's subject.
+    pub sub: String,
+    /// What was done.
+    pub action: AuditAction,
+    /// The conversation involved, if any.
+    pub conversation_id: Option<ConversationId>,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The error code when `outcome` is `error` (see [`Error::code`]).
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+    /// The model that served it, if one did.
+    pub model: Option<String>,
+    /// Token counts, if reported.
+    pub usage: Option<Usage>,
+    /// The user's text (subject to the sink's [`ContentPolicy`]).
+    pub prompt: Option<String>,
+    /// The reply text (subject to the sink's [`ContentPolicy`]).
+    pub response: Option<String>,
+}
+
+impl AuditEvent {
+    /// Sets the latency from an elapsed duration.
+    pub fn with_latency(mut self, elapsed: Duration) -> Self {
+        self.latency_ms = elapsed.as_secs_f64() * 1000.0;
+        self
+    }
+}
+
+/// What an audit record keeps of prompt and response text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentPolicy {
+    /// The text as it was.
+    #[default]
+    Full,
+    /// `sha256:<hex>` of the text.
+    Hash,
+    /// Nothing.
+    None,
+}
+
+impl FromStr for ContentPolicy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "hash" => Ok(Self::Hash),
+            "none" => Ok(Self::None),
+            other => Err(Error::Config {
+                message: format!("audit content policy must be full, hash or none, not {other:?}"),
+            }),
+        }
+    }
+}
+
+impl ContentPolicy {
+    /// Applies the policy to one piece of text.
+    ///
+    /// ```
+    /// use link_core::ContentPolicy;
+    /// assert_eq!(ContentPolicy::None.apply(Some("hi")), None);
+    /// assert_eq!(
+    ///     ContentPolicy::Hash.apply(Some("hi")).unwrap(),
+    ///     "sha256:8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"
+    /// );
+    /// ```
+    pub fn apply(self, text: Option<&str>) -> Option<String> {
+        let text = text?;
+        match self {
+            ContentPolicy::Full => Some(text.to_owned()),
+            ContentPolicy::Hash => Some(format!("sha256:{}", hex::encode(Sha256::digest(text)))),
+            ContentPolicy::None => None,
+        }
+    }
+}
+
+/// Renders one event as the JSON text of an audit line, with the policy applied.
+pub fn render(event: &AuditEvent, policy: ContentPolicy) -> Result<String> {
+    let mut event = event.clone();
+    event.prompt = policy.apply(event.prompt.as_deref());
+    event.response = policy.apply(event.response.as_deref());
+    serde_json::to_string(&event).map_err(|e| Error::Config {
+        message: format!("audit event did not serialise: {e}"),
+    })
+}
+
+/// The prefix of every audit line, for log filters (`AUDIT_LOG {json}`).
+pub const AUDIT_PREFIX: &str = "AUDIT_LOG";
+
+/// Writes each event as one `AUDIT_LOG {json}` line through `tracing` (target `link::audit`).
+///
+/// ```
+/// use link_core::{ContentPolicy, TracingAuditSink};
+/// let sink = TracingAuditSink::new(ContentPolicy::Hash);
+/// assert_eq!(sink.policy(), ContentPolicy::Hash);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TracingAuditSink {
+    policy: ContentPolicy,
+}
+
+impl TracingAuditSink {
+    /// A sink applying `policy` to prompt and response text.
+    pub fn new(policy: ContentPolicy) -> Self {
+        Self { policy }
+    }
+
+    /// The content policy in force.
+    pub fn policy(&self) -> ContentPolicy {
+        self.policy
+    }
+}
+
+#[async_trait]
+impl AuditSink for TracingAuditSink {
+    async fn record(&self, event: &AuditEvent) -> Result<()> {
+        let line = render(event, self.policy)?;
+        tracing::info!(target: "link::audit", "{AUDIT_PREFIX} {line}");
+        Ok(())
+    }
+}
+
+/// Appends each event as one `AUDIT_LOG {json}` line to any writer (a file, a buffer).
+pub struct WriterAuditSink<W> {
+    policy: ContentPolicy,
+    writer: Mutex<W>,
+}
+
+impl<W> std::fmt::Debug for WriterAuditSink<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterAuditSink")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write + Send + 'static> WriterAuditSink<W> {
+    /// A sink writing to `writer` with `policy`.
+    pub fn new(writer: W, policy: ContentPolicy) -> Self {
+        Self {
+            policy,
+            writer: Mutex::new(writer),
+        }
+    }
+
+    /// Gives back the writer (e.g. a buffer in tests).
+    pub fn into_inner(self) -> W {
+        self.writer
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl<W: Write + Send + 'static> AuditSink for WriterAuditSink<W> {
+    async fn record(&self, event: &AuditEvent) -> Result<()> {
+        let line = render(event, self.policy)?;
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| Error::storage("audit writer lock poisoned"))?;
+        writeln!(writer, "{AUDIT_PREFIX} {line}")
+            .and_then(|()| writer.flush())
+            .map_err(|e| Error::storage(format!("audit write failed: {e}")))
+    }
+}

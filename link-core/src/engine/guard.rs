@@ -1,0 +1,118 @@
+//! Exactly one audit event per action, even when the caller drops the future mid-way.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::{
+    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, RequestContext,
+    Usage, conversation::now,
+};
+
+/// An audit event being filled in while an action runs. Finishing it records the event; if it
+/// is dropped unfinished (the caller went away), it records the event as cancelled.
+#[derive(Debug)]
+pub(crate) struct AuditGuard {
+    event: Option<AuditEvent>,
+    started: Instant,
+    sink: Arc<dyn AuditSink>,
+}
+
+impl AuditGuard {
+    pub(crate) fn start(sink: Arc<dyn AuditSink>, ctx: &RequestContext, action: AuditAction) -> Self {
+        let event = AuditEvent {
+            timestamp: now(),
+            request_id: ctx.request_id.clone(),
+            sub: ctx.principal.sub.clone(),
+            action,
+            conversation_id: None,
+            outcome: AuditOutcome::Cancelled,
+            error: None,
+            latency_ms: 0.0,
+            model: None,
+            usage: None,
+            prompt: None,
+            response: None,
+        };
+        Self {
+            event: Some(event),
+            started: Instant::now(),
+            sink,
+        }
+    }
+
+    fn edit(&mut self, f: impl FnOnce(&mut AuditEvent)) {
+        if let Some(event) = self.event.as_mut() {
+            f(event);
+        }
+    }
+
+    pub(crate) fn conversation(&mut self, id: ConversationId) {
+        self.edit(|e| e.conversation_id = Some(id));
+    }
+
+    pub(crate) fn model(&mut self, model: String) {
+        self.edit(|e| e.model = Some(model));
+    }
+
+    pub(crate) fn prompt(&mut self, text: &str) {
+        self.edit(|e| e.prompt = Some(text.to_owned()));
+    }
+
+    pub(crate) fn response(&mut self, text: &str, usage: Option<Usage>) {
+        self.edit(|e| {
+            e.response = Some(text.to_owned());
+            e.usage = usage;
+        });
+    }
+
+    /// Records the event as failed with `error`, and gives the error back.
+    pub(crate) async fn fail(self, error: Error) -> Error {
+        let result: Result<(), Error> = Err(error);
+        self.finish(&result).await;
+        result.err().unwrap_or(Error::Cancelled)
+    }
+
+    /// Records the event with the outcome `result` implies.
+    pub(crate) async fn finish<T>(mut self, result: &Result<T, Error>) {
+        let Some(mut event) = self.event.take() else { return };
+        match result {
+            Ok(_) => event.outcome = AuditOutcome::Ok,
+            Err(error) => set_error(&mut event, error),
+        }
+        record(&*self.sink, event.with_latency(self.started.elapsed())).await;
+    }
+}
+
+fn set_error(event: &mut AuditEvent, error: &Error) {
+    event.outcome = match error {
+        Error::RateLimited { .. } => AuditOutcome::RateLimited,
+        Error::Cancelled => AuditOutcome::Cancelled,
+        _ => AuditOutcome::Error,
+    };
+    if event.outcome == AuditOutcome::Error {
+        event.error = Some(error.code().to_owned());
+    }
+}
+
+async fn record(sink: &dyn AuditSink, event: AuditEvent) {
+    if let Err(error) = sink.record(&event).await {
+        tracing::error!(%error, request_id = %event.request_id, "audit event was not recorded");
+    }
+}
+
+impl Drop for AuditGuard {
+    fn drop(&mut self) {
+        let Some(event) = self.event.take() else { return };
+        let event = event.with_latency(self.started.elapsed());
+        let sink = self.sink.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move { record(&*sink, event).await });
+            }
+            Err(_) => tracing::error!(
+                request_id = %event.request_id,
+                "cancelled action not audited: no async runtime to record it on"
+            ),
+        }
+    }
+}

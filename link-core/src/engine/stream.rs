@@ -1,0 +1,127 @@
+//! Driving a streamed turn in its own task, so a caller that goes away is noticed at once.
+//!
+//! The task forwards model events to the caller through a bounded channel. When the caller
+//! drops its end, the task drops the model stream (cancelling the call), stores what was said
+//! so far, and audits the turn as cancelled.
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{TurnEvent, TurnStream, blocked, guard::AuditGuard, persist_turn};
+use crate::{
+    ChatEvent, ChatStream, ConversationId, ConversationStore, Error, Message, Result, Role,
+    StopReason, Usage,
+};
+
+/// How many events may wait for a slow reader before the model stream is paused.
+const BUFFER: usize = 32;
+
+pub(super) struct Driver {
+    pub(super) store: std::sync::Arc<dyn ConversationStore>,
+    pub(super) owner: String,
+    pub(super) conversation: ConversationId,
+    pub(super) user: Message,
+    pub(super) audit: AuditGuard,
+}
+
+enum End {
+    Done(StopReason, Option<Usage>),
+    Failed(Error),
+    Cancelled,
+}
+
+impl Driver {
+    pub(super) fn spawn(self, upstream: ChatStream) -> TurnStream {
+        let (tx, rx) = mpsc::channel(BUFFER);
+        tokio::spawn(self.run(upstream, tx));
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+            .boxed()
+    }
+
+    async fn run(self, mut upstream: ChatStream, tx: mpsc::Sender<Result<TurnEvent>>) {
+        let mut text = String::new();
+        let end = loop {
+            let event = tokio::select! {
+                biased;
+                () = tx.closed() => break End::Cancelled,
+                event = upstream.next() => event,
+            };
+            match event {
+                Some(Ok(ChatEvent::Delta { text: delta })) => {
+                    text.push_str(&delta);
+                    if tx.send(Ok(TurnEvent::Delta { text: delta })).await.is_err() {
+                        break End::Cancelled;
+                    }
+                }
+                Some(Ok(ChatEvent::GuardrailIntervened { message })) => {
+                    let message = message.unwrap_or_else(|| text.clone());
+                    break End::Failed(Error::GuardrailBlocked { message });
+                }
+                Some(Ok(ChatEvent::Done { stop_reason, usage })) => break End::Done(stop_reason, usage),
+                Some(Err(error)) => break End::Failed(error),
+                None => break End::Failed(Error::Provider {
+                    provider: "model".into(),
+                    status: None,
+                    message: "the reply stream ended without finishing".into(),
+                    retryable: true,
+                    retry_after: None,
+                    body: None,
+                }),
+            }
+        };
+        drop(upstream);
+        self.finish(end, text, &tx).await;
+    }
+
+    async fn finish(mut self, end: End, text: String, tx: &mpsc::Sender<Result<TurnEvent>>) {
+        match end {
+            End::Done(stop_reason, usage) => {
+                self.audit.response(&text, usage);
+                let result = self.complete(stop_reason, usage, text).await;
+                let outcome: Result<()> = result.as_ref().map(|_| ()).map_err(Clone::clone);
+                let _ = tx.send(result).await;
+                self.audit.finish(&outcome).await;
+            }
+            End::Failed(error) => {
+                self.audit.response(&text, None);
+                let _ = tx.send(Err(error.clone())).await;
+                self.audit.fail(error).await;
+            }
+            End::Cancelled => {
+                self.audit.response(&text, None);
+                if let Err(error) = self.persist_partial(text).await {
+                    tracing::error!(%error, "partial reply of a cancelled stream was not stored");
+                }
+                self.audit.fail(Error::Cancelled).await;
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        stop_reason: StopReason,
+        usage: Option<Usage>,
+        text: String,
+    ) -> Result<TurnEvent> {
+        blocked(&stop_reason, &text)?;
+        let message = Message::new(Role::Assistant, text);
+        self.persist(&message).await?;
+        Ok(TurnEvent::Done {
+            message,
+            stop_reason,
+            usage,
+        })
+    }
+
+    /// Stores the user's message and, if anything was said, the partial reply.
+    async fn persist_partial(&self, text: String) -> Result<()> {
+        if text.is_empty() {
+            return self.store.append(&self.owner, self.conversation, &self.user).await;
+        }
+        self.persist(&Message::new(Role::Assistant, text)).await
+    }
+
+    async fn persist(&self, reply: &Message) -> Result<()> {
+        persist_turn(&*self.store, &self.owner, self.conversation, &self.user, reply).await
+    }
+}

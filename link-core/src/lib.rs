@@ -1,0 +1,86 @@
+//! # link-core
+//!
+//! The heart of Link, a toolkit for chatting with any character, famous or invented: the
+//! domain types ([`Persona`], [`ChatRequest`], [`ChatEvent`], ...), the six ports that
+//! providers plug into ([`PersonaExtractor`], [`ChatModel`], [`Authenticator`],
+//! [`RateLimiter`], [`AuditSink`], [`ConversationStore`]), the [`PromptBuilder`] and the
+//! engine [`Link`], which runs every action the same way:
+//!
+//! principal -> rate limit -> validate -> route -> prompt -> model -> persist -> audit.
+//!
+//! This crate knows no provider SDK, HTTP client or database; adapters live in sibling crates
+//! (`link-openai`, `link-bedrock`, `link-auth`, `link-local`, `link-store`). With the
+//! `test-util` feature, [`testing`] offers mocks of every port, a scripted chat model and the
+//! conformance suites every adapter runs.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures::StreamExt;
+//! use link_core::{Link, PersonaSource, Principal, RequestContext, TurnEvent};
+//! use link_core::testing::{ScriptedChatModel, ScriptedExtractor};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let link = Link::builder()
+//!     .extractor(Arc::new(ScriptedExtractor::default()))
+//!     .chat_model(Arc::new(ScriptedChatModel::replying(["Arr, welcome aboard!"])))
+//!     .build()?;
+//! let ctx = RequestContext::new(Principal::new("user-sub"));
+//! let conv = link
+//!     .create_conversation(&ctx, PersonaSource::Request("a grumpy pirate".into()))
+//!     .await?;
+//! let mut stream = link.send_stream(&ctx, conv.conversation.id, "Ahoy!").await?;
+//! let mut reply = String::new();
+//! while let Some(event) = stream.next().await {
+//!     if let TurnEvent::Delta { text } = event? {
+//!         reply.push_str(&text);
+//!     }
+//! }
+//! assert_eq!(reply, "Arr, welcome aboard!");
+//! # Ok::<(), link_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod audit;
+pub mod card;
+mod chat;
+mod conversation;
+mod engine;
+mod error;
+mod ids;
+mod memory;
+pub mod persona;
+mod ports;
+mod principal;
+pub mod prompt;
+mod route;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use audit::{
+    AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, TracingAuditSink,
+    WriterAuditSink, render as render_audit_line,
+};
+pub use card::CharacterCard;
+pub use chat::{
+    ChatEvent, ChatMessage, ChatRequest, ChatResponse, ChatStream, GenerationParams, Role,
+    StopReason, Usage,
+};
+pub use conversation::{Conversation, Message, now};
+pub use engine::{
+    ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, PersonaSource, Reply,
+    RequestContext, TurnEvent, TurnStream,
+};
+pub use error::{Error, Result};
+pub use ids::{ConversationId, MessageId, RequestId};
+pub use memory::MemoryStore;
+pub use persona::{Persona, PersonaKind};
+pub use ports::{
+    Authenticator, AuditSink, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
+    RateLimiter, Unlimited,
+};
+pub use principal::{Principal, TokenUse};
+pub use prompt::{ApproxTokenCounter, PromptBuilder, TokenCounter};
+pub use route::{Route, route};
+
+/// The schemars version Link's types derive with, so users derive with the same one.
+pub use schemars;

@@ -1,0 +1,279 @@
+//! The persona: who the model plays, as structured data.
+//!
+//! A persona comes from an extractor (a model) or from a user's imported card, so it is
+//! untrusted text. [`Persona::validate`] bounds every field before it reaches a prompt or a
+//! database; the prompt builder then frames it as data, never as instructions.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// What sort of character a persona is. Real people get extra care in the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonaKind {
+    /// A character from fiction: novels, films, games, myths (e.g. Sherlock Holmes).
+    Fictional,
+    /// A real person from history who is no longer living (e.g. Ada Lovelace).
+    Historical,
+    /// A real person, living or recently living (e.g. a current public figure).
+    RealPerson,
+    /// A new character the user made up (e.g. "a grumpy pirate who loves cats").
+    Original,
+    /// A generic role or type rather than an individual (e.g. "a medieval blacksmith").
+    Archetype,
+}
+
+impl PersonaKind {
+    /// Whether this kind describes a real human being.
+    pub fn is_real(self) -> bool {
+        matches!(self, PersonaKind::Historical | PersonaKind::RealPerson)
+    }
+}
+
+/// A character for the model to play.
+///
+/// ```
+/// use link_core::{Persona, PersonaKind};
+///
+/// let holmes = Persona::new(
+///     "Sherlock Holmes",
+///     PersonaKind::Fictional,
+///     "The consulting detective of 221B Baker Street.",
+///     "Ah, a visitor. You have come about a case, I perceive.",
+/// );
+/// assert!(holmes.validate().is_ok());
+/// assert!(!holmes.is_real_person());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Persona {
+    /// The character's name as they would introduce themselves.
+    pub name: String,
+    /// What sort of character this is.
+    pub kind: PersonaKind,
+    /// For real people only: whether they are alive today. Null for anyone else or if unknown.
+    pub living: Option<bool>,
+    /// Who the character is, in two to four sentences.
+    pub description: String,
+    /// Temperament, values, quirks and manner.
+    pub personality: String,
+    /// How they talk: vocabulary, rhythm, catchphrases, formality.
+    pub speaking_style: String,
+    /// The era, place or world the character lives in.
+    pub setting: String,
+    /// What the character knows well and can talk about.
+    pub knowledge: String,
+    /// What the character does not and must not know (e.g. events after their time).
+    pub must_not_know: String,
+    /// The character's opening line to the user, in their own voice.
+    pub greeting: String,
+    /// A few short lines the character might say, to show their voice.
+    pub example_lines: Vec<String>,
+    /// Care to take when playing this character (sensitive topics, real-person caveats).
+    pub safety_notes: Option<String>,
+    /// Extension data carried over from an imported Character Card V2 (`data.extensions`),
+    /// kept so that an export gives back every key. Not part of the extraction schema.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schemars(skip)]
+    pub card_extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Upper bounds on persona fields, in characters. They keep prompts small and reject junk.
+pub mod limits {
+    /// Longest name.
+    pub const NAME: usize = 100;
+    /// Longest description.
+    pub const DESCRIPTION: usize = 1500;
+    /// Longest personality, knowledge, setting, speaking-style or must-not-know text.
+    pub const TRAIT: usize = 1000;
+    /// Longest greeting.
+    pub const GREETING: usize = 800;
+    /// Most example lines.
+    pub const EXAMPLE_LINES: usize = 6;
+    /// Longest example line.
+    pub const EXAMPLE_LINE: usize = 300;
+    /// Longest safety notes.
+    pub const SAFETY_NOTES: usize = 600;
+    /// Longest free-text request for a persona ("Sherlock Holmes", "a grumpy pirate ...").
+    pub const REQUEST: usize = 500;
+}
+
+impl Persona {
+    /// A persona with the four essential fields; the rest are empty.
+    pub fn new(
+        name: impl Into<String>,
+        kind: PersonaKind,
+        description: impl Into<String>,
+        greeting: impl Into<String>,
+    ) -> Self {
+        Persona {
+            name: name.into(),
+            kind,
+            living: None,
+            description: description.into(),
+            personality: String::new(),
+            speaking_style: String::new(),
+            setting: String::new(),
+            knowledge: String::new(),
+            must_not_know: String::new(),
+            greeting: greeting.into(),
+            example_lines: Vec::new(),
+            safety_notes: None,
+            card_extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// Whether this persona is a real human being (historical or current).
+    pub fn is_real_person(&self) -> bool {
+        self.kind.is_real()
+    }
+
+    /// Trims surrounding white space from every field and drops empty example lines.
+    pub fn normalized(mut self) -> Self {
+        for field in self.text_fields_mut() {
+            let trimmed = field.trim();
+            if trimmed.len() != field.len() {
+                *field = trimmed.to_owned();
+            }
+        }
+        self.example_lines.iter_mut().for_each(|l| *l = l.trim().to_owned());
+        self.example_lines.retain(|l| !l.is_empty());
+        if let Some(notes) = &self.safety_notes {
+            let notes = notes.trim();
+            self.safety_notes = (!notes.is_empty()).then(|| notes.to_owned());
+        }
+        self
+    }
+
+    /// Checks every bound; the error lists all problems at once.
+    ///
+    /// ```
+    /// use link_core::{Error, Persona, PersonaKind};
+    /// let bad = Persona::new("", PersonaKind::Original, "x", "");
+    /// let Err(Error::InvalidPersona { problems }) = bad.validate() else { panic!() };
+    /// assert_eq!(problems.len(), 2);
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        let mut check = |field: &str, value: &str, required: bool, max: usize| {
+            if required && value.trim().is_empty() {
+                problems.push(format!("{field} is empty"));
+            }
+            let len = value.chars().count();
+            if len > max {
+                problems.push(format!("{field} is {len} characters long (at most {max})"));
+            }
+            if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                problems.push(format!("{field} contains control characters"));
+            }
+        };
+        check("name", &self.name, true, limits::NAME);
+        check("description", &self.description, true, limits::DESCRIPTION);
+        check("personality", &self.personality, false, limits::TRAIT);
+        check("speaking_style", &self.speaking_style, false, limits::TRAIT);
+        check("setting", &self.setting, false, limits::TRAIT);
+        check("knowledge", &self.knowledge, false, limits::TRAIT);
+        check("must_not_know", &self.must_not_know, false, limits::TRAIT);
+        check("greeting", &self.greeting, true, limits::GREETING);
+        let notes = self.safety_notes.as_deref().unwrap_or_default();
+        check("safety_notes", notes, false, limits::SAFETY_NOTES);
+        for (i, line) in self.example_lines.iter().enumerate() {
+            check(&format!("example_lines[{i}]"), line, false, limits::EXAMPLE_LINE);
+        }
+        if self.example_lines.len() > limits::EXAMPLE_LINES {
+            problems.push(format!(
+                "example_lines has {} entries (at most {})",
+                self.example_lines.len(),
+                limits::EXAMPLE_LINES
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidPersona { problems })
+        }
+    }
+
+    fn text_fields_mut(&mut self) -> [&mut String; 8] {
+        [
+            &mut self.name,
+            &mut self.description,
+            &mut self.personality,
+            &mut self.speaking_style,
+            &mut self.setting,
+            &mut self.knowledge,
+            &mut self.must_not_know,
+            &mut self.greeting,
+        ]
+    }
+}
+
+/// Checks a free-text persona request ("Sherlock Holmes") before it is sent to an extractor.
+pub fn validate_request(request: &str) -> Result<&str> {
+    let request = request.trim();
+    if request.is_empty() {
+        return Err(Error::invalid("the character request is empty"));
+    }
+    if request.chars().count() > limits::REQUEST {
+        return Err(Error::invalid(format!(
+            "the character request is longer than {} characters",
+            limits::REQUEST
+        )));
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holmes() -> Persona {
+        Persona::new(
+            "Sherlock Holmes",
+            PersonaKind::Fictional,
+            "A detective.",
+            "Good day.",
+        )
+    }
+
+    #[test]
+    fn oversize_and_control_characters_are_reported() {
+        let mut p = holmes();
+        p.name = "x".repeat(limits::NAME + 1);
+        p.greeting = "hi\u{0}".into();
+        p.example_lines = vec!["ok".into(); limits::EXAMPLE_LINES + 1];
+        let Err(Error::InvalidPersona { problems }) = p.validate() else {
+            panic!("expected invalid persona")
+        };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn normalized_trims_and_drops_empty_lines() {
+        let mut p = holmes();
+        p.name = "  Holmes \n".into();
+        p.example_lines = vec![" Elementary. ".into(), "   ".into()];
+        p.safety_notes = Some("  ".into());
+        let p = p.normalized();
+        assert_eq!(p.name, "Holmes");
+        assert_eq!(p.example_lines, vec!["Elementary.".to_owned()]);
+        assert_eq!(p.safety_notes, None);
+    }
+
+    #[test]
+    fn schema_names_every_field() {
+        let schema = serde_json::to_value(schemars::schema_for!(Persona)).unwrap();
+        let props = schema["properties"].as_object().unwrap();
+        for field in ["name", "kind", "living", "greeting", "example_lines", "must_not_know"] {
+            assert!(props.contains_key(field), "{field} missing");
+        }
+    }
+
+    #[test]
+    fn requests_are_bounded() {
+        assert_eq!(validate_request("  Ada  ").unwrap(), "Ada");
+        assert!(validate_request(" ").is_err());
+        assert!(validate_request(&"a".repeat(limits::REQUEST + 1)).is_err());
+    }
+}

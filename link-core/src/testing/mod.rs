@@ -1,0 +1,16 @@
+//! Test helpers (feature `test-util`): mocks of every port, a scripted chat model and
+//! extractor, and the conformance suites that every adapter's tests run.
+//!
+//! ```toml
+//! [dev-dependencies]
+//! link-core = { version = "0.1", features = ["test-util"] }
+//! ```
+
+pub mod conformance;
+mod scripted;
+
+pub use crate::ports::{
+    MockAuditSink, MockAuthenticator, MockChatModel, MockConversationStore, MockPersonaExtractor,
+    MockRateLimiter,
+};
+pub use scripted::{ScriptedChatModel, ScriptedExtractor, Step};
