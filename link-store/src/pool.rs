@@ -1,0 +1,164 @@
+//! A small connection pool that keeps SQLite off the async runtime.
+//!
+//! SQLite allows one writer at a time, so there is exactly one writer connection, behind an
+//! async mutex: waiting writers queue on the runtime without holding a thread. Readers take a
+//! permit from a semaphore (as many as configured) and a connection from an idle list,
+//! opened lazily; in WAL mode they read a consistent snapshot while the writer commits.
+//! Every query then runs on `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use link_core::Result;
+use rusqlite::Connection;
+use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+
+use crate::error::{storage, task_failed};
+use crate::migrate::migrate;
+
+/// How each connection is set up.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionConfig {
+    pub(crate) busy_timeout: Duration,
+    /// `PRAGMA synchronous=FULL` rather than NORMAL.
+    pub(crate) full_sync: bool,
+}
+
+impl ConnectionConfig {
+    /// The pragmas every connection needs; foreign keys are off by default in SQLite and
+    /// the cascade from conversations to messages depends on them.
+    fn apply(&self, conn: &Connection) -> Result<()> {
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(storage("setting the busy timeout"))?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(storage("enabling foreign keys"))?;
+        let sync = if self.full_sync { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(storage("setting synchronous mode"))
+    }
+}
+
+/// Opens the writer on a file: creates it, switches it to WAL, migrates the schema.
+pub(crate) fn open_writer(path: &Path, config: &ConnectionConfig) -> Result<Connection> {
+    let mut conn = Connection::open(path).map_err(storage("opening the database"))?;
+    // The first statement reads the file header, so a file that is not a database fails here.
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(storage("opening the database"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(mode, "link-store: the database did not switch to WAL mode");
+    }
+    config.apply(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the only connection of a private in-memory database.
+pub(crate) fn open_memory(config: &ConnectionConfig) -> Result<Connection> {
+    let mut conn = Connection::open_in_memory().map_err(storage("opening the database"))?;
+    config.apply(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path, config: &ConnectionConfig) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(storage("opening a reader connection"))?;
+    config.apply(&conn)?;
+    // A reader must never write, even by mistake.
+    conn.pragma_update(None, "query_only", true)
+        .map_err(storage("opening a reader connection"))?;
+    Ok(conn)
+}
+
+/// Reader connections for a database file.
+#[derive(Debug)]
+struct Readers {
+    path: PathBuf,
+    config: ConnectionConfig,
+    permits: Arc<Semaphore>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// The writer and the readers of one database.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    writer: Arc<AsyncMutex<Connection>>,
+    readers: Option<Readers>,
+}
+
+impl Pool {
+    /// A pool whose reads also go through `writer` (an in-memory database, or no readers).
+    pub(crate) fn single(writer: Connection) -> Self {
+        Self {
+            writer: Arc::new(AsyncMutex::new(writer)),
+            readers: None,
+        }
+    }
+
+    /// A pool of `writer` plus up to `readers` reader connections on `path`.
+    pub(crate) fn with_readers(
+        writer: Connection,
+        path: PathBuf,
+        config: ConnectionConfig,
+        readers: usize,
+    ) -> Self {
+        if readers == 0 {
+            return Self::single(writer);
+        }
+        Self {
+            writer: Arc::new(AsyncMutex::new(writer)),
+            readers: Some(Readers {
+                path,
+                config,
+                permits: Arc::new(Semaphore::new(readers)),
+                idle: Arc::new(Mutex::new(Vec::with_capacity(readers))),
+            }),
+        }
+    }
+
+    /// Runs `f` on the writer connection, off the runtime.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut conn = Arc::clone(&self.writer).lock_owned().await;
+        tokio::task::spawn_blocking(move || f(&mut conn))
+            .await
+            .map_err(task_failed)?
+    }
+
+    /// Runs `f` on a reader connection (the writer if there are none), off the runtime.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(readers) = &self.readers else {
+            return self.write(f).await;
+        };
+        let permit = Arc::clone(&readers.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| link_core::Error::storage("the reader pool is closed"))?;
+        let idle = Arc::clone(&readers.idle);
+        let (path, config) = (readers.path.clone(), readers.config.clone());
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // A connection lost to a panic is simply reopened the next time it is needed.
+            let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let mut conn = match taken {
+                Some(conn) => conn,
+                None => open_reader(&path, &config)?,
+            };
+            let result = f(&mut conn);
+            idle.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            result
+        })
+        .await
+        .map_err(task_failed)?
+    }
+}
