@@ -81,7 +81,10 @@ impl CharacterCard {
         let mut own = persona.clone();
         own.card_extensions = Map::new();
         if let Ok(value) = serde_json::to_value(&own) {
-            extensions.insert(LINK_EXTENSION.to_owned(), serde_json::json!({ "persona": value }));
+            extensions.insert(
+                LINK_EXTENSION.to_owned(),
+                serde_json::json!({ "persona": value }),
+            );
         }
         CharacterCard {
             spec: SPEC.to_owned(),
@@ -227,10 +230,16 @@ mod tests {
     #[test]
     fn wrong_spec_and_invalid_personas_are_refused() {
         let v1 = FOREIGN.replace("chara_card_v2", "chara_card_v1");
-        assert!(matches!(CharacterCard::from_json(&v1), Err(Error::InvalidRequest { .. })));
+        assert!(matches!(
+            CharacterCard::from_json(&v1),
+            Err(Error::InvalidRequest { .. })
+        ));
         let empty = FOREIGN.replace("Arr, what do ye want?", "");
         let card = CharacterCard::from_json(&empty).unwrap();
-        assert!(matches!(card.to_persona(), Err(Error::InvalidPersona { .. })));
+        assert!(matches!(
+            card.to_persona(),
+            Err(Error::InvalidPersona { .. })
+        ));
         assert!(CharacterCard::from_json("{not json").is_err());
     }
 }

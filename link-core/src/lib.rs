@@ -75,7 +75,7 @@ pub use ids::{ConversationId, MessageId, RequestId};
 pub use memory::MemoryStore;
 pub use persona::{Persona, PersonaKind};
 pub use ports::{
-    Authenticator, AuditSink, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
+    AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
     RateLimiter, Unlimited,
 };
 pub use principal::{Principal, TokenUse};

@@ -35,11 +35,15 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, HashMap<ConversationId, Entry>>> {
-        self.entries.read().map_err(|_| Error::storage("memory store lock poisoned"))
+        self.entries
+            .read()
+            .map_err(|_| Error::storage("memory store lock poisoned"))
     }
 
     fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, HashMap<ConversationId, Entry>>> {
-        self.entries.write().map_err(|_| Error::storage("memory store lock poisoned"))
+        self.entries
+            .write()
+            .map_err(|_| Error::storage("memory store lock poisoned"))
     }
 }
 
@@ -103,7 +107,8 @@ impl ConversationStore for MemoryStore {
         last: Option<usize>,
     ) -> Result<Vec<Message>> {
         let entries = self.read()?;
-        let entry = owned(entries.get(&id), owner).ok_or_else(|| Error::not_found("conversation"))?;
+        let entry =
+            owned(entries.get(&id), owner).ok_or_else(|| Error::not_found("conversation"))?;
         let skip = last.map_or(0, |n| entry.messages.len().saturating_sub(n));
         Ok(entry.messages[skip..].to_vec())
     }

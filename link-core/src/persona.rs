@@ -137,7 +137,9 @@ impl Persona {
                 *field = trimmed.to_owned();
             }
         }
-        self.example_lines.iter_mut().for_each(|l| *l = l.trim().to_owned());
+        self.example_lines
+            .iter_mut()
+            .for_each(|l| *l = l.trim().to_owned());
         self.example_lines.retain(|l| !l.is_empty());
         if let Some(notes) = &self.safety_notes {
             let notes = notes.trim();
@@ -164,7 +166,10 @@ impl Persona {
             if len > max {
                 problems.push(format!("{field} is {len} characters long (at most {max})"));
             }
-            if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            if value
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
                 problems.push(format!("{field} contains control characters"));
             }
         };
@@ -179,7 +184,12 @@ impl Persona {
         let notes = self.safety_notes.as_deref().unwrap_or_default();
         check("safety_notes", notes, false, limits::SAFETY_NOTES);
         for (i, line) in self.example_lines.iter().enumerate() {
-            check(&format!("example_lines[{i}]"), line, false, limits::EXAMPLE_LINE);
+            check(
+                &format!("example_lines[{i}]"),
+                line,
+                false,
+                limits::EXAMPLE_LINE,
+            );
         }
         if self.example_lines.len() > limits::EXAMPLE_LINES {
             problems.push(format!(
@@ -265,7 +275,14 @@ mod tests {
     fn schema_names_every_field() {
         let schema = serde_json::to_value(schemars::schema_for!(Persona)).unwrap();
         let props = schema["properties"].as_object().unwrap();
-        for field in ["name", "kind", "living", "greeting", "example_lines", "must_not_know"] {
+        for field in [
+            "name",
+            "kind",
+            "living",
+            "greeting",
+            "example_lines",
+            "must_not_know",
+        ] {
             assert!(props.contains_key(field), "{field} missing");
         }
     }

@@ -96,16 +96,30 @@ mod tests {
     #[test]
     fn ongoing_chat_stays_unless_switch_is_explicit() {
         let id = ConversationId::new();
-        for text in ["What is your favourite case?", "chat with you later", "Talk to me!"] {
-            assert_eq!(route(text, Some(id)), Route::Chat { conversation_id: id }, "{text}");
+        for text in [
+            "What is your favourite case?",
+            "chat with you later",
+            "Talk to me!",
+        ] {
+            assert_eq!(
+                route(text, Some(id)),
+                Route::Chat {
+                    conversation_id: id
+                },
+                "{text}"
+            );
         }
         assert_eq!(
             route("/new a grumpy pirate who loves cats", Some(id)),
-            Route::NewCharacter { request: "a grumpy pirate who loves cats".into() }
+            Route::NewCharacter {
+                request: "a grumpy pirate who loves cats".into()
+            }
         );
         assert_eq!(
             route("I'd like to speak with Napoléon?", Some(id)),
-            Route::NewCharacter { request: "Napoléon".into() }
+            Route::NewCharacter {
+                request: "Napoléon".into()
+            }
         );
     }
 
@@ -113,11 +127,15 @@ mod tests {
     fn without_conversation_everything_is_a_character_request() {
         assert_eq!(
             route("  I want to talk to Ada Lovelace. ", None),
-            Route::NewCharacter { request: "Ada Lovelace".into() }
+            Route::NewCharacter {
+                request: "Ada Lovelace".into()
+            }
         );
         assert_eq!(
             route("a grumpy pirate", None),
-            Route::NewCharacter { request: "a grumpy pirate".into() }
+            Route::NewCharacter {
+                request: "a grumpy pirate".into()
+            }
         );
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::{
-    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, RequestContext,
-    Usage, conversation::now,
+    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, RequestContext, Usage,
+    conversation::now,
 };
 
 /// An audit event being filled in while an action runs. Finishing it records the event; if it
@@ -18,7 +18,11 @@ pub(crate) struct AuditGuard {
 }
 
 impl AuditGuard {
-    pub(crate) fn start(sink: Arc<dyn AuditSink>, ctx: &RequestContext, action: AuditAction) -> Self {
+    pub(crate) fn start(
+        sink: Arc<dyn AuditSink>,
+        ctx: &RequestContext,
+        action: AuditAction,
+    ) -> Self {
         let event = AuditEvent {
             timestamp: now(),
             request_id: ctx.request_id.clone(),
@@ -74,7 +78,9 @@ impl AuditGuard {
 
     /// Records the event with the outcome `result` implies.
     pub(crate) async fn finish<T>(mut self, result: &Result<T, Error>) {
-        let Some(mut event) = self.event.take() else { return };
+        let Some(mut event) = self.event.take() else {
+            return;
+        };
         match result {
             Ok(_) => event.outcome = AuditOutcome::Ok,
             Err(error) => set_error(&mut event, error),
@@ -102,7 +108,9 @@ async fn record(sink: &dyn AuditSink, event: AuditEvent) {
 
 impl Drop for AuditGuard {
     fn drop(&mut self) {
-        let Some(event) = self.event.take() else { return };
+        let Some(event) = self.event.take() else {
+            return;
+        };
         let event = event.with_latency(self.started.elapsed());
         let sink = self.sink.clone();
         match tokio::runtime::Handle::try_current() {

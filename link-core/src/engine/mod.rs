@@ -19,8 +19,8 @@ use guard::AuditGuard;
 use crate::{
     AuditAction, AuditSink, ChatModel, ContentPolicy, Conversation, ConversationId,
     ConversationStore, Error, MemoryStore, Message, Persona, PersonaExtractor, PromptBuilder,
-    RateDecision, RateLimiter, Result, Role, Route, StopReason, TracingAuditSink, Unlimited,
-    Usage, persona::validate_request, route,
+    RateDecision, RateLimiter, Result, Role, Route, StopReason, TracingAuditSink, Unlimited, Usage,
+    persona::validate_request, route,
 };
 
 /// Limits on what callers may send.
@@ -200,7 +200,9 @@ impl LinkBuilder {
         Ok(Link {
             extractor: self.extractor.ok_or_else(|| missing("persona extractor"))?,
             model: self.model.ok_or_else(|| missing("chat model"))?,
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::default())),
+            store: self
+                .store
+                .unwrap_or_else(|| Arc::new(MemoryStore::default())),
             limiter: self.limiter.unwrap_or_else(|| Arc::new(Unlimited)),
             audit: self
                 .audit
@@ -278,7 +280,9 @@ impl Link {
         audit.conversation(conversation.id);
         let greeting = Message::new(Role::Assistant, conversation.persona.greeting.clone());
         audit.response(&greeting.content, None);
-        self.store.create(&conversation, std::slice::from_ref(&greeting)).await?;
+        self.store
+            .create(&conversation, std::slice::from_ref(&greeting))
+            .await?;
         Ok(ConversationDetail {
             conversation,
             messages: vec![greeting],
@@ -380,7 +384,9 @@ impl Link {
             }
             Route::Chat { conversation_id } => {
                 let mut audit = self.begin(ctx, AuditAction::SendMessage);
-                let result = self.send_inner(ctx, conversation_id, prompt, &mut audit).await;
+                let result = self
+                    .send_inner(ctx, conversation_id, prompt, &mut audit)
+                    .await;
                 audit.finish(&result).await;
                 let (reply, persona) = result?;
                 Ok(ChatOutcome {
@@ -427,7 +433,11 @@ impl Link {
     }
 
     /// Deletes one of the caller's conversations; another user's is not found.
-    pub async fn delete_conversation(&self, ctx: &RequestContext, id: ConversationId) -> Result<()> {
+    pub async fn delete_conversation(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+    ) -> Result<()> {
         let mut audit = self.begin(ctx, AuditAction::DeleteConversation);
         audit.conversation(id);
         let result = async {
@@ -500,7 +510,6 @@ impl Link {
             persona: conversation.persona,
         })
     }
-
 }
 
 struct PreparedTurn {

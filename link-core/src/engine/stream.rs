@@ -34,8 +34,10 @@ impl Driver {
     pub(super) fn spawn(self, upstream: ChatStream) -> TurnStream {
         let (tx, rx) = mpsc::channel(BUFFER);
         tokio::spawn(self.run(upstream, tx));
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
-            .boxed()
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed()
     }
 
     async fn run(self, mut upstream: ChatStream, tx: mpsc::Sender<Result<TurnEvent>>) {
@@ -57,16 +59,20 @@ impl Driver {
                     let message = message.unwrap_or_else(|| text.clone());
                     break End::Failed(Error::GuardrailBlocked { message });
                 }
-                Some(Ok(ChatEvent::Done { stop_reason, usage })) => break End::Done(stop_reason, usage),
+                Some(Ok(ChatEvent::Done { stop_reason, usage })) => {
+                    break End::Done(stop_reason, usage);
+                }
                 Some(Err(error)) => break End::Failed(error),
-                None => break End::Failed(Error::Provider {
-                    provider: "model".into(),
-                    status: None,
-                    message: "the reply stream ended without finishing".into(),
-                    retryable: true,
-                    retry_after: None,
-                    body: None,
-                }),
+                None => {
+                    break End::Failed(Error::Provider {
+                        provider: "model".into(),
+                        status: None,
+                        message: "the reply stream ended without finishing".into(),
+                        retryable: true,
+                        retry_after: None,
+                        body: None,
+                    });
+                }
             }
         };
         drop(upstream);
@@ -116,12 +122,22 @@ impl Driver {
     /// Stores the user's message and, if anything was said, the partial reply.
     async fn persist_partial(&self, text: String) -> Result<()> {
         if text.is_empty() {
-            return self.store.append(&self.owner, self.conversation, &self.user).await;
+            return self
+                .store
+                .append(&self.owner, self.conversation, &self.user)
+                .await;
         }
         self.persist(&Message::new(Role::Assistant, text)).await
     }
 
     async fn persist(&self, reply: &Message) -> Result<()> {
-        persist_turn(&*self.store, &self.owner, self.conversation, &self.user, reply).await
+        persist_turn(
+            &*self.store,
+            &self.owner,
+            self.conversation,
+            &self.user,
+            reply,
+        )
+        .await
     }
 }

@@ -7,6 +7,9 @@
 //! # }
 //! ```
 
+// These suites are assertions: a broken rule must panic with its message, like any test.
+#![allow(clippy::expect_used)]
+
 use futures::StreamExt;
 
 use crate::{
@@ -24,7 +27,10 @@ fn sample_request() -> ChatRequest {
     );
     let history = [
         Message::new(Role::Assistant, "Ah, a visitor."),
-        Message::new(Role::User, "Good evening, Mr Holmes. What are you working on?"),
+        Message::new(
+            Role::User,
+            "Good evening, Mr Holmes. What are you working on?",
+        ),
     ];
     let mut request = PromptBuilder::default().build(&persona, &history);
     request.params = GenerationParams {
@@ -51,9 +57,19 @@ fn check_usage(usage: Option<Usage>) {
 pub async fn chat_model(model: &dyn ChatModel) {
     assert!(!model.model_id().is_empty(), "model_id is empty");
 
-    let whole = model.complete(sample_request()).await.expect("complete failed");
-    assert!(!whole.text.trim().is_empty(), "complete returned empty text");
-    assert_ne!(whole.stop_reason, StopReason::Cancelled, "complete reported cancelled");
+    let whole = model
+        .complete(sample_request())
+        .await
+        .expect("complete failed");
+    assert!(
+        !whole.text.trim().is_empty(),
+        "complete returned empty text"
+    );
+    assert_ne!(
+        whole.stop_reason,
+        StopReason::Cancelled,
+        "complete reported cancelled"
+    );
     check_usage(whole.usage);
 
     let events: Vec<ChatEvent> = model
@@ -75,19 +91,32 @@ pub async fn chat_model(model: &dyn ChatModel) {
         .iter()
         .filter(|e| matches!(e, ChatEvent::Done { .. }))
         .collect();
-    assert_eq!(dones.len(), 1, "stream must end with exactly one done event");
+    assert_eq!(
+        dones.len(),
+        1,
+        "stream must end with exactly one done event"
+    );
     let Some(ChatEvent::Done { usage, .. }) = events.last() else {
         panic!("the done event must be the last event");
     };
     check_usage(*usage);
 
-    let mut early = model.stream(sample_request()).await.expect("stream failed to start");
+    let mut early = model
+        .stream(sample_request())
+        .await
+        .expect("stream failed to start");
     let first = early.next().await;
     assert!(first.is_some(), "stream ended with no event");
     drop(early);
 
-    let again = model.complete(sample_request()).await.expect("model unusable after a dropped stream");
-    assert!(!again.text.trim().is_empty(), "complete after a dropped stream returned empty text");
+    let again = model
+        .complete(sample_request())
+        .await
+        .expect("model unusable after a dropped stream");
+    assert!(
+        !again.text.trim().is_empty(),
+        "complete after a dropped stream returned empty text"
+    );
 }
 
 /// A [`PersonaExtractor`] turns `request` into a persona that, once normalised, validates.
@@ -105,7 +134,12 @@ pub async fn persona_extractor(extractor: &dyn PersonaExtractor, request: &str) 
 }
 
 fn conversation(owner: &str, name: &str) -> Conversation {
-    let persona = Persona::new(name, PersonaKind::Original, "A test character. ✨", "Hello! 👋");
+    let persona = Persona::new(
+        name,
+        PersonaKind::Original,
+        "A test character. ✨",
+        "Hello! 👋",
+    );
     Conversation::new(owner, persona)
 }
 
@@ -117,54 +151,112 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
 
     let first = conversation(&alice, "First");
     let greeting = Message::new(Role::Assistant, "Hello! 👋");
-    store.create(&first, std::slice::from_ref(&greeting)).await.expect("create failed");
+    store
+        .create(&first, std::slice::from_ref(&greeting))
+        .await
+        .expect("create failed");
     assert_eq!(
         store.get(&alice, first.id).await.expect("get failed"),
         Some(first.clone()),
         "a conversation must read back exactly"
     );
-    assert_eq!(store.get(&bob, first.id).await.expect("get failed"), None, "owner scoping on get");
-    assert!(store.create(&first, &[]).await.is_err(), "a duplicate id must be refused");
+    assert_eq!(
+        store.get(&bob, first.id).await.expect("get failed"),
+        None,
+        "owner scoping on get"
+    );
+    assert!(
+        store.create(&first, &[]).await.is_err(),
+        "a duplicate id must be refused"
+    );
 
     let second = conversation(&alice, "Second");
     store.create(&second, &[]).await.expect("create failed");
     let user = Message::new(Role::User, "line one\nline two, \"quoted\" and 'single'");
     let reply = Message::new(Role::Assistant, "Reply with ünïcödé");
-    store.append(&alice, first.id, &user).await.expect("append failed");
-    store.append(&alice, first.id, &reply).await.expect("append failed");
+    store
+        .append(&alice, first.id, &user)
+        .await
+        .expect("append failed");
+    store
+        .append(&alice, first.id, &reply)
+        .await
+        .expect("append failed");
 
-    let all = store.messages(&alice, first.id, None).await.expect("messages failed");
-    assert_eq!(all, vec![greeting.clone(), user.clone(), reply.clone()], "messages in order, exact");
-    let last = store.messages(&alice, first.id, Some(2)).await.expect("messages failed");
-    assert_eq!(last, vec![user, reply.clone()], "`last` keeps the newest, oldest first");
+    let all = store
+        .messages(&alice, first.id, None)
+        .await
+        .expect("messages failed");
+    assert_eq!(
+        all,
+        vec![greeting.clone(), user.clone(), reply.clone()],
+        "messages in order, exact"
+    );
+    let last = store
+        .messages(&alice, first.id, Some(2))
+        .await
+        .expect("messages failed");
+    assert_eq!(
+        last,
+        vec![user, reply.clone()],
+        "`last` keeps the newest, oldest first"
+    );
 
     let list = store.list(&alice).await.expect("list failed");
     let ids: Vec<ConversationId> = list.iter().map(|c| c.id).collect();
-    assert_eq!(ids, vec![first.id, second.id], "list is most recently updated first");
-    assert!(list[0].updated_at >= reply.created_at, "append bumps updated_at");
-    assert!(store.list(&bob).await.expect("list failed").is_empty(), "owner scoping on list");
+    assert_eq!(
+        ids,
+        vec![first.id, second.id],
+        "list is most recently updated first"
+    );
+    assert!(
+        list[0].updated_at >= reply.created_at,
+        "append bumps updated_at"
+    );
+    assert!(
+        store.list(&bob).await.expect("list failed").is_empty(),
+        "owner scoping on list"
+    );
 
     let intruder = Message::new(Role::User, "let me in");
     assert!(
-        matches!(store.append(&bob, first.id, &intruder).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.append(&bob, first.id, &intruder).await,
+            Err(Error::NotFound { .. })
+        ),
         "append to another owner's conversation is not found"
     );
     assert!(
-        matches!(store.messages(&bob, first.id, None).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.messages(&bob, first.id, None).await,
+            Err(Error::NotFound { .. })
+        ),
         "messages of another owner's conversation are not found"
     );
     let missing = ConversationId::new();
     assert!(
-        matches!(store.append(&alice, missing, &intruder).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.append(&alice, missing, &intruder).await,
+            Err(Error::NotFound { .. })
+        ),
         "append to a missing conversation is not found"
     );
 
-    assert!(!store.delete(&bob, first.id).await.expect("delete failed"), "owner scoping on delete");
+    assert!(
+        !store.delete(&bob, first.id).await.expect("delete failed"),
+        "owner scoping on delete"
+    );
     assert!(store.delete(&alice, first.id).await.expect("delete failed"));
-    assert!(!store.delete(&alice, first.id).await.expect("delete failed"), "delete twice");
+    assert!(
+        !store.delete(&alice, first.id).await.expect("delete failed"),
+        "delete twice"
+    );
     assert_eq!(store.get(&alice, first.id).await.expect("get failed"), None);
     assert!(
-        matches!(store.messages(&alice, first.id, None).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.messages(&alice, first.id, None).await,
+            Err(Error::NotFound { .. })
+        ),
         "messages go with their conversation"
     );
 }

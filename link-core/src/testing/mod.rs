@@ -7,10 +7,12 @@
 //! ```
 
 pub mod conformance;
+mod recording;
 mod scripted;
 
 pub use crate::ports::{
     MockAuditSink, MockAuthenticator, MockChatModel, MockConversationStore, MockPersonaExtractor,
     MockRateLimiter,
 };
+pub use recording::RecordingAuditSink;
 pub use scripted::{ScriptedChatModel, ScriptedExtractor, Step};

@@ -66,7 +66,8 @@ impl ScriptedChatModel {
         Self::new(replies.into_iter().map(|r| Step::Reply(r.into())))
     }
 
-    /// Waits this long before each streamed chunk (to test slow models and cancellation).
+    /// Waits this long before each streamed chunk and before a whole reply (to test slow
+    /// models and cancellation).
     pub fn with_chunk_delay(mut self, delay: Duration) -> Self {
         self.chunk_delay = delay;
         self
@@ -117,7 +118,11 @@ impl Drop for LiveGuard {
 impl ChatModel for ScriptedChatModel {
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse> {
         let usage = |text: &str| Some(usage_for(&request, text));
-        match self.take(request.clone()) {
+        let step = self.take(request.clone());
+        if !self.chunk_delay.is_zero() {
+            tokio::time::sleep(self.chunk_delay).await;
+        }
+        match step {
             Step::Reply(text) => Ok(ChatResponse {
                 usage: usage(&text),
                 text,
