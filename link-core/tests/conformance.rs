@@ -24,7 +24,7 @@ async fn scripted_extractor_conforms() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "stream produced no text")]
+#[should_panic(expected = "complete returned empty text")]
 async fn the_chat_suite_catches_a_silent_model() {
     conformance::chat_model(&ScriptedChatModel::replying([" "])).await;
 }
