@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_smithy_types::event_stream::RawMessage;
 use link_core::Error;
 
@@ -48,17 +49,20 @@ where
 }
 
 /// Maps an error read from an open ConverseStream: an exception frame or a broken stream.
-pub(crate) fn from_stream<E>(err: SdkError<E, RawMessage>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
+pub(crate) fn from_stream(err: SdkError<ConverseStreamOutputError, RawMessage>) -> Error {
     let body = match err.raw_response() {
         Some(RawMessage::Decoded(message)) => Some(clip(message.payload())),
         Some(RawMessage::Invalid(Some(bytes))) => Some(clip(bytes)),
         _ => None,
     };
+    // Exception frames name their type in a header, not in the payload the SDK reads the
+    // code from, so the modelled variant is the reliable source.
+    let code = err
+        .code()
+        .or_else(|| err.as_service_error().and_then(stream_code))
+        .map(str::to_owned);
     let failure = Failure {
-        code: err.code().map(str::to_owned),
+        code,
         message: err.message().map(str::to_owned),
         body,
         ..Failure::default()
@@ -67,6 +71,18 @@ where
         SdkError::ServiceError(_) => classify(failure),
         _ => transport(&err, failure, "ConverseStream"),
     }
+}
+
+fn stream_code(err: &ConverseStreamOutputError) -> Option<&'static str> {
+    use ConverseStreamOutputError as E;
+    Some(match err {
+        E::ThrottlingException(_) => "throttlingException",
+        E::ServiceUnavailableException(_) => "serviceUnavailableException",
+        E::InternalServerException(_) => "internalServerException",
+        E::ModelStreamErrorException(_) => "modelStreamErrorException",
+        E::ValidationException(_) => "validationException",
+        _ => return None,
+    })
 }
 
 /// Failures where Bedrock never answered with a modelled error.

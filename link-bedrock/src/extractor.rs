@@ -115,7 +115,13 @@ pub fn persona_schema() -> Value {
         .into_root_schema_for::<Persona>();
     let mut value = schema.to_value();
     if let Some(object) = value.as_object_mut() {
+        // The type's rustdoc (with its code example) would only cost prompt tokens.
         object.remove("$schema");
+        object.remove("title");
+        object.insert(
+            "description".into(),
+            Value::from("A character for the model to play."),
+        );
     }
     value
 }
