@@ -1,0 +1,124 @@
+//! How to run the local model: which GGUF file, how many workers, how much queue.
+
+use std::path::PathBuf;
+
+/// The file name of the default model, placed by `scripts/fetch-model.sh`.
+pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Settings for [`LocalModel`](crate::LocalModel).
+///
+/// ```
+/// use link_local::LocalConfig;
+/// let config = LocalConfig::new("/models/any.gguf").with_workers(2).with_queue(4);
+/// assert_eq!(config.workers, 2);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LocalConfig {
+    /// The GGUF model file.
+    pub model_path: PathBuf,
+    /// Generations that run at once; each worker owns one llama.cpp context (KV cache).
+    pub workers: usize,
+    /// Requests that may wait for a worker; beyond that, requests fail with `Error::Busy`.
+    pub queue: usize,
+    /// Context window per worker, in tokens (prompt plus reply).
+    pub context_tokens: u32,
+    /// CPU threads per worker; `None` uses every core divided among the workers.
+    pub threads: Option<usize>,
+    /// Reply length when the request sets no `max_tokens`.
+    pub default_max_tokens: u32,
+    /// Penalty for repeating recent tokens (1.0 turns it off); small models loop without it.
+    pub repeat_penalty: f32,
+    /// Sampling seed; `None` picks a fresh random one per request.
+    pub seed: Option<u32>,
+}
+
+impl LocalConfig {
+    /// Defaults for the model at `model_path`: one worker, a queue of 8, 2048-token context.
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        Self {
+            model_path: model_path.into(),
+            workers: 1,
+            queue: 8,
+            context_tokens: 2048,
+            threads: None,
+            default_max_tokens: 256,
+            repeat_penalty: 1.1,
+            seed: None,
+        }
+    }
+
+    /// Defaults for the model found by [`default_model_path`].
+    pub fn from_env() -> Self {
+        Self::new(default_model_path())
+    }
+
+    /// Sets the number of workers (at least one).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Sets how many requests may wait for a worker.
+    pub fn with_queue(mut self, queue: usize) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// Sets the context window per worker.
+    pub fn with_context_tokens(mut self, tokens: u32) -> Self {
+        self.context_tokens = tokens;
+        self
+    }
+
+    /// Sets CPU threads per worker.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Sets the reply length used when a request gives none.
+    pub fn with_default_max_tokens(mut self, tokens: u32) -> Self {
+        self.default_max_tokens = tokens;
+        self
+    }
+
+    /// Fixes the sampling seed, for repeatable output.
+    pub fn with_seed(mut self, seed: u32) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub(crate) fn threads_per_worker(&self) -> i32 {
+        let threads = self.threads.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores / self.workers.max(1)).max(1)
+        });
+        i32::try_from(threads).unwrap_or(i32::MAX)
+    }
+}
+
+/// Where the model is looked for: `LINK_MODEL_PATH` if set, else the file that
+/// `scripts/fetch-model.sh` places in `LINK_MODEL_DIR`, else in
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/link/models`.
+pub fn default_model_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("LINK_MODEL_PATH").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    model_dir().join(DEFAULT_MODEL_FILE)
+}
+
+fn model_dir() -> PathBuf {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = var("LINK_MODEL_DIR") {
+        return dir;
+    }
+    let cache = var("XDG_CACHE_HOME")
+        .or_else(|| var("HOME").map(|home| home.join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("link").join("models")
+}

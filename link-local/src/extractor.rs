@@ -1,0 +1,180 @@
+//! [`LocalPersonaExtractor`]: a persona from the local model, written under a JSON grammar.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use link_core::persona::validate_request;
+use link_core::{
+    ChatEvent, ChatMessage, Error, GenerationParams, Persona, PersonaExtractor, Result, StopReason,
+};
+
+use crate::LocalModel;
+use crate::grammar::persona_grammar;
+
+/// Enough tokens for the longest persona the grammar allows, so it is never cut off.
+const PERSONA_MAX_TOKENS: u32 = 1200;
+
+const INSTRUCTIONS: &str = "You write character profiles as JSON. Given a character request, \
+describe that character: their name, what kind of character they are (fictional, historical, \
+real_person, original or archetype), whether they are alive (true/false for real people, \
+otherwise null), a short description, personality, speaking style, setting, what they know, \
+what they must not know, a greeting in their own voice, up to three example lines, and safety \
+notes (or null). Keep every field short and specific to the character.";
+
+/// A [`PersonaExtractor`] on a [`LocalModel`]: the output is constrained by a grammar made from
+/// the `Persona` JSON schema, so it always parses; it is then normalised and validated.
+///
+/// ```no_run
+/// # async fn demo() -> link_core::Result<()> {
+/// use link_core::PersonaExtractor;
+/// use link_local::{LocalConfig, LocalModel, LocalPersonaExtractor};
+///
+/// let model = LocalModel::load_async(LocalConfig::from_env()).await?;
+/// let extractor = LocalPersonaExtractor::new(model)?;
+/// let persona = extractor.extract("Sherlock Holmes").await?;
+/// assert!(persona.validate().is_ok());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalPersonaExtractor {
+    model: LocalModel,
+    grammar: Arc<str>,
+    params: GenerationParams,
+}
+
+impl LocalPersonaExtractor {
+    /// An extractor on `model` (shares its workers with chat).
+    pub fn new(model: LocalModel) -> Result<Self> {
+        Ok(Self {
+            model,
+            grammar: persona_grammar()?.into(),
+            params: GenerationParams {
+                max_tokens: Some(PERSONA_MAX_TOKENS),
+                // Low temperature: facts about a known character, not creativity.
+                temperature: Some(0.3),
+                ..GenerationParams::default()
+            },
+        })
+    }
+
+    /// The GBNF grammar the output follows.
+    pub fn grammar(&self) -> &str {
+        &self.grammar
+    }
+
+    async fn generate_json(&self, request: &str) -> Result<String> {
+        let messages = [ChatMessage::user(format!("Character request: {request}"))];
+        let grammar = Some(Arc::clone(&self.grammar));
+        let mut stream = self
+            .model
+            .generate(INSTRUCTIONS, &messages, &self.params, grammar)
+            .await?;
+        let mut json = String::new();
+        while let Some(event) = stream.next().await {
+            match event? {
+                ChatEvent::Delta { text } => json.push_str(&text),
+                ChatEvent::Done {
+                    stop_reason: StopReason::MaxTokens,
+                    ..
+                } => {
+                    return Err(Error::Truncated {
+                        message: "the persona JSON hit the local model's token limit".into(),
+                    });
+                }
+                ChatEvent::Done { .. } => return Ok(json),
+                _ => {}
+            }
+        }
+        Err(crate::generate::failure(
+            "the persona stream ended early".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl PersonaExtractor for LocalPersonaExtractor {
+    async fn extract(&self, request: &str) -> Result<Persona> {
+        let request = validate_request(request)?;
+        let json = self.generate_json(request).await?;
+        let persona = parse_persona(&json, request)?;
+        persona.validate()?;
+        Ok(persona)
+    }
+
+    fn model_id(&self) -> String {
+        self.model.inner_id()
+    }
+}
+
+/// Parses the model's JSON and repairs what a small model gets wrong but the grammar cannot
+/// rule out: control characters written as escapes, and blank required fields.
+pub(crate) fn parse_persona(json: &str, request: &str) -> Result<Persona> {
+    let mut persona: Persona = serde_json::from_str(json).map_err(|e| Error::MalformedOutput {
+        message: format!("the local model's persona JSON does not parse: {e}"),
+    })?;
+    for field in [
+        &mut persona.name,
+        &mut persona.description,
+        &mut persona.personality,
+        &mut persona.speaking_style,
+        &mut persona.setting,
+        &mut persona.knowledge,
+        &mut persona.must_not_know,
+        &mut persona.greeting,
+    ] {
+        strip_controls(field);
+    }
+    persona.example_lines.iter_mut().for_each(strip_controls);
+    if let Some(notes) = &mut persona.safety_notes {
+        strip_controls(notes);
+    }
+    let mut persona = persona.normalized();
+    if persona.name.is_empty() {
+        persona.name = request
+            .chars()
+            .take(link_core::persona::limits::NAME)
+            .collect();
+    }
+    if persona.greeting.is_empty() {
+        persona.greeting = format!("Hello. I am {}.", persona.name);
+    }
+    if persona.description.is_empty() {
+        persona.description = format!("{} ({request}).", persona.name);
+    }
+    Ok(persona)
+}
+
+fn strip_controls(text: &mut String) {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        text.retain(|c| !c.is_control() || c == '\n' || c == '\t');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const JSON: &str = r#"{"name":" ","kind":"fictional","living":null,"description":"A sleuth.\u0007",
+        "personality":"sharp","speaking_style":"crisp","setting":"London","knowledge":"crime",
+        "must_not_know":"phones","greeting":"  ","example_lines":["Elementary."],"safety_notes":null}"#;
+
+    #[test]
+    fn blank_fields_are_filled_and_controls_removed() {
+        let p = parse_persona(JSON, "Sherlock Holmes").unwrap();
+        assert_eq!(p.name, "Sherlock Holmes");
+        assert_eq!(p.description, "A sleuth.");
+        assert_eq!(p.greeting, "Hello. I am Sherlock Holmes.");
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn broken_json_is_malformed_output() {
+        let err = parse_persona("{\"name\":", "x").unwrap_err();
+        assert!(matches!(err, Error::MalformedOutput { .. }), "{err:?}");
+    }
+}

@@ -1,0 +1,186 @@
+//! One generation on a worker: evaluate the prompt, then sample, stream and decode token by
+//! token until the model ends its turn, a stop sequence appears, the token budget is spent,
+//! or the caller goes away.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use link_core::{ChatEvent, Error, Result, StopReason, Usage};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::mpsc::Sender;
+
+use crate::pool::Counters;
+use crate::sampler::{Sampling, TokenSampler};
+use crate::stop::StopMatcher;
+use crate::utf8::Utf8Decoder;
+
+/// A queued request for a worker.
+#[derive(Debug)]
+pub(crate) struct Job {
+    /// The fully formatted prompt (chat template applied).
+    pub(crate) prompt: String,
+    pub(crate) sampling: Sampling,
+    /// GBNF the output must follow, if any.
+    pub(crate) grammar: Option<Arc<str>>,
+    pub(crate) max_tokens: u32,
+    pub(crate) stops: Vec<String>,
+    /// Where events go; closed when the caller drops the stream.
+    pub(crate) events: Sender<Result<ChatEvent>>,
+}
+
+/// Why generation ended early: the caller left, so there is nobody to tell.
+struct CallerGone;
+
+/// Runs `job` on this worker's context and reports through its channel.
+pub(crate) fn run(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: Job, counters: &Counters) {
+    if job.events.is_closed() {
+        return; // dropped while it waited in the queue
+    }
+    counters.active.fetch_add(1, Ordering::SeqCst);
+    let events = job.events.clone();
+    let outcome = generate(model, ctx, job, counters);
+    counters.active.fetch_sub(1, Ordering::SeqCst);
+    let last = match outcome {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(CallerGone)) => return,
+        Err(e) => Err(e),
+    };
+    let _ = events.blocking_send(last);
+}
+
+type Outcome = Result<std::result::Result<ChatEvent, CallerGone>>;
+
+fn generate(
+    model: &LlamaModel,
+    ctx: &mut LlamaContext<'_>,
+    job: Job,
+    counters: &Counters,
+) -> Outcome {
+    let vocab = model.vocab();
+    let prompt = vocab.tokenize(job.prompt.as_bytes(), true, true);
+    let n_ctx = ctx.n_ctx() as usize;
+    if prompt.is_empty() || prompt.len() >= n_ctx {
+        return Err(Error::invalid(format!(
+            "the prompt is {} tokens; the local model's context holds {n_ctx}",
+            prompt.len()
+        )));
+    }
+    let budget = (job.max_tokens as usize).min(n_ctx - prompt.len());
+    let mut sampler = TokenSampler::new(model, &job.sampling, job.grammar.as_deref())?;
+    ctx.clear_kv_cache();
+    let mut batch = LlamaBatch::new(ctx.n_batch() as usize, 1);
+    evaluate_prompt(ctx, &mut batch, &prompt)?;
+
+    let mut text = Utf8Decoder::default();
+    let mut stops = StopMatcher::new(&job.stops);
+    let mut pos = position(prompt.len())?;
+    let mut produced = 0u64;
+    let mut reason = StopReason::MaxTokens;
+    for _ in 0..budget {
+        if job.events.is_closed() {
+            return Ok(Err(CallerGone));
+        }
+        let token = sampler.next(ctx);
+        counters.grammar_rejections.fetch_add(
+            std::mem::take(&mut sampler.grammar_resamples),
+            Ordering::Relaxed,
+        );
+        let token = token?;
+        produced += 1;
+        counters.add_token();
+        if vocab.is_eog(token) {
+            reason = StopReason::EndTurn;
+            break;
+        }
+        let scan = stops.push(&text.push(&vocab.token_to_piece(token, false, None)));
+        if send(&job.events, scan.text).is_err() {
+            return Ok(Err(CallerGone));
+        }
+        if scan.stopped {
+            reason = StopReason::StopSequence;
+            break;
+        }
+        decode_one(ctx, &mut batch, token, pos)?;
+        pos += 1;
+    }
+    if reason != StopReason::StopSequence {
+        let scan = stops.push(&text.finish());
+        let rest = if scan.stopped {
+            reason = StopReason::StopSequence;
+            scan.text
+        } else {
+            scan.text + &stops.finish()
+        };
+        if send(&job.events, rest).is_err() {
+            return Ok(Err(CallerGone));
+        }
+    }
+    Ok(Ok(ChatEvent::Done {
+        stop_reason: reason,
+        usage: Some(Usage::new(prompt.len() as u64, produced)),
+    }))
+}
+
+/// Sends a non-empty delta; fails when the caller has gone.
+fn send(events: &Sender<Result<ChatEvent>>, text: String) -> std::result::Result<(), CallerGone> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    events
+        .blocking_send(Ok(ChatEvent::Delta { text }))
+        .map_err(|_| CallerGone)
+}
+
+fn evaluate_prompt(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+    prompt: &[LlamaToken],
+) -> Result<()> {
+    let chunk = (ctx.n_batch() as usize).max(1);
+    let last = prompt.len() - 1;
+    for (c, tokens) in prompt.chunks(chunk).enumerate() {
+        batch.clear();
+        for (i, token) in tokens.iter().enumerate() {
+            let index = c * chunk + i;
+            batch
+                .add(*token, position(index)?, &[0], index == last)
+                .map_err(|e| failure(format!("prompt batch: {e}")))?;
+        }
+        ctx.decode(batch)
+            .map_err(|e| failure(format!("prompt evaluation failed: {e}")))?;
+    }
+    Ok(())
+}
+
+fn decode_one(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+    token: LlamaToken,
+    pos: i32,
+) -> Result<()> {
+    batch.clear();
+    batch
+        .add(token, pos, &[0], true)
+        .map_err(|e| failure(format!("token batch: {e}")))?;
+    ctx.decode(batch)
+        .map_err(|e| failure(format!("decoding failed: {e}")))
+}
+
+fn position(index: usize) -> Result<i32> {
+    i32::try_from(index).map_err(|_| Error::invalid("the prompt is too long"))
+}
+
+/// A llama.cpp failure while generating.
+pub(crate) fn failure(message: String) -> Error {
+    Error::Provider {
+        provider: "local".into(),
+        status: None,
+        message,
+        retryable: false,
+        retry_after: None,
+        body: None,
+    }
+}
