@@ -138,8 +138,13 @@ impl ChatModel for BedrockChatModel {
         match self.api {
             Api::Converse => self.converse(&request).await,
             Api::InvokeModel => {
-                invoke::invoke(&self.client, &self.model_id, self.guardrail.as_ref(), &request)
-                    .await
+                invoke::invoke(
+                    &self.client,
+                    &self.model_id,
+                    self.guardrail.as_ref(),
+                    &request,
+                )
+                .await
             }
         }
     }

@@ -106,7 +106,9 @@ impl Guardrail {
     /// Refuses an empty identifier or version, which Bedrock would reject on every call.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.identifier.trim().is_empty() || self.version.trim().is_empty() {
-            return Err(config_error("the guardrail identifier and version must not be empty"));
+            return Err(config_error(
+                "the guardrail identifier and version must not be empty",
+            ));
         }
         Ok(())
     }
@@ -132,10 +134,17 @@ impl Guardrail {
 /// never work is refused here.
 pub(crate) fn validate_model_id(model_id: &str) -> Result<()> {
     if model_id.is_empty() || model_id.len() > 2048 {
-        return Err(config_error("the Bedrock model id must be 1 to 2048 characters"));
+        return Err(config_error(
+            "the Bedrock model id must be 1 to 2048 characters",
+        ));
     }
-    if model_id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(config_error("the Bedrock model id must not contain white space"));
+    if model_id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(config_error(
+            "the Bedrock model id must not contain white space",
+        ));
     }
     Ok(())
 }
@@ -176,7 +185,10 @@ mod tests {
             assert!(validate_model_id(id).is_ok(), "{id}");
         }
         for id in ["", "amazon nova", "x\n"] {
-            assert!(matches!(validate_model_id(id), Err(Error::Config { .. })), "{id:?}");
+            assert!(
+                matches!(validate_model_id(id), Err(Error::Config { .. })),
+                "{id:?}"
+            );
         }
     }
 

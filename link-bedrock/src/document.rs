@@ -65,6 +65,9 @@ mod tests {
 
     #[test]
     fn non_finite_floats_become_null() {
-        assert_eq!(to_json(&Document::Number(Number::Float(f64::NAN))), Value::Null);
+        assert_eq!(
+            to_json(&Document::Number(Number::Float(f64::NAN))),
+            Value::Null
+        );
     }
 }

@@ -116,7 +116,11 @@ where
 
 /// Maps a modelled Bedrock error by its code, falling back to the HTTP status.
 pub(crate) fn classify(failure: Failure) -> Error {
-    let code = failure.code.as_deref().map(normalize_code).unwrap_or_default();
+    let code = failure
+        .code
+        .as_deref()
+        .map(normalize_code)
+        .unwrap_or_default();
     let message = failure
         .message
         .clone()
@@ -237,8 +241,14 @@ mod tests {
 
     #[test]
     fn namespaced_codes_and_retry_after_are_understood() {
-        assert_eq!(normalize_code("com.amazon.bedrock#ThrottlingException"), "throttlingexception");
-        assert_eq!(normalize_code("ThrottlingException:http://x"), "throttlingexception");
+        assert_eq!(
+            normalize_code("com.amazon.bedrock#ThrottlingException"),
+            "throttlingexception"
+        );
+        assert_eq!(
+            normalize_code("ThrottlingException:http://x"),
+            "throttlingexception"
+        );
         assert_eq!(retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
         assert_eq!(retry_after(Some("soon")), None);
     }

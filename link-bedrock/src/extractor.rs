@@ -123,11 +123,56 @@ pub fn persona_schema() -> Value {
             Value::from("A character for the model to play."),
         );
     }
+    simplify_enums(&mut value);
     value
 }
 
+/// Rewrites `oneOf` lists of string constants (how schemars describes documented enums) as a
+/// plain `enum` with the variant docs folded into the description, the form every model's
+/// tool use understands.
+fn simplify_enums(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let consts: Option<Vec<(Value, Option<String>)>> = object
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .and_then(|variants| {
+                    variants
+                        .iter()
+                        .map(|v| {
+                            let doc = v.get("description").and_then(Value::as_str);
+                            v.get("const").map(|c| (c.clone(), doc.map(str::to_owned)))
+                        })
+                        .collect()
+                });
+            if let Some(consts) = consts {
+                object.remove("oneOf");
+                let mut description = object
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                for (name, doc) in &consts {
+                    if let (Some(name), Some(doc)) = (name.as_str(), doc) {
+                        description.push_str(&format!(" {name}: {doc}"));
+                    }
+                }
+                object.insert("type".into(), Value::from("string"));
+                object.insert("description".into(), Value::from(description.trim()));
+                let names = consts.into_iter().map(|(name, _)| name).collect();
+                object.insert("enum".into(), Value::Array(names));
+            }
+            object.values_mut().for_each(simplify_enums);
+        }
+        Value::Array(items) => items.iter_mut().for_each(simplify_enums),
+        _ => {}
+    }
+}
+
 fn build_error(e: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("the Bedrock tool-use request could not be built: {e}"))
+    Error::invalid(format!(
+        "the Bedrock tool-use request could not be built: {e}"
+    ))
 }
 
 #[async_trait]
@@ -213,6 +258,22 @@ mod tests {
             assert!(props.contains_key(field), "{field}");
         }
         assert!(!props.contains_key("card_extensions"));
+        assert_eq!(
+            props["kind"]["enum"],
+            serde_json::json!([
+                "fictional",
+                "historical",
+                "real_person",
+                "original",
+                "archetype"
+            ])
+        );
+        let kind_doc = props["kind"]["description"].as_str().unwrap();
+        assert!(
+            kind_doc.contains("real_person: A real person"),
+            "{kind_doc}"
+        );
+        assert!(!text.contains("oneOf"), "{text}");
     }
 
     #[test]

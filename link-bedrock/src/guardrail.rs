@@ -89,7 +89,10 @@ pub(crate) fn persona_text(persona: &Persona) -> String {
     for line in &persona.example_lines {
         add("Example line", line);
     }
-    add("Safety notes", persona.safety_notes.as_deref().unwrap_or_default());
+    add(
+        "Safety notes",
+        persona.safety_notes.as_deref().unwrap_or_default(),
+    );
     text
 }
 
@@ -119,11 +122,18 @@ mod tests {
 
     #[test]
     fn every_field_is_in_the_checked_text() {
-        let mut persona = Persona::new("Ada", PersonaKind::Historical, "A mathematician.", "Hello.");
+        let mut persona =
+            Persona::new("Ada", PersonaKind::Historical, "A mathematician.", "Hello.");
         persona.example_lines = vec!["Engines!".into()];
         persona.must_not_know = "the internet".into();
         let text = persona_text(&persona);
-        for needle in ["Name: Ada", "A mathematician.", "Greeting: Hello.", "Engines!", "the internet"] {
+        for needle in [
+            "Name: Ada",
+            "A mathematician.",
+            "Greeting: Hello.",
+            "Engines!",
+            "the internet",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
     }
@@ -132,13 +142,19 @@ mod tests {
     fn interventions_carry_the_guardrail_message() {
         let blocked = ApplyGuardrailOutput::builder()
             .action(GuardrailAction::GuardrailIntervened)
-            .outputs(GuardrailOutputContent::builder().text("Not allowed.").build())
+            .outputs(
+                GuardrailOutputContent::builder()
+                    .text("Not allowed.")
+                    .build(),
+            )
             .set_assessments(Some(Vec::new()))
             .build()
             .unwrap();
         assert_eq!(
             verdict(&blocked),
-            Err(Error::GuardrailBlocked { message: "Not allowed.".into() })
+            Err(Error::GuardrailBlocked {
+                message: "Not allowed.".into()
+            })
         );
         let fine = ApplyGuardrailOutput::builder()
             .action(GuardrailAction::None)

@@ -57,7 +57,9 @@ impl<'a> NovaRequest<'a> {
         let system = if request.system.trim().is_empty() {
             Vec::new()
         } else {
-            vec![NovaText { text: &request.system }]
+            vec![NovaText {
+                text: &request.system,
+            }]
         };
         let messages = request
             .messages
@@ -134,13 +136,23 @@ impl NovaResponse {
         } else {
             stop_reason(&self.stop_reason)
         };
-        let text = self.output.message.content.into_iter().filter_map(|b| b.text).collect();
+        let text = self
+            .output
+            .message
+            .content
+            .into_iter()
+            .filter_map(|b| b.text)
+            .collect();
         let usage = self.usage.map(|u| Usage {
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
             total_tokens: u.total_tokens.unwrap_or(u.input_tokens + u.output_tokens),
         });
-        ChatResponse { text, stop_reason, usage }
+        ChatResponse {
+            text,
+            stop_reason,
+            usage,
+        }
     }
 }
 
@@ -167,11 +179,10 @@ pub(crate) async fn invoke(
         None => call,
     };
     let output = call.send().await.map_err(|e| from_sdk(e, "InvokeModel"))?;
-    let reply: NovaResponse = serde_json::from_slice(output.body.as_ref()).map_err(|e| {
-        Error::MalformedOutput {
+    let reply: NovaResponse =
+        serde_json::from_slice(output.body.as_ref()).map_err(|e| Error::MalformedOutput {
             message: format!("the Nova InvokeModel reply does not parse: {e}"),
-        }
-    })?;
+        })?;
     let reply = reply.into_chat_response();
     if reply.stop_reason == StopReason::GuardrailIntervened {
         tracing::info!("Bedrock guardrail intervened on InvokeModel");
@@ -199,8 +210,16 @@ mod tests {
     fn the_body_is_nova_messages_v1() {
         let request = ChatRequest {
             system: "You are Ada.".into(),
-            messages: vec![ChatMessage::user("hi"), ChatMessage::assistant("Hello."), ChatMessage::user("engines?")],
-            params: GenerationParams { max_tokens: Some(512), top_k: Some(50), ..Default::default() },
+            messages: vec![
+                ChatMessage::user("hi"),
+                ChatMessage::assistant("Hello."),
+                ChatMessage::user("engines?"),
+            ],
+            params: GenerationParams {
+                max_tokens: Some(512),
+                top_k: Some(50),
+                ..Default::default()
+            },
         };
         let body = serde_json::to_value(NovaRequest::new(&request).unwrap()).unwrap();
         assert_eq!(
@@ -227,7 +246,10 @@ mod tests {
         }))
         .unwrap();
         let ok = ok.into_chat_response();
-        assert_eq!((ok.text.as_str(), ok.usage), ("Hi!", Some(Usage::new(4, 2))));
+        assert_eq!(
+            (ok.text.as_str(), ok.usage),
+            ("Hi!", Some(Usage::new(4, 2)))
+        );
 
         let blocked: NovaResponse = serde_json::from_value(json!({
             "output": {"message": {"role": "assistant", "content": [{"text": "Blocked."}]}},

@@ -70,7 +70,10 @@ fn message(turn: &ChatMessage, guarded: bool) -> Result<Message> {
             ConversationRole::User,
             ContentBlock::GuardContent(guard_text(&turn.content)?),
         ),
-        Role::User => (ConversationRole::User, ContentBlock::Text(turn.content.clone())),
+        Role::User => (
+            ConversationRole::User,
+            ContentBlock::Text(turn.content.clone()),
+        ),
         Role::Assistant => (
             ConversationRole::Assistant,
             ContentBlock::Text(turn.content.clone()),
@@ -171,7 +174,10 @@ mod tests {
     #[test]
     fn guarded_requests_wrap_the_system_prompt_and_user_turns_only() {
         let parts = converse_parts(&request(), "amazon.nova-micro-v1:0", true).unwrap();
-        assert!(matches!(parts.system[0], SystemContentBlock::GuardContent(_)));
+        assert!(matches!(
+            parts.system[0],
+            SystemContentBlock::GuardContent(_)
+        ));
         let kinds: Vec<bool> = parts
             .messages
             .iter()

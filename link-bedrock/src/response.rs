@@ -54,7 +54,10 @@ pub(crate) fn chat_response(output: &ConverseOutput) -> Result<ChatResponse> {
     let stop_reason = stop_reason(output.stop_reason.as_str());
     if stop_reason == StopReason::GuardrailIntervened {
         // The trace says which policy fired; it can quote the user, so only its presence is logged.
-        tracing::info!(trace = output.trace.is_some(), "Bedrock guardrail intervened");
+        tracing::info!(
+            trace = output.trace.is_some(),
+            "Bedrock guardrail intervened"
+        );
     }
     let text = text(message(output)?);
     Ok(ChatResponse {
@@ -117,6 +120,9 @@ mod tests {
             .stop_reason(bedrock::StopReason::EndTurn)
             .build()
             .unwrap();
-        assert!(matches!(chat_response(&output), Err(Error::MalformedOutput { .. })));
+        assert!(matches!(
+            chat_response(&output),
+            Err(Error::MalformedOutput { .. })
+        ));
     }
 }

@@ -32,7 +32,10 @@ async fn next_batch(
             Ok(Some(event)) => {
                 let events = mapper.apply(event);
                 if !events.is_empty() {
-                    return Some((events.into_iter().map(Ok).collect(), Some((receiver, mapper))));
+                    return Some((
+                        events.into_iter().map(Ok).collect(),
+                        Some((receiver, mapper)),
+                    ));
                 }
             }
             Ok(None) => return Some((vec![mapper.finish()], None)),
@@ -118,7 +121,12 @@ mod tests {
     }
 
     fn stop(reason: bedrock::StopReason) -> ConverseStreamOutput {
-        ConverseStreamOutput::MessageStop(MessageStopEvent::builder().stop_reason(reason).build().unwrap())
+        ConverseStreamOutput::MessageStop(
+            MessageStopEvent::builder()
+                .stop_reason(reason)
+                .build()
+                .unwrap(),
+        )
     }
 
     fn metadata() -> ConverseStreamOutput {
@@ -135,7 +143,13 @@ mod tests {
     fn deltas_then_one_done_with_usage() {
         let mut mapper = Mapper::default();
         let mut events = Vec::new();
-        for event in [delta("Hel"), delta(""), delta("lo"), stop(bedrock::StopReason::EndTurn), metadata()] {
+        for event in [
+            delta("Hel"),
+            delta(""),
+            delta("lo"),
+            stop(bedrock::StopReason::EndTurn),
+            metadata(),
+        ] {
             events.extend(mapper.apply(event));
         }
         events.push(mapper.finish().unwrap());
@@ -144,7 +158,10 @@ mod tests {
             vec![
                 ChatEvent::Delta { text: "Hel".into() },
                 ChatEvent::Delta { text: "lo".into() },
-                ChatEvent::Done { stop_reason: StopReason::EndTurn, usage: Some(Usage::new(3, 2)) },
+                ChatEvent::Done {
+                    stop_reason: StopReason::EndTurn,
+                    usage: Some(Usage::new(3, 2))
+                },
             ]
         );
     }
@@ -156,12 +173,17 @@ mod tests {
         let events = mapper.apply(stop(bedrock::StopReason::GuardrailIntervened));
         assert_eq!(
             events,
-            vec![ChatEvent::GuardrailIntervened { message: Some("Sorry, I cannot.".into()) }]
+            vec![ChatEvent::GuardrailIntervened {
+                message: Some("Sorry, I cannot.".into())
+            }]
         );
         let done = mapper.finish().unwrap();
         assert_eq!(
             done,
-            ChatEvent::Done { stop_reason: StopReason::GuardrailIntervened, usage: None }
+            ChatEvent::Done {
+                stop_reason: StopReason::GuardrailIntervened,
+                usage: None
+            }
         );
     }
 

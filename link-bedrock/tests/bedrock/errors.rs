@@ -13,7 +13,14 @@ use crate::{model, request};
 
 fn provider(err: Error) -> (Option<u16>, bool, String, Option<String>) {
     match err {
-        Error::Provider { provider, status, retryable, message, body, .. } => {
+        Error::Provider {
+            provider,
+            status,
+            retryable,
+            message,
+            body,
+            ..
+        } => {
             assert_eq!(provider, "bedrock");
             (status, retryable, message, body)
         }
@@ -24,7 +31,12 @@ fn provider(err: Error) -> (Option<u16>, bool, String, Option<String>) {
 #[tokio::test]
 async fn throttling_is_retried_by_the_sdk_then_succeeds() {
     let mock = Mock::start().await;
-    let reply = model(&mock).with_model(THROTTLE_ONCE).unwrap().complete(request("hi")).await.unwrap();
+    let reply = model(&mock)
+        .with_model(THROTTLE_ONCE)
+        .unwrap()
+        .complete(request("hi"))
+        .await
+        .unwrap();
     assert_eq!(reply.text, "You said: hi");
     assert_eq!(mock.calls(THROTTLE_ONCE), 2);
 }
@@ -32,11 +44,19 @@ async fn throttling_is_retried_by_the_sdk_then_succeeds() {
 #[tokio::test]
 async fn validation_errors_are_not_retried_and_keep_the_body() {
     let mock = Mock::start().await;
-    let err = model(&mock).with_model(VALIDATION).unwrap().complete(request("hi")).await.unwrap_err();
+    let err = model(&mock)
+        .with_model(VALIDATION)
+        .unwrap()
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
     let (status, retryable, message, body) = provider(err);
     assert_eq!(status, Some(400));
     assert!(!retryable);
-    assert!(message.contains("ValidationException") && message.contains("Malformed input"), "{message}");
+    assert!(
+        message.contains("ValidationException") && message.contains("Malformed input"),
+        "{message}"
+    );
     assert!(body.unwrap().contains("Malformed input request"));
     assert_eq!(mock.calls(VALIDATION), 1);
 }
@@ -44,7 +64,12 @@ async fn validation_errors_are_not_retried_and_keep_the_body() {
 #[tokio::test]
 async fn a_stream_that_fails_to_start_is_the_outer_error() {
     let mock = Mock::start().await;
-    let Err(err) = model(&mock).with_model(VALIDATION).unwrap().stream(request("hi")).await else {
+    let Err(err) = model(&mock)
+        .with_model(VALIDATION)
+        .unwrap()
+        .stream(request("hi"))
+        .await
+    else {
         panic!("the stream should not start");
     };
     assert_eq!(provider(err).0, Some(400));
@@ -54,7 +79,12 @@ async fn a_stream_that_fails_to_start_is_the_outer_error() {
 #[tokio::test]
 async fn model_timeouts_are_timeouts() {
     let mock = Mock::start().await;
-    let err = model(&mock).with_model(TIMEOUT).unwrap().complete(request("hi")).await.unwrap_err();
+    let err = model(&mock)
+        .with_model(TIMEOUT)
+        .unwrap()
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert_eq!(mock.calls(TIMEOUT), 1);
 }
@@ -62,15 +92,29 @@ async fn model_timeouts_are_timeouts() {
 #[tokio::test]
 async fn access_denied_is_final_and_unavailability_retryable() {
     let mock = Mock::start().await;
-    let err = model(&mock).with_model(ACCESS_DENIED).unwrap().complete(request("hi")).await.unwrap_err();
+    let err = model(&mock)
+        .with_model(ACCESS_DENIED)
+        .unwrap()
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
     let (status, retryable, ..) = provider(err);
     assert_eq!((status, retryable), (Some(403), false));
     assert_eq!(mock.calls(ACCESS_DENIED), 1);
 
-    let err = model(&mock).with_model(UNAVAILABLE).unwrap().complete(request("hi")).await.unwrap_err();
+    let err = model(&mock)
+        .with_model(UNAVAILABLE)
+        .unwrap()
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
     let (status, retryable, ..) = provider(err);
     assert_eq!((status, retryable), (Some(503), true));
-    assert_eq!(mock.calls(UNAVAILABLE), 3, "the SDK retries 503 up to its attempt limit");
+    assert_eq!(
+        mock.calls(UNAVAILABLE),
+        3,
+        "the SDK retries 503 up to its attempt limit"
+    );
 }
 
 #[tokio::test]
@@ -102,13 +146,19 @@ async fn an_unreachable_endpoint_is_a_retryable_provider_error() {
 #[tokio::test]
 async fn bad_configuration_and_requests_fail_before_any_call() {
     let mock = Mock::start().await;
-    assert!(matches!(model(&mock).with_model("amazon nova"), Err(Error::Config { .. })));
+    assert!(matches!(
+        model(&mock).with_model("amazon nova"),
+        Err(Error::Config { .. })
+    ));
     assert!(matches!(
         model(&mock).with_guardrail(link_bedrock::Guardrail::new("", "1")),
         Err(Error::Config { .. })
     ));
     let mut empty = request("hi");
     empty.messages.clear();
-    assert!(matches!(model(&mock).complete(empty).await, Err(Error::InvalidRequest { .. })));
+    assert!(matches!(
+        model(&mock).complete(empty).await,
+        Err(Error::InvalidRequest { .. })
+    ));
     assert!(mock.requests().is_empty());
 }

@@ -17,15 +17,27 @@ async fn a_persona_comes_from_the_forced_tool_call() {
     let persona = extractor(&mock).extract("  Ada Lovelace ").await.unwrap();
     assert_eq!(persona.name, "Ada Lovelace");
     assert_eq!(persona.kind, PersonaKind::Fictional);
-    assert_eq!(persona.greeting, "Hello, I am Ada Lovelace.", "the persona is normalised");
+    assert_eq!(
+        persona.greeting, "Hello, I am Ada Lovelace.",
+        "the persona is normalised"
+    );
     assert_eq!(persona.example_lines, vec!["Indeed.".to_owned()]);
 
     let body = mock.last("converse").body;
-    assert_eq!(body["toolConfig"]["toolChoice"]["tool"]["name"], PERSONA_TOOL);
-    assert_eq!(body["toolConfig"]["tools"][0]["toolSpec"]["name"], PERSONA_TOOL);
+    assert_eq!(
+        body["toolConfig"]["toolChoice"]["tool"]["name"],
+        PERSONA_TOOL
+    );
+    assert_eq!(
+        body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        PERSONA_TOOL
+    );
     assert_eq!(body["messages"][0]["content"][0]["text"], "Ada Lovelace");
     let schema = &body["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"];
-    assert_eq!(schema["properties"]["kind"]["oneOf"][0]["const"], "fictional", "{schema}");
+    assert_eq!(
+        schema["properties"]["kind"]["enum"][0], "fictional",
+        "{schema}"
+    );
     assert_eq!(schema["description"], "A character for the model to play.");
 }
 
@@ -33,24 +45,42 @@ async fn a_persona_comes_from_the_forced_tool_call() {
 async fn broken_tool_calls_are_refused_by_meaning() {
     let mock = Mock::start().await;
     let extractor = extractor(&mock);
-    let err = extractor.extract(&format!("a {MALFORMED} mage")).await.unwrap_err();
+    let err = extractor
+        .extract(&format!("a {MALFORMED} mage"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::MalformedOutput { .. }), "{err:?}");
-    let err = extractor.extract(&format!("a {NAMELESS} ghost")).await.unwrap_err();
-    let Error::InvalidPersona { problems } = err else { panic!("{err:?}") };
+    let err = extractor
+        .extract(&format!("a {NAMELESS} ghost"))
+        .await
+        .unwrap_err();
+    let Error::InvalidPersona { problems } = err else {
+        panic!("{err:?}")
+    };
     assert_eq!(problems, vec!["name is empty".to_owned()]);
-    let err = extractor.extract(&format!("a {CHATTY} bard")).await.unwrap_err();
+    let err = extractor
+        .extract(&format!("a {CHATTY} bard"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::MalformedOutput { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn bad_requests_and_provider_errors() {
     let mock = Mock::start().await;
-    assert!(matches!(extractor(&mock).extract("   ").await, Err(Error::InvalidRequest { .. })));
+    assert!(matches!(
+        extractor(&mock).extract("   ").await,
+        Err(Error::InvalidRequest { .. })
+    ));
     assert!(mock.requests().is_empty(), "an empty request is not sent");
     let failing = extractor(&mock).with_model(VALIDATION).unwrap();
     assert!(matches!(
         failing.extract("Ada").await,
-        Err(Error::Provider { status: Some(400), retryable: false, .. })
+        Err(Error::Provider {
+            status: Some(400),
+            retryable: false,
+            ..
+        })
     ));
 }
 
@@ -66,8 +96,19 @@ async fn the_guardrail_check_blocks_a_persona_before_it_is_accepted() {
     assert_eq!(sent.raw_path, "/guardrail/gr-test/version/1/apply");
     assert_eq!(sent.body["source"], "INPUT");
     let text = sent.body["content"][0]["text"]["text"].as_str().unwrap();
-    assert!(text.contains("Name: Ada Lovelace") && text.contains("Greeting: Hello"), "{text}");
+    assert!(
+        text.contains("Name: Ada Lovelace") && text.contains("Greeting: Hello"),
+        "{text}"
+    );
 
-    let err = extractor.extract(&format!("a {TRIGGER} wizard")).await.unwrap_err();
-    assert_eq!(err, Error::GuardrailBlocked { message: "This character is not allowed.".into() });
+    let err = extractor
+        .extract(&format!("a {TRIGGER} wizard"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::GuardrailBlocked {
+            message: "This character is not allowed.".into()
+        }
+    );
 }

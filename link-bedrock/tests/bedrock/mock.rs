@@ -61,7 +61,10 @@ impl Mock {
             .route("/model/{model}/converse", post(converse))
             .route("/model/{model}/converse-stream", post(converse_stream))
             .route("/model/{model}/invoke", post(invoke))
-            .route("/guardrail/{id}/version/{version}/apply", post(apply_guardrail))
+            .route(
+                "/guardrail/{id}/version/{version}/apply",
+                post(apply_guardrail),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -98,7 +101,13 @@ impl Mock {
 
     /// How many calls reached the mock for `model`.
     pub fn calls(&self, model: &str) -> usize {
-        self.state.calls.lock().unwrap().get(model).copied().unwrap_or(0)
+        self.state
+            .calls
+            .lock()
+            .unwrap()
+            .get(model)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -109,15 +118,20 @@ fn record(
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(usize, Value), Response> {
+) -> Result<(usize, Value), Box<Response>> {
     let count = {
         let mut calls = state.calls.lock().unwrap();
         let count = calls.entry(model.to_owned()).or_default();
         *count += 1;
         *count
     };
-    let body: Value = serde_json::from_slice(body)
-        .map_err(|e| error(400, "ValidationException", &format!("body is not JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        error(
+            400,
+            "ValidationException",
+            &format!("body is not JSON: {e}"),
+        )
+    })?;
     state.requests.lock().unwrap().push(Recorded {
         operation,
         raw_path: uri.path().to_owned(),
@@ -126,18 +140,23 @@ fn record(
     });
     check_signed(headers)?;
     if model.contains(':') && !uri.path().contains(&model.replace(':', "%3A")) {
-        return Err(error(400, "ValidationException", "model id not percent-encoded in the path"));
+        let problem = "model id not percent-encoded in the path";
+        return Err(Box::new(error(400, "ValidationException", problem)));
     }
     Ok((count, body))
 }
 
 /// A SigV4 signature for the `bedrock` signing name must be present.
-fn check_signed(headers: &HeaderMap) -> Result<(), Response> {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+fn check_signed(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if auth.starts_with("AWS4-HMAC-SHA256") && auth.contains("/bedrock/aws4_request") {
         Ok(())
     } else {
-        Err(error(403, "AccessDeniedException", "request not signed for bedrock"))
+        let problem = "request not signed for bedrock";
+        Err(Box::new(error(403, "AccessDeniedException", problem)))
     }
 }
 
@@ -145,7 +164,9 @@ fn check_signed(headers: &HeaderMap) -> Result<(), Response> {
 pub fn error(status: u16, code: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap();
     let mut response = (status, axum::Json(json!({ "message": message }))).into_response();
-    response.headers_mut().insert("x-amzn-errortype", code.parse().unwrap());
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", code.parse().unwrap());
     response
 }
 
@@ -155,7 +176,11 @@ fn scripted_error(model: &str, count: usize) -> Option<Response> {
         THROTTLE_ONCE if count == 1 => Some(error(429, "ThrottlingException", "Too many requests")),
         VALIDATION => Some(error(400, "ValidationException", "Malformed input request")),
         TIMEOUT => Some(error(408, "ModelTimeoutException", "Model timed out")),
-        ACCESS_DENIED => Some(error(403, "AccessDeniedException", "No access to the model")),
+        ACCESS_DENIED => Some(error(
+            403,
+            "AccessDeniedException",
+            "No access to the model",
+        )),
         UNAVAILABLE => Some(error(503, "ServiceUnavailableException", "Try later")),
         _ => None,
     }
@@ -206,7 +231,9 @@ fn check_converse(body: &Value, streaming: bool) -> Result<(String, bool), Strin
             let is_guard = block.get("guardContent").is_some();
             let should_guard = guarded && expected == "user";
             if is_guard != should_guard {
-                return Err(format!("message {i}: guardContent {is_guard}, expected {should_guard}"));
+                return Err(format!(
+                    "message {i}: guardContent {is_guard}, expected {should_guard}"
+                ));
             }
         }
     }
@@ -215,12 +242,15 @@ fn check_converse(body: &Value, streaming: bool) -> Result<(String, bool), Strin
             return Err("the system prompt must be guard content exactly when guarded".into());
         }
     }
-    if let Some(max) = body.pointer("/inferenceConfig/maxTokens") {
-        if max.as_u64().is_none_or(|m| m == 0) {
-            return Err("inferenceConfig.maxTokens must be a positive integer".into());
-        }
+    if let Some(max) = body.pointer("/inferenceConfig/maxTokens")
+        && max.as_u64().is_none_or(|m| m == 0)
+    {
+        return Err("inferenceConfig.maxTokens must be a positive integer".into());
     }
-    let last = messages.last().map(|m| texts(&m["content"]).join(" ")).unwrap_or_default();
+    let last = messages
+        .last()
+        .map(|m| texts(&m["content"]).join(" "))
+        .unwrap_or_default();
     Ok((last, guarded))
 }
 
@@ -234,7 +264,11 @@ fn guardrail_blocks(body: &Value) -> bool {
         })
     };
     guarded(&body["system"])
-        || body["messages"].as_array().into_iter().flatten().any(|m| guarded(&m["content"]))
+        || body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| guarded(&m["content"]))
 }
 
 fn words(text: &str) -> u64 {
@@ -261,7 +295,7 @@ async fn converse(
 ) -> Response {
     let (count, body) = match record(&state, "converse", &model, &uri, &headers, &body) {
         Ok(ok) => ok,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(response) = scripted_error(&model, count) {
         return response;
@@ -295,10 +329,20 @@ async fn converse(
 
 /// One event-stream frame, encoded with the SDK's own codec.
 pub fn frame(kind: &str, name: &str, payload: Value) -> Vec<u8> {
-    let type_header = if kind == "event" { ":event-type" } else { ":exception-type" };
+    let type_header = if kind == "event" {
+        ":event-type"
+    } else {
+        ":exception-type"
+    };
     let message = Message::new(serde_json::to_vec(&payload).unwrap())
-        .add_header(Header::new(":message-type", HeaderValue::String(kind.to_owned().into())))
-        .add_header(Header::new(type_header, HeaderValue::String(name.to_owned().into())))
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String(kind.to_owned().into()),
+        ))
+        .add_header(Header::new(
+            type_header,
+            HeaderValue::String(name.to_owned().into()),
+        ))
         .add_header(Header::new(
             ":content-type",
             HeaderValue::String("application/json".into()),
@@ -319,7 +363,11 @@ fn event_stream(frames: Vec<Vec<u8>>) -> Response {
 }
 
 fn text_frames(text: &str) -> Vec<Vec<u8>> {
-    let mut frames = vec![frame("event", "messageStart", json!({ "role": "assistant" }))];
+    let mut frames = vec![frame(
+        "event",
+        "messageStart",
+        json!({ "role": "assistant" }),
+    )];
     for chunk in text.split_inclusive(' ') {
         frames.push(frame(
             "event",
@@ -339,7 +387,7 @@ async fn converse_stream(
 ) -> Response {
     let (count, body) = match record(&state, "converse-stream", &model, &uri, &headers, &body) {
         Ok(ok) => ok,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(response) = scripted_error(&model, count) {
         return response;
@@ -349,14 +397,30 @@ async fn converse_stream(
         Err(problem) => return error(400, "ValidationException", &problem),
     };
     let blocked = guardrail_blocks(&body);
-    let reply = if blocked { BLOCKED.to_owned() } else { format!("You said: {last}") };
+    let reply = if blocked {
+        BLOCKED.to_owned()
+    } else {
+        format!("You said: {last}")
+    };
     let mut frames = text_frames(&reply);
     if model == STREAM_THROTTLE {
-        frames.push(frame("exception", "throttlingException", json!({ "message": "Slow down" })));
+        frames.push(frame(
+            "exception",
+            "throttlingException",
+            json!({ "message": "Slow down" }),
+        ));
         return event_stream(frames);
     }
-    let stop = if blocked { "guardrail_intervened" } else { "end_turn" };
-    frames.push(frame("event", "contentBlockStop", json!({ "contentBlockIndex": 0 })));
+    let stop = if blocked {
+        "guardrail_intervened"
+    } else {
+        "end_turn"
+    };
+    frames.push(frame(
+        "event",
+        "contentBlockStop",
+        json!({ "contentBlockIndex": 0 }),
+    ));
     frames.push(frame("event", "messageStop", json!({ "stopReason": stop })));
     let mut metadata = json!({ "usage": usage(&last, &reply), "metrics": { "latencyMs": 7 } });
     if blocked {
@@ -378,12 +442,23 @@ fn check_nova(body: &Value) -> Result<String, String> {
             return Err("Nova content blocks are {text}".into());
         }
     }
-    if body["system"].as_array().into_iter().flatten().any(|b| !b["text"].is_string()) {
+    if body["system"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|b| !b["text"].is_string())
+    {
         return Err("Nova system blocks are {text}".into());
     }
     if let Some(config) = body.get("inferenceConfig") {
         let known = ["maxTokens", "temperature", "topP", "topK", "stopSequences"];
-        if let Some(key) = config.as_object().into_iter().flatten().map(|(k, _)| k).find(|k| !known.contains(&k.as_str())) {
+        if let Some(key) = config
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+            .find(|k| !known.contains(&k.as_str()))
+        {
             return Err(format!("unknown inferenceConfig key {key}"));
         }
     }
@@ -400,7 +475,7 @@ async fn invoke(
 ) -> Response {
     let (count, body) = match record(&state, "invoke", &model, &uri, &headers, &body) {
         Ok(ok) => ok,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(response) = scripted_error(&model, count) {
         return response;
@@ -412,7 +487,11 @@ async fn invoke(
     let guard_id = headers.get("x-amzn-bedrock-guardrailidentifier");
     let guard_version = headers.get("x-amzn-bedrock-guardrailversion");
     if guard_id.is_some() != guard_version.is_some() {
-        return error(400, "ValidationException", "guardrail identifier and version go together");
+        return error(
+            400,
+            "ValidationException",
+            "guardrail identifier and version go together",
+        );
     }
     let all_text = body.to_string();
     if guard_id.is_some() && all_text.contains(TRIGGER) {
@@ -443,7 +522,7 @@ async fn apply_guardrail(
 ) -> Response {
     let (_, body) = match record(&state, "apply-guardrail", &id, &uri, &headers, &body) {
         Ok(ok) => ok,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if version.is_empty() || body["source"] != "INPUT" {
         return error(400, "ValidationException", "source must be INPUT");

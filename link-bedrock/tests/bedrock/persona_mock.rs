@@ -12,13 +12,19 @@ pub const NAMELESS: &str = "nameless";
 pub const CHATTY: &str = "chatty";
 
 fn check_tool(body: &Value) -> Result<(String, String), String> {
-    let tool = body.pointer("/toolConfig/tools/0/toolSpec").ok_or("toolSpec missing")?;
+    let tool = body
+        .pointer("/toolConfig/tools/0/toolSpec")
+        .ok_or("toolSpec missing")?;
     let name = tool["name"].as_str().ok_or("tool name missing")?;
-    let forced = body.pointer("/toolConfig/toolChoice/tool/name").and_then(Value::as_str);
+    let forced = body
+        .pointer("/toolConfig/toolChoice/tool/name")
+        .and_then(Value::as_str);
     if forced != Some(name) {
         return Err(format!("toolChoice must force {name}, got {forced:?}"));
     }
-    let schema = tool.pointer("/inputSchema/json").ok_or("inputSchema.json missing")?;
+    let schema = tool
+        .pointer("/inputSchema/json")
+        .ok_or("inputSchema.json missing")?;
     for field in ["name", "kind", "description", "greeting", "example_lines"] {
         if schema.pointer(&format!("/properties/{field}")).is_none() {
             return Err(format!("schema lacks {field}"));
@@ -38,7 +44,11 @@ fn persona(request: &str) -> Value {
     if request.contains(MALFORMED) {
         return json!({ "name": 42, "kind": "wizard" });
     }
-    let name = if request.contains(NAMELESS) { "" } else { request };
+    let name = if request.contains(NAMELESS) {
+        ""
+    } else {
+        request
+    };
     json!({
         "name": name,
         "kind": "fictional",
@@ -65,7 +75,11 @@ pub fn extract(body: &Value) -> Response {
     } else {
         json!([{ "toolUse": { "toolUseId": "tooluse_1", "name": tool, "input": persona(&request) } }])
     };
-    let stop = if request.contains(CHATTY) { "end_turn" } else { "tool_use" };
+    let stop = if request.contains(CHATTY) {
+        "end_turn"
+    } else {
+        "tool_use"
+    };
     axum::Json(json!({
         "output": { "message": { "role": "assistant", "content": content } },
         "stopReason": stop,

@@ -10,7 +10,7 @@ use link_core::{
 };
 
 use crate::mock::{BLOCKED, Mock, STREAM_THROTTLE, TRIGGER};
-use crate::{guardrail, guarded, model, request};
+use crate::{guarded, guardrail, model, request};
 
 async fn collect(model: &dyn ChatModel, text: &str) -> Vec<Result<ChatEvent>> {
     model.stream(request(text)).await.unwrap().collect().await
@@ -34,10 +34,16 @@ async fn deltas_then_done_with_usage() {
     assert_eq!(text_of(&events), "You said: Where is Watson?");
     assert_eq!(
         events.last().unwrap().as_ref().unwrap(),
-        &ChatEvent::Done { stop_reason: StopReason::EndTurn, usage: Some(Usage::new(3, 5)) }
+        &ChatEvent::Done {
+            stop_reason: StopReason::EndTurn,
+            usage: Some(Usage::new(3, 5))
+        }
     );
     let sent = mock.last("converse-stream");
-    assert_eq!(sent.raw_path, "/model/amazon.nova-micro-v1%3A0/converse-stream");
+    assert_eq!(
+        sent.raw_path,
+        "/model/amazon.nova-micro-v1%3A0/converse-stream"
+    );
     assert!(sent.body.get("guardrailConfig").is_none());
 }
 
@@ -47,14 +53,23 @@ async fn the_stream_guardrail_carries_its_processing_mode() {
     collect(&guarded(&mock), "Hi").await;
     let body = mock.last("converse-stream").body;
     assert_eq!(body["guardrailConfig"]["streamProcessingMode"], "sync");
-    assert_eq!(body["system"][0]["guardContent"]["text"]["text"], request("").system);
-    assert_eq!(body["messages"][2]["content"][0]["guardContent"]["text"]["text"], "Hi");
+    assert_eq!(
+        body["system"][0]["guardContent"]["text"]["text"],
+        request("").system
+    );
+    assert_eq!(
+        body["messages"][2]["content"][0]["guardContent"]["text"]["text"],
+        "Hi"
+    );
 
     let model = model(&mock)
         .with_guardrail(guardrail().with_stream_mode(StreamMode::Async))
         .unwrap();
     collect(&model, "Hi").await;
-    assert_eq!(mock.last("converse-stream").body["guardrailConfig"]["streamProcessingMode"], "async");
+    assert_eq!(
+        mock.last("converse-stream").body["guardrailConfig"]["streamProcessingMode"],
+        "async"
+    );
 }
 
 #[tokio::test]
@@ -63,7 +78,9 @@ async fn a_guardrail_intervention_is_an_event() {
     let events = collect(&guarded(&mock), &format!("Something {TRIGGER}")).await;
     let events: Vec<ChatEvent> = events.into_iter().map(Result::unwrap).collect();
     assert!(
-        events.contains(&ChatEvent::GuardrailIntervened { message: Some(BLOCKED.into()) }),
+        events.contains(&ChatEvent::GuardrailIntervened {
+            message: Some(BLOCKED.into())
+        }),
         "{events:?}"
     );
     let Some(ChatEvent::Done { stop_reason, usage }) = events.last() else {
@@ -82,7 +99,13 @@ async fn a_mid_stream_exception_is_an_error_item_after_the_deltas() {
     assert_eq!(text_of(before), "You said: Go on");
     assert!(before.iter().all(Result::is_ok));
     match last {
-        Err(Error::Provider { provider, retryable, message, body, .. }) => {
+        Err(Error::Provider {
+            provider,
+            retryable,
+            message,
+            body,
+            ..
+        }) => {
             assert_eq!(provider, "bedrock");
             assert!(*retryable, "a throttling exception is retryable: {message}");
             assert!(message.contains("Slow down"), "{message}");
@@ -90,7 +113,11 @@ async fn a_mid_stream_exception_is_an_error_item_after_the_deltas() {
         }
         other => panic!("expected a provider error, got {other:?}"),
     }
-    assert_eq!(mock.calls(STREAM_THROTTLE), 1, "a broken stream is not retried");
+    assert_eq!(
+        mock.calls(STREAM_THROTTLE),
+        1,
+        "a broken stream is not retried"
+    );
 }
 
 #[tokio::test]
@@ -117,12 +144,20 @@ async fn the_engine_turns_an_intervention_into_guardrail_blocked() {
     }
     assert_eq!(text, "You said: Hello Ada");
 
-    let mut blocked = link.send_stream(&ctx, id, &format!("Say something {TRIGGER}")).await.unwrap();
+    let mut blocked = link
+        .send_stream(&ctx, id, &format!("Say something {TRIGGER}"))
+        .await
+        .unwrap();
     let mut outcome = None;
     while let Some(event) = blocked.next().await {
         if let Err(error) = event {
             outcome = Some(error);
         }
     }
-    assert_eq!(outcome, Some(Error::GuardrailBlocked { message: BLOCKED.into() }));
+    assert_eq!(
+        outcome,
+        Some(Error::GuardrailBlocked {
+            message: BLOCKED.into()
+        })
+    );
 }
