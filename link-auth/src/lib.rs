@@ -42,3 +42,9 @@ pub use jwks_auth::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_JWKS_COOLDOWN, JwksAuthenticator, JwksAuthenticatorBuilder,
 };
 pub use limit::{GovernorRateLimiter, RateLimitConfig};
+
+/// The clocks a [`GovernorRateLimiter`] can run on, re-exported from `governor` so users need
+/// no direct dependency: `DefaultClock` in production, `FakeRelativeClock` in tests.
+pub mod clock {
+    pub use governor::clock::{Clock, DefaultClock, FakeRelativeClock};
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use governor::clock::FakeRelativeClock;
+use link_auth::clock::FakeRelativeClock;
 use link_auth::{AuthError, GovernorRateLimiter, RateLimitConfig};
 use link_core::{Principal, RateDecision, RateLimiter};
 

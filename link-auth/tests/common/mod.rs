@@ -62,6 +62,15 @@ impl RsaKey {
         })
     }
 
+    /// The public key parsed once by aws-lc-rs (the benchmarks' baseline).
+    pub fn parsed_public_key(&self) -> aws_lc_rs::signature::ParsedPublicKey {
+        aws_lc_rs::signature::ParsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .unwrap()
+    }
+
     /// The bytes an attacker would use as an HMAC secret: the public modulus.
     pub fn public_bytes(&self) -> Vec<u8> {
         self.pair
