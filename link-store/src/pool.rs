@@ -162,3 +162,73 @@ impl Pool {
         .map_err(task_failed)?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::queries;
+
+    fn config() -> ConnectionConfig {
+        ConnectionConfig {
+            busy_timeout: Duration::from_secs(1),
+            full_sync: false,
+        }
+    }
+
+    fn pool(dir: &tempfile::TempDir, readers: usize) -> Pool {
+        let path = dir.path().join("pool.db");
+        let writer = open_writer(&path, &config()).unwrap();
+        Pool::with_readers(writer, path, config(), readers)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_query_is_an_error_and_the_pool_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1);
+        let failed = pool
+            .read(|_: &mut Connection| -> Result<()> { panic!("boom") })
+            .await;
+        assert!(matches!(failed, Err(link_core::Error::Storage { .. })));
+        pool.read(queries::ping).await.unwrap();
+        let failed = pool
+            .write(|_: &mut Connection| -> Result<()> { panic!("boom") })
+            .await;
+        assert!(matches!(failed, Err(link_core::Error::Storage { .. })));
+        pool.write(queries::ping).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn readers_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 2);
+        let attempt = pool
+            .read(|conn| {
+                conn.execute("DELETE FROM conversations", [])
+                    .map_err(storage("writing from a reader"))
+            })
+            .await;
+        assert!(matches!(attempt, Err(link_core::Error::Storage { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_file_is_in_wal_mode_with_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1);
+        let (mode, fk) = pool
+            .read(|conn| {
+                let mode: String = conn
+                    .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                    .map_err(storage("x"))?;
+                let fk: bool = conn
+                    .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+                    .map_err(storage("x"))?;
+                Ok((mode, fk))
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert!(fk);
+    }
+}
