@@ -76,10 +76,10 @@ fn generate(
 
     let mut text = Utf8Decoder::default();
     let mut stops = StopMatcher::new(&job.stops);
-    let mut pos = position(prompt.len())?;
+    let start = position(prompt.len())?;
     let mut produced = 0u64;
     let mut reason = StopReason::MaxTokens;
-    for _ in 0..budget {
+    for pos in (start..).take(budget) {
         if job.events.is_closed() {
             return Ok(Err(CallerGone));
         }
@@ -104,7 +104,6 @@ fn generate(
             break;
         }
         decode_one(ctx, &mut batch, token, pos)?;
-        pos += 1;
     }
     if reason != StopReason::StopSequence {
         let scan = stops.push(&text.finish());

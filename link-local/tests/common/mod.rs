@@ -22,7 +22,9 @@ pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A fresh model with a fixed seed, so that runs are repeatable.
 pub async fn load(config: impl FnOnce(LocalConfig) -> LocalConfig) -> LocalModel {
-    let config = config(LocalConfig::new(model_path()).with_seed(7));
+    // One thread per worker: ggml's threads spin-wait for each other, and on a shared 2-core
+    // machine (other builds running) two of them can run many times slower than one.
+    let config = config(LocalConfig::new(model_path()).with_seed(7).with_threads(1));
     LocalModel::load_async(config).await.expect("model loads")
 }
 
