@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
+
+use crate::verify_key::VerifyKey;
 use serde_json::Value;
 
 use crate::AuthError;
@@ -29,7 +31,7 @@ pub(crate) struct JwkKey {
     pub alg: Option<String>,
     /// RSA, EC or Ed: the algorithms the key can verify.
     pub family: AlgorithmFamily,
-    pub key: DecodingKey,
+    pub key: VerifyKey,
 }
 
 type KeySet = HashMap<String, Arc<JwkKey>>;
@@ -230,7 +232,7 @@ fn parse_key(entry: &Value) -> Option<(String, JwkKey)> {
             key_use: text("use"),
             alg: text("alg"),
             family,
-            key,
+            key: VerifyKey::new(key),
         },
     ))
 }

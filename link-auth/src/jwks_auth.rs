@@ -60,13 +60,9 @@ impl JwksAuthenticator {
         let kid = parsed.kid.as_deref().ok_or(AuthError::MissingKeyId)?;
         let key = self.inner.cache.key(kid).await?;
         let alg = self.check_key(&parsed.alg, &key)?;
-        let valid = jsonwebtoken::crypto::verify(
-            parsed.signature,
-            parsed.signing_input.as_bytes(),
-            &key.key,
-            alg.to_jsonwebtoken(),
-        )
-        .unwrap_or(false);
+        let valid = key
+            .key
+            .verify(alg, parsed.signing_input.as_bytes(), parsed.signature);
         if !valid {
             return Err(AuthError::InvalidSignature);
         }

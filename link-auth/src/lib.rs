@@ -32,6 +32,7 @@ mod jwks_auth;
 mod limit;
 mod policy;
 mod token;
+mod verify_key;
 
 pub use algorithm::JwsAlgorithm;
 pub use claims::Claims;
