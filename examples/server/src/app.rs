@@ -1,0 +1,105 @@
+//! The router: routes, body limit, CORS, request ids and JSON fallbacks.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::error::ApiError;
+use crate::routes::{cards, chat, conversations, health, personas};
+use crate::state::AppState;
+use crate::{auth, openapi, request_id};
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS (none: no CORS headers at all).
+    pub cors_origins: Vec<String>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    let api = Router::new()
+        .route("/v1/auth/token", post(auth::mint_dev_token))
+        .route("/v1/personas", post(personas::extract))
+        .route("/v1/personas/{conversation_id}/card", get(cards::export))
+        .route(
+            "/v1/conversations",
+            post(conversations::create).get(conversations::list),
+        )
+        .route("/v1/conversations/import", post(cards::import))
+        .route(
+            "/v1/conversations/{id}",
+            get(conversations::get).delete(conversations::delete),
+        )
+        .route("/v1/conversations/{id}/messages", post(conversations::send))
+        .route("/v1/chat", post(chat::chat))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes));
+    let api = match cors(&options.cors_origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    api.layer(middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| match HeaderValue::from_str(o) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                tracing::warn!(
+                    origin = o,
+                    "ignoring a CORS origin that is not a header value"
+                );
+                None
+            }
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let exposed = [
+        HeaderName::from_static(request_id::HEADER),
+        header::RETRY_AFTER,
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderName::from_static("ratelimit-reset"),
+    ];
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static(request_id::HEADER),
+            ])
+            .expose_headers(exposed),
+    )
+}

@@ -1,0 +1,36 @@
+//! `link-server`: chat with any character over HTTP. See `link-server --help`.
+
+use std::process::ExitCode;
+
+use link_server::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let (config, dotenv_problem) = Config::load();
+    init_tracing();
+    if let Some(problem) = dotenv_problem {
+        tracing::warn!(%problem, ".env was not read");
+    }
+    match link_server::run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "link-server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as JSON lines when
+/// `LINK_LOG_FORMAT=json` (for CloudWatch and other collectors).
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("LINK_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

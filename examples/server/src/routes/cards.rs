@@ -1,0 +1,64 @@
+//! Character Card V2 export and import.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use link_core::{CharacterCard, PersonaSource};
+
+use super::{conversation_id, with_rate};
+use crate::auth::Caller;
+use crate::dto::ConversationBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+/// The conversation's persona as a Character Card V2 (`chara_card_v2`).
+#[utoipa::path(get, path = "/v1/personas/{conversation_id}/card", tag = "personas",
+    params(("conversation_id" = String, Path, description = "Conversation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Character Card V2 JSON", body = Object),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+    ))]
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = conversation_id(&id)?;
+    let detail = state
+        .link
+        .get_conversation(&ctx, id)
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let card = CharacterCard::from_persona(&detail.conversation.persona);
+    Ok(with_rate(&ctx, Json(card)))
+}
+
+/// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept.
+#[utoipa::path(post, path = "/v1/conversations/import", tag = "conversations",
+    request_body(content = Object, description = "Character Card V2 JSON"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ConversationBody),
+        (status = 400, description = "Not a V2 card", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "The card's persona is invalid", body = ErrorBody),
+    ))]
+pub async fn import(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiJson(card): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let card = CharacterCard::from_json(&card.to_string())?;
+    let persona = card.to_persona()?;
+    let detail = state
+        .link
+        .create_conversation(&ctx, PersonaSource::Persona(Box::new(persona)))
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let body = ConversationBody::from(detail);
+    Ok(with_rate(&ctx, (StatusCode::CREATED, Json(body))))
+}

@@ -1,0 +1,176 @@
+//! Conversations: create, list, read, delete, and send messages (whole or streamed).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use link_core::PersonaSource;
+
+use super::{conversation_id, wants_sse, with_rate};
+use crate::auth::Caller;
+use crate::dto::{
+    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
+    ReplyBody, SendMessage, UsageBody,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::sse;
+use crate::state::AppState;
+
+/// Starts a conversation; the character's greeting is its first message.
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
+    request_body = CreateConversation,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ConversationBody),
+        (status = 400, description = "Neither or both of persona_request and persona", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "Invalid persona", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 502, description = "Upstream failure", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiJson(body): ApiJson<CreateConversation>,
+) -> Result<Response, ApiError> {
+    let source = match (body.persona_request, body.persona) {
+        (Some(request), None) => PersonaSource::Request(request),
+        (None, Some(persona)) => PersonaSource::Persona(Box::new(persona)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "give exactly one of persona_request and persona",
+            ));
+        }
+    };
+    let detail = state
+        .link
+        .create_conversation(&ctx, source)
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let body = ConversationBody::from(detail);
+    Ok(with_rate(&ctx, (StatusCode::CREATED, Json(body))))
+}
+
+/// The caller's conversations, most recently updated first.
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The list", body = ConversationList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Response, ApiError> {
+    let conversations = state
+        .link
+        .list_conversations(&ctx)
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let body = ConversationList {
+        conversations: conversations
+            .into_iter()
+            .map(ConversationSummary::from)
+            .collect(),
+    };
+    Ok(with_rate(&ctx, Json(body)))
+}
+
+/// One conversation with its messages.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = conversation_id(&id)?;
+    let detail = state
+        .link
+        .get_conversation(&ctx, id)
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    Ok(with_rate(&ctx, Json(ConversationBody::from(detail))))
+}
+
+/// Deletes a conversation and its messages.
+#[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = conversation_id(&id)?;
+    state
+        .link
+        .delete_conversation(&ctx, id)
+        .await
+        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    Ok(with_rate(&ctx, StatusCode::NO_CONTENT))
+}
+
+/// Sends a message. With `Accept: text/event-stream` the reply streams as SSE events
+/// `delta` (`{"text"}`), then `done` (`{"stop_reason", "usage", "message_id"}`) or `error`
+/// (`{"code", "message"}`).
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = SendMessage,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The reply as JSON, or as an SSE stream",
+            content((ReplyBody = "application/json"), (String = "text/event-stream"))),
+        (status = 400, description = "Empty or oversize message", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+        (status = 422, description = "Blocked by a guardrail", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+        (status = 502, description = "Upstream failure", body = ErrorBody),
+        (status = 503, description = "Upstream unavailable; see Retry-After", body = ErrorBody),
+        (status = 504, description = "Upstream timeout", body = ErrorBody),
+    ))]
+pub async fn send(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> Result<Response, ApiError> {
+    let id = conversation_id(&id)?;
+    let failed = |e| ApiError::from_core(e, &ctx);
+    if wants_sse(&headers) {
+        let turn = state
+            .link
+            .send_stream(&ctx, id, &body.content)
+            .await
+            .map_err(failed)?;
+        return Ok(with_rate(&ctx, sse::response(turn).into_response()));
+    }
+    let reply = state
+        .link
+        .send(&ctx, id, &body.content)
+        .await
+        .map_err(failed)?;
+    let body = ReplyBody {
+        message: MessageBody::from(reply.message),
+        usage: reply.usage.map(UsageBody::from),
+        stop_reason: reply.stop_reason.to_string(),
+    };
+    Ok(with_rate(&ctx, Json(body)))
+}

@@ -1,0 +1,54 @@
+//! A streamed turn as Server-Sent Events: `delta` events, then `done` or `error`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use link_core::{TurnEvent, TurnStream};
+use serde::Serialize;
+
+use crate::dto::{DeltaEvent, DoneEvent, UsageBody};
+use crate::error::ErrorDetail;
+
+/// The SSE response for a turn. When the client goes away, the stream is dropped, which
+/// cancels the model call; the engine stores the partial reply and audits it.
+pub fn response(turn: TurnStream) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let events = turn.map(|item| Ok(to_event(item)));
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn to_event(item: link_core::Result<TurnEvent>) -> Event {
+    match item {
+        Ok(TurnEvent::Delta { text }) => json_event("delta", &DeltaEvent { text }),
+        Ok(TurnEvent::Done {
+            message,
+            stop_reason,
+            usage,
+        }) => json_event(
+            "done",
+            &DoneEvent {
+                stop_reason: stop_reason.to_string(),
+                usage: usage.map(UsageBody::from),
+                message_id: message.id.to_string(),
+            },
+        ),
+        Ok(other) => {
+            tracing::warn!(?other, "unknown turn event not sent");
+            Event::default().comment("unknown event")
+        }
+        Err(error) => {
+            let api = crate::error::ApiError::from(error);
+            let detail = ErrorDetail {
+                code: api.code().to_owned(),
+                message: api.message().to_owned(),
+            };
+            json_event("error", &detail)
+        }
+    }
+}
+
+fn json_event(name: &str, data: &impl Serialize) -> Event {
+    let data = serde_json::to_string(data).unwrap_or_else(|_| "{}".to_owned());
+    Event::default().event(name).data(data)
+}

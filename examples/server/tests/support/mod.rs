@@ -1,0 +1,175 @@
+//! Starting the real `link-server` binary for black-box tests.
+#![allow(dead_code)]
+
+pub mod mock_openai;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A fixed dev secret, so tokens survive a restart of the server.
+pub const DEV_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+
+/// A running `link-server` process; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// How to start a server.
+pub struct Options<'a> {
+    /// The SQLite file.
+    pub database: &'a Path,
+    /// The mock OpenAI base URL.
+    pub openai_base_url: &'a str,
+    /// Extra environment variables.
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl Server {
+    /// Starts the binary with dev auth and the OpenAI provider pointed at the mock, and waits
+    /// for its "listening" line.
+    pub fn start(options: Options<'_>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_link-server"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .env("RUST_LOG", "info")
+            .env("LINK_LISTEN", "127.0.0.1:0")
+            .env("LINK_DATABASE", options.database)
+            .env("LINK_PERSONA_PROVIDER", "openai")
+            .env("LINK_CHAT_PROVIDER", "openai")
+            .env("OPENAI_BASE_URL", options.openai_base_url)
+            .env("OPENAI_API_KEY", "test-key")
+            .env("LINK_DEV_SECRET", DEV_SECRET)
+            .env("LINK_SHUTDOWN_GRACE_SECS", "2")
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in options.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("link-server did not start");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "link-server did not start listening: {:?}",
+                    logs.lock().unwrap()
+                )
+            });
+        Self {
+            child,
+            url: format!("http://{addr}"),
+            logs,
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// The audit lines logged so far.
+    pub fn audit_lines(&self) -> Vec<String> {
+        self.logs()
+            .into_iter()
+            .filter(|l| l.contains("AUDIT_LOG"))
+            .collect()
+    }
+
+    /// Waits until some audit line contains `needle`.
+    pub async fn wait_for_audit(&self, needle: &str) -> String {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Some(line) = self.audit_lines().into_iter().find(|l| l.contains(needle)) {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no audit line with {needle:?}: {:#?}", self.audit_lines());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
+    pub fn stop(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// A dev token for `username`.
+    pub async fn token(&self, username: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/auth/token", self.url))
+            .json(&json!({"username": username}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory and the database path inside it.
+pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("link.sqlite");
+    (dir, path)
+}
+
+/// Server-Sent Events parsed from a body: (event name, data) pairs.
+pub fn parse_sse(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut name = "message".to_owned();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            (!data.is_empty()).then(|| (name, serde_json::from_str(&data).unwrap()))
+        })
+        .collect()
+}
