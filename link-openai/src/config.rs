@@ -165,12 +165,13 @@ impl OpenAiConfigBuilder {
     /// touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut builder = Self::default();
-        builder.api_key = var("OPENAI_API_KEY").map(SecretString::from);
-        builder.base_url = var("OPENAI_BASE_URL");
-        builder.organization = var("OPENAI_ORG_ID");
-        builder.project = var("OPENAI_PROJECT_ID");
-        builder
+        Self {
+            api_key: var("OPENAI_API_KEY").map(SecretString::from),
+            base_url: var("OPENAI_BASE_URL"),
+            organization: var("OPENAI_ORG_ID"),
+            project: var("OPENAI_PROJECT_ID"),
+            ..Self::default()
+        }
     }
 
     /// The API key, sent as `Authorization: Bearer ...`.

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::retry;
 
-/// The provider name in every [`Error::Provider`] of this crate.
+/// The provider name in every [`Error::Provider`] of this crate (see the crate docs, "Errors").
 pub const PROVIDER: &str = "openai";
 
 /// Longest raw body kept in an error, in bytes.
@@ -35,7 +35,7 @@ impl ErrorMapper {
     }
 
     /// The error for a non-success answer; reads (and shortens) its body.
-    pub(crate) async fn from_response(&self, response: reqwest::Response) -> Error {
+    pub(crate) async fn for_response(&self, response: reqwest::Response) -> Error {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = match response.bytes().await {

@@ -16,9 +16,23 @@
 //!
 //! The base URL includes the API version (`https://api.openai.com/v1`, or
 //! `http://localhost:11434/v1` for Ollama), as `OPENAI_BASE_URL` does in the official SDKs.
-//! Every failure is a [`link_core::Error`]; HTTP failures are
-//! [`Error::Provider`](link_core::Error::Provider) with `provider: "openai"` (see the
-//! [`error`](crate::PROVIDER) mapping notes on [`PROVIDER`]).
+//!
+//! ## Errors
+//!
+//! Every failure is a [`link_core::Error`]:
+//! - HTTP failures are [`Error::Provider`](link_core::Error::Provider) with
+//!   `provider: "openai"` ([`PROVIDER`]), the status, `error.message`, whether a retry may help,
+//!   the requested wait and the raw body, with the API key and any `sk-...` token redacted.
+//!   An upstream 401/403 is `Provider` too, not `Unauthorized`: a bad upstream key is a
+//!   misconfiguration of the deployment, not the end user's failure to authenticate. An
+//!   upstream 429 is `Provider` (retryable unless `insufficient_quota`), since
+//!   `RateLimited` is reserved for Link's own per-user limit.
+//! - No answer in time: [`Error::Timeout`](link_core::Error::Timeout); connection failures:
+//!   `Provider` with no status, retryable.
+//! - A stream that fails after it started yields one `Err` item and ends: an `error` object,
+//!   a dropped connection, a body without `data: [DONE]`, a silence over the idle timeout.
+//! - Extraction adds `Refusal`, `Truncated` (`finish_reason: length`), `ContentFiltered`,
+//!   `MalformedOutput` and `InvalidPersona`; see [`OpenAiPersonaExtractor`].
 //!
 //! ```no_run
 //! use link_core::{ChatMessage, ChatModel, ChatRequest, GenerationParams, PersonaExtractor, PromptBuilder};

@@ -114,7 +114,7 @@ pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 /// Sends with `send` until a success, a failure not worth retrying, or the policy runs out.
 /// `send` maps transport failures itself; connection failures and timeouts are retryable.
 ///
-/// A non-success answer becomes a [`link_core::Error`] through [`ErrorMapper::from_response`];
+/// A non-success answer becomes a [`link_core::Error`] through [`ErrorMapper::for_response`];
 /// only the answer's status line and headers decide a retry, so for a stream this retries
 /// the initial response only, never after its first event.
 pub(crate) async fn send_with_retry<F, Fut>(
@@ -132,7 +132,7 @@ where
             Ok(response) if response.status().is_success() => return Ok(response),
             Ok(response) => {
                 let headers = response.headers().clone();
-                (errors.from_response(response).await, Some(headers))
+                (errors.for_response(response).await, Some(headers))
             }
             Err(err) => (err, None),
         };
