@@ -23,7 +23,9 @@ pub struct LocalConfig {
     pub queue: usize,
     /// Context window per worker, in tokens (prompt plus reply).
     pub context_tokens: u32,
-    /// CPU threads per worker; `None` uses every core divided among the workers.
+    /// CPU threads per worker; `None` leaves one core for the rest of the process and divides
+    /// the others among the workers (at least one each). ggml's threads spin-wait for each
+    /// other, so more threads than free cores makes generation many times slower, not faster.
     pub threads: Option<usize>,
     /// Reply length when the request sets no `max_tokens`.
     pub default_max_tokens: u32,
@@ -92,7 +94,7 @@ impl LocalConfig {
     pub(crate) fn threads_per_worker(&self) -> i32 {
         let threads = self.threads.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (cores / self.workers.max(1)).max(1)
+            (cores.saturating_sub(1) / self.workers.max(1)).max(1)
         });
         i32::try_from(threads).unwrap_or(i32::MAX)
     }
