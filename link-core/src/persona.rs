@@ -129,8 +129,12 @@ impl Persona {
         self.kind.is_real()
     }
 
-    /// Trims surrounding white space from every field and drops empty example lines.
+    /// Trims surrounding white space from every field, drops empty example lines, and clears
+    /// `living` for anyone who is not a real person (models often fill it in regardless).
     pub fn normalized(mut self) -> Self {
+        if !self.kind.is_real() {
+            self.living = None;
+        }
         for field in self.text_fields_mut() {
             let trimmed = field.trim();
             if trimmed.len() != field.len() {
@@ -265,7 +269,9 @@ mod tests {
         p.name = "  Holmes \n".into();
         p.example_lines = vec![" Elementary. ".into(), "   ".into()];
         p.safety_notes = Some("  ".into());
+        p.living = Some(true);
         let p = p.normalized();
+        assert_eq!(p.living, None, "a fictional character is neither living nor dead");
         assert_eq!(p.name, "Holmes");
         assert_eq!(p.example_lines, vec!["Elementary.".to_owned()]);
         assert_eq!(p.safety_notes, None);
