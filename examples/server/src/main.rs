@@ -21,10 +21,12 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as JSON lines when
-/// `LINK_LOG_FORMAT=json` (for CloudWatch and other collectors).
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`, with llama.cpp's chatty model
+/// loader at `warn`), as JSON lines when `LINK_LOG_FORMAT=json` (for CloudWatch and other
+/// collectors).
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,llama-cpp-2=warn,llama_cpp_2=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
