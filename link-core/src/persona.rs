@@ -271,7 +271,10 @@ mod tests {
         p.safety_notes = Some("  ".into());
         p.living = Some(true);
         let p = p.normalized();
-        assert_eq!(p.living, None, "a fictional character is neither living nor dead");
+        assert_eq!(
+            p.living, None,
+            "a fictional character is neither living nor dead"
+        );
         assert_eq!(p.name, "Holmes");
         assert_eq!(p.example_lines, vec!["Elementary.".to_owned()]);
         assert_eq!(p.safety_notes, None);
