@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::routes::{cards, chat, conversations, health, personas};
+use crate::routes::{account, cards, chat, conversations, health, personas};
 use crate::state::AppState;
-use crate::{auth, openapi, request_id};
+use crate::{auth, openapi, request_id, web};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -25,6 +25,11 @@ pub struct HttpOptions {
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let api = Router::new()
         .route("/v1/auth/token", post(auth::mint_dev_token))
+        .route("/v1/auth/mode", get(account::mode))
+        .route("/v1/auth/signup", post(account::signup))
+        .route("/v1/auth/confirm", post(account::confirm))
+        .route("/v1/auth/login", post(account::login))
+        .route("/v1/auth/refresh", post(account::refresh))
         .route("/v1/personas", post(personas::extract))
         .route("/v1/personas/{conversation_id}/card", get(cards::export))
         .route(
@@ -41,6 +46,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(options.max_body_bytes));

@@ -1,7 +1,7 @@
 //! Configuration from flags, the environment and an optional `.env` file.
 //!
 //! Every setting has an environment name (part of the interface) and a flag mirroring it.
-//! Secrets (`OPENAI_API_KEY`, `LINK_DEV_SECRET`, AWS credentials) are read from the
+//! Secrets (`OPENAI_API_KEY`, `LINK_DEV_SECRET`, `COGNITO_CLIENT_SECRET`, AWS credentials) are read from the
 //! environment only, never from flags, so they stay out of process listings.
 
 use std::net::SocketAddr;
@@ -129,6 +129,10 @@ pub struct Config {
     /// JWKS URL, when not the issuer's (local emulators serve it elsewhere).
     #[arg(long, env = "COGNITO_JWKS_URL")]
     pub cognito_jwks_url: Option<String>,
+
+    /// Account requests (sign-up, confirm, sign-in, refresh) per client IP per minute.
+    #[arg(long, env = "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
+    pub account_rate_limit_per_minute: u32,
 
     /// Which Cognito tokens are accepted.
     #[arg(long, env = "COGNITO_TOKEN_USE", value_enum, default_value_t = TokenUseArg::Any)]

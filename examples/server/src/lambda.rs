@@ -2,7 +2,10 @@
 //! the same router as the socket server. API Gateway buffers responses, so on Lambda clients
 //! should ask for JSON replies rather than Server-Sent Events.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, Uri};
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
@@ -21,6 +24,7 @@ pub fn handler(
 > + Clone {
     ServiceBuilder::new()
         .layer(MapRequestLayer::new(strip_stage))
+        .layer(MapRequestLayer::new(source_ip))
         .service(app)
 }
 
@@ -36,6 +40,23 @@ fn stage<B>(request: &Request<B>) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+/// API Gateway's view of the client's address, as the socket server's `ConnectInfo`, so the
+/// per-IP account rate limit keys on it there too.
+fn source_ip<B>(mut request: Request<B>) -> Request<B> {
+    let ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    if let Some(ip) = ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, 0)));
+    }
+    request
 }
 
 fn strip_stage<B>(mut request: Request<B>) -> Request<B> {

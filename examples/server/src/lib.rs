@@ -5,6 +5,7 @@
 //! OpenAI or Bedrock providers. The binary `link-server` wires it from [`Config`]; the
 //! pieces are public so tests and other hosts (AWS Lambda) can build the same router.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod routes;
 pub mod serve;
 pub mod sse;
 pub mod state;
+pub mod web;
 mod wiring;
 
 pub use app::{HttpOptions, router};

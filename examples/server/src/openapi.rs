@@ -15,12 +15,17 @@ use crate::{auth, dto, error, routes};
     info(
         title = "Link API",
         description = "Chat with any character, famous or invented. Every /v1 route except \
-                       /v1/auth/token needs `Authorization: Bearer <token>`."
+                       /v1/auth/* needs `Authorization: Bearer <token>`."
     ),
     paths(
         routes::health::healthz,
         routes::health::readyz,
         auth::mint_dev_token,
+        routes::account::mode,
+        routes::account::signup,
+        routes::account::confirm,
+        routes::account::login,
+        routes::account::refresh,
         routes::personas::extract,
         routes::cards::export,
         routes::conversations::create,

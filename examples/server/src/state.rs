@@ -6,6 +6,8 @@ use std::time::Duration;
 use link_auth::DevAuthenticator;
 use link_core::{Authenticator, Link};
 
+use crate::accounts::Accounts;
+
 /// The server's shared state. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -15,6 +17,8 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// In dev mode, the minter behind `POST /v1/auth/token`.
     pub dev: Option<DevTokens>,
+    /// In Cognito mode, the account flows behind `/v1/auth/{signup,confirm,login,refresh}`.
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 /// Dev-mode token minting.

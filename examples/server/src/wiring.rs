@@ -10,6 +10,7 @@ use link_auth::{
 use link_core::{Authenticator, ContentPolicy, Error, Link, Result, TracingAuditSink};
 use link_store::SqliteStore;
 
+use crate::accounts::{Accounts, ClientSecret};
 use crate::config::{AuthMode, Config, TokenUseArg};
 use crate::state::{AppState, DevTokens};
 use crate::{HttpOptions, providers};
@@ -35,7 +36,16 @@ pub async fn build_state(config: &Config) -> Result<AppState> {
         .audit(Arc::new(TracingAuditSink::new(policy)))
         .build()?;
     let (auth, dev) = authenticator(config)?;
-    Ok(AppState { link, auth, dev })
+    let accounts = match config.auth {
+        AuthMode::Cognito => Some(accounts(config).await?),
+        AuthMode::Dev => None,
+    };
+    Ok(AppState {
+        link,
+        auth,
+        dev,
+        accounts,
+    })
 }
 
 fn authenticator(config: &Config) -> Result<(Arc<dyn Authenticator>, Option<DevTokens>)> {
@@ -59,6 +69,24 @@ fn authenticator(config: &Config) -> Result<(Arc<dyn Authenticator>, Option<DevT
         }
         AuthMode::Cognito => Ok((Arc::new(cognito(config)?), None)),
     }
+}
+
+/// The Cognito account flows; the app client secret, if any, comes from
+/// `COGNITO_CLIENT_SECRET` (environment only, never logged).
+async fn accounts(config: &Config) -> Result<Arc<Accounts>> {
+    let (region, client) = match (&config.cognito_region, &config.cognito_client_id) {
+        (Some(region), Some(client)) => (region, client),
+        _ => {
+            return Err(Error::Config {
+                message: "LINK_AUTH=cognito needs COGNITO_REGION and COGNITO_CLIENT_ID".into(),
+            });
+        }
+    };
+    let secret = std::env::var("COGNITO_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(ClientSecret::new);
+    Accounts::connect(region, client, secret, config.account_rate_limit_per_minute).await
 }
 
 fn cognito(config: &Config) -> Result<CognitoAuthenticator> {

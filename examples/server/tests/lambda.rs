@@ -29,6 +29,7 @@ fn app() -> axum::Router {
             authenticator: dev,
             lifetime: Duration::from_secs(3600),
         }),
+        accounts: None,
     };
     router(
         state,

@@ -1,5 +1,6 @@
 //! The HTTP routes, one file per resource.
 
+pub mod account;
 pub mod cards;
 pub mod chat;
 pub mod conversations;

@@ -103,8 +103,14 @@ async fn completions(
         return Json(completion("", "content_filter")).into_response();
     }
     if body["stream"] == true {
-        let slow = text.contains("slowly");
-        return stream(slow);
+        let pace = if text.contains("slowly") {
+            Pace::Slow
+        } else if text.contains("gradually") {
+            Pace::Gradual
+        } else {
+            Pace::Fast
+        };
+        return stream(pace);
     }
     Json(completion(REPLY, "stop")).into_response()
 }
@@ -138,18 +144,37 @@ fn persona_json(request: &str) -> String {
     .to_string()
 }
 
-/// An SSE stream of the reply, a word a chunk, then usage and [DONE]. A slow stream waits
-/// between chunks and runs long, so a test can drop it mid-way.
-fn stream(slow: bool) -> Response {
-    let words: Vec<String> = if slow {
-        (0..200).map(|i| format!("word{i} ")).collect()
-    } else {
-        REPLY.split_inclusive(' ').map(str::to_owned).collect()
+/// How a streamed reply arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// [`REPLY`] at once.
+    Fast,
+    /// [`GRADUAL_REPLY`], a word every 60 ms: slow enough to watch it grow in a browser.
+    Gradual,
+    /// 200 words, one every 50 ms: long enough to drop mid-way.
+    Slow,
+}
+
+/// The reply streamed for a message containing "gradually": markdown, and text that would be
+/// markup if the page injected it as HTML.
+pub const GRADUAL_REPLY: &str = "Let me **think** about <img src=x onerror=alert(1)> that, \
+    my friend. One by one the *clues* arrange themselves: the mud, the ash, the watch, \
+    the dog that did nothing in the night. It is all perfectly `elementary` once seen.";
+
+/// An SSE stream of the reply, a word a chunk, then usage and [DONE].
+fn stream(pace: Pace) -> Response {
+    let words: Vec<String> = match pace {
+        Pace::Slow => (0..200).map(|i| format!("word{i} ")).collect(),
+        Pace::Gradual => GRADUAL_REPLY
+            .split_inclusive(' ')
+            .map(str::to_owned)
+            .collect(),
+        Pace::Fast => REPLY.split_inclusive(' ').map(str::to_owned).collect(),
     };
-    let gap = if slow {
-        Duration::from_millis(50)
-    } else {
-        Duration::ZERO
+    let gap = match pace {
+        Pace::Slow => Duration::from_millis(50),
+        Pace::Gradual => Duration::from_millis(60),
+        Pace::Fast => Duration::ZERO,
     };
     let chunk = |delta: Value, finish: Value| {
         let event = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1,

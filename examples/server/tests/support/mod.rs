@@ -1,7 +1,9 @@
 //! Starting the real `link-server` binary for black-box tests.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod mock_openai;
+pub mod moto;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

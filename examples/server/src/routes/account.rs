@@ -1,0 +1,244 @@
+//! Account routes: the auth mode, and (Cognito mode) sign-up, confirmation, sign-in and
+//! refresh, each rate limited per client IP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+
+use crate::accounts::Accounts;
+use crate::dto::{
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
+    SignUpReply,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+/// The client's IP address, the key of the per-IP account rate limit: the socket peer, or
+/// (on Lambda, where there is no socket) the last `X-Forwarded-For` hop, which API Gateway
+/// appends itself. Without either, all such clients share one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            return Ok(Self(addr.ip().to_string()));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|hop| hop.parse::<std::net::IpAddr>().is_ok());
+        Ok(Self(forwarded.unwrap_or("unknown").to_owned()))
+    }
+}
+
+/// How the page signs people in.
+#[utoipa::path(get, path = "/v1/auth/mode", tag = "auth",
+    responses((status = 200, description = "The auth mode", body = AuthModeBody)))]
+pub async fn mode(State(state): State<AppState>) -> Json<AuthModeBody> {
+    let mode = if state.accounts.is_some() {
+        "cognito"
+    } else {
+        "dev"
+    };
+    Json(AuthModeBody { mode: mode.into() })
+}
+
+/// The accounts service, after the per-IP rate limit; a 404 outside Cognito mode.
+fn accounts(state: &AppState, ip: &ClientIp) -> Result<Arc<Accounts>, ApiError> {
+    let Some(accounts) = state.accounts.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "accounts exist only in Cognito auth mode",
+        ));
+    };
+    accounts.check_rate(&ip.0)?;
+    Ok(accounts)
+}
+
+/// A field must be present, printable and not too long.
+fn check(value: &str, name: &str, max_chars: usize) -> Result<(), ApiError> {
+    let count = value.chars().count();
+    if count == 0 || count > max_chars || value.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{name} must be 1 to {max_chars} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates an account; Cognito emails a confirmation code.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth",
+    request_body = SignUpBody,
+    responses(
+        (status = 200, description = "Signed up", body = SignUpReply),
+        (status = 400, description = "Bad input, or the password breaks the policy", body = ErrorBody),
+        (status = 404, description = "Not in Cognito mode", body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+        (status = 429, description = "Too many account requests from this IP", body = ErrorBody),
+        (status = 502, description = "Cognito failed", body = ErrorBody),
+    ))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<SignUpBody>,
+) -> Result<Json<SignUpReply>, ApiError> {
+    let accounts = accounts(&state, &ip)?;
+    let username = body.username.trim();
+    check(username, "username", 128)?;
+    check(&body.password, "password", 256)?;
+    check(body.email.trim(), "email", 254)?;
+    if !body.email.contains('@') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "email must be an email address",
+        ));
+    }
+    let user_confirmed = accounts
+        .sign_up(username, &body.password, body.email.trim())
+        .await?;
+    Ok(Json(SignUpReply { user_confirmed }))
+}
+
+/// Confirms an account with the emailed code.
+#[utoipa::path(post, path = "/v1/auth/confirm", tag = "auth",
+    request_body = ConfirmBody,
+    responses(
+        (status = 204, description = "Confirmed"),
+        (status = 400, description = "Wrong or expired code", body = ErrorBody),
+        (status = 404, description = "Not in Cognito mode", body = ErrorBody),
+        (status = 429, description = "Too many account requests from this IP", body = ErrorBody),
+        (status = 502, description = "Cognito failed", body = ErrorBody),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<StatusCode, ApiError> {
+    let accounts = accounts(&state, &ip)?;
+    let username = body.username.trim();
+    check(username, "username", 128)?;
+    check(body.code.trim(), "code", 64)?;
+    accounts.confirm(username, body.code.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs in with username and password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Tokens", body = LoginReply),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 403, description = "Not confirmed yet, or an unsupported challenge", body = ErrorBody),
+        (status = 404, description = "Not in Cognito mode", body = ErrorBody),
+        (status = 429, description = "Too many account requests from this IP", body = ErrorBody),
+        (status = 502, description = "Cognito failed", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Json<LoginReply>, ApiError> {
+    let accounts = accounts(&state, &ip)?;
+    let username = body.username.trim();
+    check(username, "username", 128)?;
+    check(&body.password, "password", 256)?;
+    let tokens = accounts.login(username, &body.password).await?;
+    let Some(refresh_token) = tokens.refresh_token else {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "the account service sent no refresh token",
+        ));
+    };
+    Ok(Json(LoginReply {
+        id_token: tokens.id_token,
+        access_token: tokens.access_token,
+        refresh_token,
+        expires_in: tokens.expires_in,
+    }))
+}
+
+/// Exchanges a refresh token for new ID and access tokens.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New tokens", body = RefreshReply),
+        (status = 400, description = "Bad input (or a missing username with a client secret)", body = ErrorBody),
+        (status = 401, description = "The refresh token is invalid or expired", body = ErrorBody),
+        (status = 404, description = "Not in Cognito mode", body = ErrorBody),
+        (status = 429, description = "Too many account requests from this IP", body = ErrorBody),
+        (status = 502, description = "Cognito failed", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<RefreshReply>, ApiError> {
+    let accounts = accounts(&state, &ip)?;
+    check(&body.refresh_token, "refresh_token", 16384)?;
+    let username = body.username.as_deref().map(str::trim);
+    let tokens = accounts.refresh(&body.refresh_token, username).await?;
+    Ok(Json(RefreshReply {
+        id_token: tokens.id_token,
+        access_token: tokens.access_token,
+        expires_in: tokens.expires_in,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    async fn ip_of(request: Request<()>) -> String {
+        let (mut parts, ()) = request.into_parts();
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &()).await;
+        ip
+    }
+
+    #[tokio::test]
+    async fn the_client_ip_is_the_peer_else_the_last_forwarded_hop() {
+        let mut request = Request::new(());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", "9.9.9.9".parse().unwrap());
+        assert_eq!(ip_of(request).await, "10.1.2.3");
+        let request = Request::builder()
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+            .body(())
+            .unwrap();
+        assert_eq!(ip_of(request).await, "203.0.113.7");
+        let request = Request::builder()
+            .header("x-forwarded-for", "not an ip")
+            .body(())
+            .unwrap();
+        assert_eq!(ip_of(request).await, "unknown");
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        assert!(check("ada", "username", 128).is_ok());
+        assert!(check("", "username", 128).is_err());
+        assert!(check("a\nb", "username", 128).is_err());
+        assert!(check(&"x".repeat(129), "username", 128).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! Cognito account flows against a real emulator: the `link-server` binary in Cognito mode,
+//! its Cognito client pointed at moto_server through `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`,
+//! an app client with a secret (so every secret hash is checked by moto). Needs moto[server]
+//! and boto3 (scripts/setup.d/20-moto.sh); fails, not skips, without them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use support::mock_openai::MockOpenAi;
+use support::moto::Moto;
+use support::{Options, Server, temp_database};
+
+const PASSWORD: &str = "Correct-Horse-9-Battery";
+const EMAIL: &str = "ada.lovelace@example.com";
+
+struct Setup {
+    server: Server,
+    _moto: Moto,
+    _mock: MockOpenAi,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(account_limit: u32) -> Setup {
+    let moto = Moto::start();
+    let pool = moto.create_pool();
+    let mock = MockOpenAi::start().await;
+    let (dir, database) = temp_database();
+    let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);
+    let server = Server::start(Options {
+        database: &database,
+        openai_base_url: &mock.base_url,
+        env: vec![
+            ("LINK_AUTH", "cognito".into()),
+            ("COGNITO_REGION", pool.region.clone()),
+            ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
+            ("COGNITO_CLIENT_ID", pool.client_id.clone()),
+            ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
+            ("COGNITO_JWKS_URL", jwks),
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                moto.endpoint(),
+            ),
+            ("AWS_REGION", pool.region.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            (
+                "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
+                account_limit.to_string(),
+            ),
+        ],
+    });
+    Setup {
+        server,
+        _moto: moto,
+        _mock: mock,
+        _dir: dir,
+    }
+}
+
+async fn post(s: &Setup, path: &str, body: Value) -> reqwest::Response {
+    Client::new()
+        .post(format!("{}{path}", s.server.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The status and error code of a failed call.
+async fn failure(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].is_string(), "{body}");
+    (status, body["error"]["code"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
+    let s = setup(50).await;
+    let mode: Value = Client::new()
+        .get(format!("{}/v1/auth/mode", s.server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mode, json!({"mode": "cognito"}));
+    let dev = post(&s, "/v1/auth/token", json!({"username": "ada"})).await;
+    assert_eq!(dev.status(), StatusCode::NOT_FOUND);
+
+    // Sign up: a weak password is refused with the policy, a good one accepted, twice not.
+    let weak = post(
+        &s,
+        "/v1/auth/signup",
+        json!({"username": "ada", "password": "short", "email": EMAIL}),
+    )
+    .await;
+    assert_eq!(
+        failure(weak).await,
+        (StatusCode::BAD_REQUEST, "invalid_password".into())
+    );
+    let signup = json!({"username": "ada", "password": PASSWORD, "email": EMAIL});
+    let created = post(&s, "/v1/auth/signup", signup.clone()).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created, json!({"user_confirmed": false}));
+    let again = post(&s, "/v1/auth/signup", signup).await;
+    assert_eq!(
+        failure(again).await,
+        (StatusCode::CONFLICT, "user_exists".into())
+    );
+
+    // Not confirmed yet: sign-in says so.
+    let login = json!({"username": "ada", "password": PASSWORD});
+    let early = post(&s, "/v1/auth/login", login.clone()).await;
+    assert_eq!(
+        failure(early).await,
+        (StatusCode::FORBIDDEN, "not_confirmed".into())
+    );
+
+    // Confirm. moto accepts any code for a real user; an unknown user is a wrong code.
+    let unknown = post(
+        &s,
+        "/v1/auth/confirm",
+        json!({"username": "nobody", "code": "123456"}),
+    )
+    .await;
+    assert_eq!(
+        failure(unknown).await,
+        (StatusCode::BAD_REQUEST, "wrong_code".into())
+    );
+    let confirmed = post(
+        &s,
+        "/v1/auth/confirm",
+        json!({"username": "ada", "code": "123456"}),
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+
+    // Sign in: a wrong password is refused, the right one gives tokens.
+    let wrong = post(
+        &s,
+        "/v1/auth/login",
+        json!({"username": "ada", "password": "Not-The-Password-1"}),
+    )
+    .await;
+    assert_eq!(
+        failure(wrong).await,
+        (StatusCode::UNAUTHORIZED, "wrong_credentials".into())
+    );
+    let tokens = post(&s, "/v1/auth/login", login).await;
+    assert_eq!(tokens.status(), StatusCode::OK);
+    let tokens: Value = tokens.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert!(tokens["access_token"].as_str().unwrap().len() > 20);
+    assert!(tokens["expires_in"].as_u64().unwrap() > 0);
+
+    // The issued ID token works on the API.
+    let conversation = Client::new()
+        .post(format!("{}/v1/conversations", s.server.url))
+        .bearer_auth(&id_token)
+        .json(&json!({"persona_request": "Sherlock Holmes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conversation.status(), StatusCode::CREATED);
+
+    // Refresh: with a client secret the username is needed; a bad token is refused.
+    let no_user = post(
+        &s,
+        "/v1/auth/refresh",
+        json!({"refresh_token": refresh_token}),
+    )
+    .await;
+    assert_eq!(
+        failure(no_user).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+    let bogus = post(
+        &s,
+        "/v1/auth/refresh",
+        json!({"refresh_token": "not-a-refresh-token", "username": "ada"}),
+    )
+    .await;
+    assert_eq!(
+        failure(bogus).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+    );
+    let refreshed = post(
+        &s,
+        "/v1/auth/refresh",
+        json!({"refresh_token": refresh_token, "username": "ada"}),
+    )
+    .await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    assert!(refreshed.get("refresh_token").is_none());
+    let fresh = refreshed["id_token"].as_str().unwrap();
+    let list: Value = Client::new()
+        .get(format!("{}/v1/conversations", s.server.url))
+        .bearer_auth(fresh)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+
+    // Nothing secret reached the log.
+    let logs = s.server.logs().join("\n");
+    for secret in [PASSWORD, EMAIL, &id_token, &refresh_token, fresh] {
+        assert!(!logs.contains(secret), "the log holds a secret");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_requests_are_rate_limited_per_ip() {
+    let s = setup(3).await;
+    let login = json!({"username": "ghost", "password": PASSWORD});
+    for _ in 0..3 {
+        let refused = post(&s, "/v1/auth/login", login.clone()).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = post(&s, "/v1/auth/login", login).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(
+        failure(limited).await,
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
+    );
+}
