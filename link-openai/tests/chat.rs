@@ -373,3 +373,20 @@ async fn a_dropped_connection_mid_stream_is_an_error() {
             .any(|e| matches!(e, Ok(ChatEvent::Done { .. })))
     );
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_key() {
+    let fake = FakeOpenAi::start(vec![chat("unused")]).await;
+    let model = OpenAiChatModel::new(fake.config());
+    let extractor = link_openai::OpenAiPersonaExtractor::new(fake.config()).unwrap();
+    let shown = format!(
+        "{model:?} {extractor:?} {:?} {:?}",
+        fake.config(),
+        fake.builder()
+    );
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(
+        shown.contains(&fake.server.uri()),
+        "the Debug output is still useful"
+    );
+}
