@@ -1,0 +1,112 @@
+//! From the parsed command line to the work.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use link_core::{Error, Result};
+use link_server::Config;
+use link_server::dto::ConversationList;
+
+use crate::backend::Backend;
+use crate::backend::local::LocalBackend;
+use crate::backend::remote::RemoteBackend;
+use crate::cli::{ChatArgs, Cli, Command, Target};
+use crate::session::Session;
+use crate::style::Style;
+use crate::{oneshot, out, show};
+
+/// Runs the command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let style = Style::detect();
+    // Decide usage questions before the (possibly slow) engine is built.
+    let interactive = match &cli.command {
+        Command::Chat(args) => chat_mode(args, cli.json)?,
+        _ => false,
+    };
+    let backend = backend(&cli.target, &cli.config).await?;
+    let backend = backend.as_ref();
+    match cli.command {
+        Command::Persona { request } => {
+            let persona = backend.extract_persona(&request).await?;
+            out::json(&persona);
+        }
+        Command::Conversations => {
+            let conversations = backend.list().await?;
+            if cli.json {
+                out::json(&ConversationList { conversations });
+            } else {
+                out::line(&show::conversations(style, &conversations));
+            }
+        }
+        Command::Chat(args) if interactive => {
+            let session = Session::new(backend, style, history_path(&cli.config));
+            session
+                .run(args.character.as_deref(), args.conversation.as_deref())
+                .await?;
+        }
+        Command::Chat(args) => {
+            let message = match args.message {
+                Some(message) => Some(message),
+                None if !std::io::stdin().is_terminal() => Some(oneshot::read_stdin().await?)
+                    .filter(|m| !m.is_empty() || args.conversation.is_some()),
+                None => None,
+            };
+            let (character, conversation) = (args.character, args.conversation);
+            oneshot::run(
+                backend,
+                character.as_deref(),
+                conversation.as_deref(),
+                message,
+                cli.json,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Interactive when there is no message to send and stdin is a terminal.
+fn chat_mode(args: &ChatArgs, json: bool) -> Result<bool> {
+    let interactive = args.message.is_none() && std::io::stdin().is_terminal();
+    if interactive && json {
+        return Err(Error::invalid(
+            "--json needs a message: --message TEXT or text on stdin",
+        ));
+    }
+    if !interactive && args.character.is_none() && args.conversation.is_none() {
+        return Err(Error::invalid(
+            "link chat needs a character or --conversation ID",
+        ));
+    }
+    Ok(interactive)
+}
+
+/// The in-process engine, or the server at `--server`.
+async fn backend(target: &Target, config: &Config) -> Result<Box<dyn Backend>> {
+    let user = user_name(target)?;
+    Ok(match &target.server {
+        Some(url) => Box::new(RemoteBackend::new(url, target.token.clone(), &user).await?),
+        None => Box::new(LocalBackend::new(config, &user).await?),
+    })
+}
+
+/// `--user`, else `$USER`, else `local`.
+fn user_name(target: &Target) -> Result<String> {
+    let user = target
+        .user
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "local".to_owned());
+    let user = user.trim().to_owned();
+    if user.is_empty() || user.chars().count() > 64 || user.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "--user must be 1 to 64 printable characters",
+        ));
+    }
+    Ok(user)
+}
+
+/// Line history beside the database, in the data directory.
+fn history_path(config: &Config) -> PathBuf {
+    config.database_path().with_file_name("history")
+}

@@ -1,0 +1,88 @@
+//! The engine in this process, built exactly as link-server builds it.
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use link_core::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
+use link_server::Config;
+use link_server::auth::dev_subject;
+use link_server::config::AuthMode;
+use link_server::dto::{ConversationBody, ConversationSummary, UsageBody};
+
+use super::{Backend, ReplyEvent, ReplyStream};
+
+/// The engine in-process, acting for a local user.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    link: Link,
+    ctx: RequestContext,
+}
+
+impl LocalBackend {
+    /// Builds providers, store and engine from link-server's configuration. Nobody presents
+    /// a token in-process, so the user is `user`, with the subject link-server's dev mode
+    /// gives the same name (both then see the same conversations).
+    pub async fn new(config: &Config, user: &str) -> Result<Self> {
+        let mut config = config.clone();
+        // Token verification plays no part here; dev mode needs no Cognito settings.
+        config.auth = AuthMode::Dev;
+        let state = link_server::build_state(&config).await?;
+        let mut principal = Principal::new(dev_subject(user));
+        principal.username = Some(user.to_owned());
+        Ok(Self {
+            link: state.link,
+            ctx: RequestContext::new(principal),
+        })
+    }
+}
+
+fn parse_id(id: &str) -> Result<ConversationId> {
+    id.trim().parse()
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    async fn extract_persona(&self, request: &str) -> Result<Persona> {
+        self.link.extract_persona(&self.ctx, request).await
+    }
+
+    async fn create(&self, request: &str) -> Result<ConversationBody> {
+        let source = PersonaSource::Request(request.to_owned());
+        let detail = self.link.create_conversation(&self.ctx, source).await?;
+        Ok(ConversationBody::from(detail))
+    }
+
+    async fn list(&self) -> Result<Vec<ConversationSummary>> {
+        let list = self.link.list_conversations(&self.ctx).await?;
+        Ok(list.into_iter().map(ConversationSummary::from).collect())
+    }
+
+    async fn get(&self, id: &str) -> Result<ConversationBody> {
+        let detail = self.link.get_conversation(&self.ctx, parse_id(id)?).await?;
+        Ok(ConversationBody::from(detail))
+    }
+
+    async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream> {
+        let turn = self
+            .link
+            .send_stream(&self.ctx, parse_id(id)?, text)
+            .await?;
+        let events = turn.filter_map(|item| async move {
+            match item {
+                Ok(link_core::TurnEvent::Delta { text }) => Some(Ok(ReplyEvent::Delta(text))),
+                Ok(link_core::TurnEvent::Done {
+                    message,
+                    stop_reason,
+                    usage,
+                }) => Some(Ok(ReplyEvent::Done {
+                    message_id: message.id.to_string(),
+                    stop_reason: stop_reason.to_string(),
+                    usage: usage.map(UsageBody::from),
+                })),
+                // Events this CLI does not know yet carry nothing it can show.
+                Ok(_) => None,
+                Err(error) => Some(Err(error)),
+            }
+        });
+        Ok(events.boxed())
+    }
+}

@@ -1,0 +1,46 @@
+//! Where the engine runs: in this process ([`local::LocalBackend`]) or behind a running
+//! link-server ([`remote::RemoteBackend`]). Both answer with the server's wire shapes
+//! (`link_server::dto`), so `--json` prints the same thing either way.
+
+pub mod local;
+pub mod remote;
+mod sse;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use link_core::{Persona, Result};
+use link_server::dto::{ConversationBody, ConversationSummary, UsageBody};
+
+/// One event of a streamed reply.
+#[derive(Debug)]
+pub enum ReplyEvent {
+    /// More reply text.
+    Delta(String),
+    /// The reply is complete and stored.
+    Done {
+        /// The stored reply's id.
+        message_id: String,
+        /// Why it ended.
+        stop_reason: String,
+        /// Token counts, when the provider reported them.
+        usage: Option<UsageBody>,
+    },
+}
+
+/// A streamed reply; dropping it stops the reply (the partial text is kept).
+pub type ReplyStream = BoxStream<'static, Result<ReplyEvent>>;
+
+/// What the CLI asks of the engine.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Extracts a persona without starting a conversation.
+    async fn extract_persona(&self, request: &str) -> Result<Persona>;
+    /// Starts a conversation with the character `request` names; it holds the greeting.
+    async fn create(&self, request: &str) -> Result<ConversationBody>;
+    /// The user's conversations, most recent first.
+    async fn list(&self) -> Result<Vec<ConversationSummary>>;
+    /// One conversation with its messages.
+    async fn get(&self, id: &str) -> Result<ConversationBody>;
+    /// Sends a message and streams the reply.
+    async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream>;
+}

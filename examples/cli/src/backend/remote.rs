@@ -1,0 +1,277 @@
+//! A running link-server over its HTTP API (`/v1/...`), replies streamed as SSE.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use link_core::{Error, Persona, Result};
+use link_server::dto::{ConversationBody, ConversationList, ConversationSummary};
+use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Backend, ReplyStream, sse};
+
+/// Who failed, in errors about the server itself.
+const PROVIDER: &str = "link-server";
+
+/// A link-server at `base`, called with a bearer token.
+pub struct RemoteBackend {
+    client: Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for RemoteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays out of debug output.
+        f.debug_struct("RemoteBackend")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteBackend {
+    /// Connects with `token`; without one, asks a dev-mode server for a token for `user`.
+    pub async fn new(base: &str, token: Option<String>, user: &str) -> Result<Self> {
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::Config {
+                message: format!("HTTP client: {e}"),
+            })?;
+        let base = base.trim_end_matches('/').to_owned();
+        let token = match token.filter(|t| !t.is_empty()) {
+            Some(token) => token,
+            None => mint_dev_token(&client, &base, user).await?,
+        };
+        Ok(Self {
+            client,
+            base,
+            token,
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn json<T: for<'de> Deserialize<'de>>(&self, request: RequestBuilder) -> Result<T> {
+        let response = checked(request.send().await.map_err(unreachable)?).await?;
+        response.json().await.map_err(|e| malformed(&e))
+    }
+}
+
+async fn mint_dev_token(client: &Client, base: &str, user: &str) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Minted {
+        token: String,
+    }
+    let request = client
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({ "username": user }));
+    let response = request.send().await.map_err(unreachable)?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(Error::Unauthorized {
+            reason: "the server does not issue dev tokens: pass --token or set LINK_TOKEN".into(),
+        });
+    }
+    let minted: Minted = checked(response)
+        .await?
+        .json()
+        .await
+        .map_err(|e| malformed(&e))?;
+    Ok(minted.token)
+}
+
+/// The server could not be reached or the connection broke.
+fn unreachable(error: reqwest::Error) -> Error {
+    let timeout = error.is_timeout();
+    // reqwest's message names the URL, never the Authorization header.
+    let message = format!("cannot reach the server: {error}");
+    if timeout {
+        return Error::Timeout { what: message };
+    }
+    Error::Provider {
+        provider: PROVIDER.into(),
+        status: None,
+        message,
+        retryable: true,
+        retry_after: None,
+        body: None,
+    }
+}
+
+fn malformed(error: &reqwest::Error) -> Error {
+    Error::MalformedOutput {
+        message: format!("unexpected answer from the server: {error}"),
+    }
+}
+
+/// The server's error body.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What went wrong, as the server says it (also the data of SSE `error` events).
+#[derive(Debug, Deserialize)]
+pub(super) struct ErrorDetail {
+    pub(super) code: String,
+    pub(super) message: String,
+}
+
+/// The response when it succeeded, else its error mapped back to the engine's meaning.
+async fn checked(response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<ErrorBody>(&text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| ErrorDetail {
+            code: String::new(),
+            message: format!("status {}", status.as_u16()),
+        });
+    Err(error_from_api(Some(status.as_u16()), &detail, retry_after))
+}
+
+/// Maps the server's error code back to the engine error it came from.
+pub(super) fn error_from_api(
+    status: Option<u16>,
+    detail: &ErrorDetail,
+    retry_after: Option<Duration>,
+) -> Error {
+    let message = detail.message.clone();
+    match detail.code.as_str() {
+        "unauthorized" => Error::Unauthorized { reason: message },
+        "forbidden" => Error::Forbidden { reason: message },
+        "rate_limited" => Error::RateLimited {
+            retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
+        },
+        "not_found" => Error::NotFound {
+            what: message.trim_end_matches(" not found").to_owned(),
+        },
+        "invalid_request" | "payload_too_large" | "unsupported_media_type" => {
+            Error::InvalidRequest { message }
+        }
+        "invalid_persona" => Error::InvalidPersona {
+            problems: vec![message],
+        },
+        "guardrail_blocked" => Error::GuardrailBlocked { message },
+        "content_filtered" => Error::ContentFiltered { message },
+        "refusal" => Error::Refusal { message },
+        "truncated" => Error::Truncated { message },
+        "malformed_output" => Error::MalformedOutput { message },
+        "timeout" => Error::Timeout { what: message },
+        "busy" => Error::Busy { message },
+        "storage_error" => Error::Storage { message },
+        "config_error" => Error::Config { message },
+        _ => Error::Provider {
+            provider: PROVIDER.into(),
+            status,
+            retryable: status.is_some_and(|s| s == 503 || s == 504),
+            message,
+            retry_after,
+            body: None,
+        },
+    }
+}
+
+fn path_id(id: &str) -> Result<&str> {
+    let id = id.trim();
+    // The id goes into a URL path: refuse anything that could change the path.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(Error::invalid("malformed conversation id"));
+    }
+    Ok(id)
+}
+
+#[async_trait]
+impl Backend for RemoteBackend {
+    async fn extract_persona(&self, request: &str) -> Result<Persona> {
+        let request = self
+            .request(reqwest::Method::POST, "/v1/personas")
+            .json(&json!({ "request": request }));
+        self.json(request).await
+    }
+
+    async fn create(&self, request: &str) -> Result<ConversationBody> {
+        let request = self
+            .request(reqwest::Method::POST, "/v1/conversations")
+            .json(&json!({ "persona_request": request }));
+        self.json(request).await
+    }
+
+    async fn list(&self) -> Result<Vec<ConversationSummary>> {
+        let request = self.request(reqwest::Method::GET, "/v1/conversations");
+        let list: ConversationList = self.json(request).await?;
+        Ok(list.conversations)
+    }
+
+    async fn get(&self, id: &str) -> Result<ConversationBody> {
+        let path = format!("/v1/conversations/{}", path_id(id)?);
+        self.json(self.request(reqwest::Method::GET, &path)).await
+    }
+
+    async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream> {
+        let path = format!("/v1/conversations/{}/messages", path_id(id)?);
+        let request = self
+            .request(reqwest::Method::POST, &path)
+            .header(ACCEPT, "text/event-stream")
+            .json(&json!({ "content": text }));
+        let response = checked(request.send().await.map_err(unreachable)?).await?;
+        Ok(sse::reply_events(response.bytes_stream()).boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(code: &str) -> ErrorDetail {
+        ErrorDetail {
+            code: code.into(),
+            message: "conversation not found".into(),
+        }
+    }
+
+    #[test]
+    fn api_errors_map_back_to_their_meaning() {
+        let missing = error_from_api(Some(404), &detail("not_found"), None);
+        assert_eq!(
+            missing,
+            Error::NotFound {
+                what: "conversation".into()
+            }
+        );
+        let limited = error_from_api(Some(429), &detail("rate_limited"), None);
+        assert!(matches!(limited, Error::RateLimited { .. }));
+        let upstream = error_from_api(Some(503), &detail("upstream_error"), None);
+        assert!(matches!(
+            upstream,
+            Error::Provider {
+                retryable: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn ids_cannot_escape_the_path() {
+        assert!(path_id("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").is_ok());
+        assert!(path_id("../auth/token").is_err());
+        assert!(path_id("a?b").is_err());
+        assert!(path_id("").is_err());
+    }
+}

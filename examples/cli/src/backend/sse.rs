@@ -1,0 +1,127 @@
+//! link-server's streamed reply: SSE events `delta` (`{"text"}`), then `done`
+//! (`{"stop_reason", "usage", "message_id"}`) or `error` (`{"code", "message"}`).
+
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures::{Stream, StreamExt};
+use link_core::{Error, Result};
+use link_server::dto::UsageBody;
+use serde::Deserialize;
+
+use super::ReplyEvent;
+use super::remote::{ErrorDetail, error_from_api};
+
+#[derive(Deserialize)]
+struct Delta {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Done {
+    stop_reason: String,
+    usage: Option<UsageBody>,
+    message_id: String,
+}
+
+/// The reply events in an SSE body; the stream ends after `done` or the first error.
+pub fn reply_events<E: std::fmt::Display + Send + 'static>(
+    body: impl Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+) -> impl Stream<Item = Result<ReplyEvent>> + Send + 'static {
+    let mut finished = false;
+    body.eventsource()
+        .filter_map(|event| async move {
+            match event {
+                Ok(event) => parse(&event.event, &event.data).transpose(),
+                Err(error) => Some(Err(broken(&error.to_string()))),
+            }
+        })
+        .take_while(move |item| {
+            let go = !finished;
+            finished = !matches!(item, Ok(ReplyEvent::Delta(_)));
+            futures::future::ready(go)
+        })
+}
+
+/// One event; `None` for events that carry nothing to show (comments, unknown names).
+fn parse(name: &str, data: &str) -> Result<Option<ReplyEvent>> {
+    let bad = |e: serde_json::Error| Error::MalformedOutput {
+        message: format!("bad {name} event from the server: {e}"),
+    };
+    match name {
+        "delta" => {
+            let delta: Delta = serde_json::from_str(data).map_err(bad)?;
+            Ok(Some(ReplyEvent::Delta(delta.text)))
+        }
+        "done" => {
+            let done: Done = serde_json::from_str(data).map_err(bad)?;
+            Ok(Some(ReplyEvent::Done {
+                message_id: done.message_id,
+                stop_reason: done.stop_reason,
+                usage: done.usage,
+            }))
+        }
+        "error" => {
+            let detail: ErrorDetail = serde_json::from_str(data).map_err(bad)?;
+            Err(error_from_api(None, &detail, None))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn broken(message: &str) -> Error {
+    Error::Provider {
+        provider: "link-server".into(),
+        status: None,
+        message: format!("the reply stream broke: {message}"),
+        retryable: true,
+        retry_after: None,
+        body: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn events(body: &'static str) -> Vec<Result<ReplyEvent>> {
+        // Split mid-event, as a network would.
+        let chunks: Vec<std::result::Result<Bytes, std::io::Error>> = body
+            .as_bytes()
+            .chunks(7)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        reply_events(futures::stream::iter(chunks)).collect().await
+    }
+
+    #[tokio::test]
+    async fn deltas_then_done() {
+        let got = events(
+            "event: delta\ndata: {\"text\":\"Hel\"}\n\n: keep-alive\n\nevent: delta\ndata: {\"text\":\"lo\"}\n\n\
+             event: done\ndata: {\"stop_reason\":\"end_turn\",\"usage\":null,\"message_id\":\"m1\"}\n\n",
+        )
+        .await;
+        assert_eq!(got.len(), 3);
+        assert!(matches!(&got[0], Ok(ReplyEvent::Delta(t)) if t == "Hel"));
+        assert!(matches!(&got[1], Ok(ReplyEvent::Delta(t)) if t == "lo"));
+        assert!(matches!(&got[2], Ok(ReplyEvent::Done { message_id, .. }) if message_id == "m1"));
+    }
+
+    #[tokio::test]
+    async fn an_error_event_ends_the_stream_with_its_meaning() {
+        let got = events(
+            "event: delta\ndata: {\"text\":\"Hi\"}\n\n\
+             event: error\ndata: {\"code\":\"guardrail_blocked\",\"message\":\"no\"}\n\n\
+             event: delta\ndata: {\"text\":\"after\"}\n\n",
+        )
+        .await;
+        assert_eq!(got.len(), 2);
+        assert!(matches!(got[1], Err(Error::GuardrailBlocked { .. })));
+    }
+
+    #[tokio::test]
+    async fn malformed_data_is_an_error() {
+        let got = events("event: delta\ndata: not json\n\n").await;
+        assert!(matches!(got[0], Err(Error::MalformedOutput { .. })));
+    }
+}

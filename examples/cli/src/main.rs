@@ -1,0 +1,61 @@
+//! `link`: chat with any character from the terminal. See `link --help`.
+//!
+//! The engine runs in this process, configured like `link-server` (same flags, environment
+//! and `.env`), or `--server URL` talks to a running server over its HTTP API.
+
+mod app;
+mod backend;
+mod cli;
+mod exit;
+mod oneshot;
+mod out;
+mod reply;
+mod session;
+mod show;
+mod slash;
+mod spinner;
+mod style;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use link_core::Error;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let dotenv = dotenvy::dotenv();
+    let cli = cli::Cli::parse();
+    init_tracing();
+    if let Err(error) = dotenv
+        && !error.not_found()
+    {
+        tracing::warn!(%error, ".env was not read");
+    }
+    match app::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let style = style::Style::detect();
+            out::note(&style.error(&format!("link: {}", describe(&error))));
+            ExitCode::from(exit::code(&error))
+        }
+    }
+}
+
+/// A failure as the user should read it: what happened, and when to try again.
+pub(crate) fn describe(error: &Error) -> String {
+    match error.retry_after() {
+        Some(after) => format!("{error} (try again in {} s)", after.as_secs().max(1)),
+        None => error.to_string(),
+    }
+}
+
+/// Warnings and errors to stderr, or what `RUST_LOG` asks for; quiet otherwise so that the
+/// audit lines and progress logs of the engine do not mix with the chat.
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

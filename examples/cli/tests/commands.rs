@@ -1,0 +1,181 @@
+//! The non-interactive commands of the real `link` binary, with the engine in-process on a
+//! mock OpenAI upstream and SQLite in a temp directory: output, `--json`, and exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::World;
+use support::mock_openai::REPLY;
+
+#[test]
+fn persona_prints_the_extracted_persona_as_json() {
+    let world = World::new();
+    let run = world.run(&["persona", "Ada Lovelace"]);
+    run.ok();
+    let persona = run.json();
+    assert_eq!(persona["name"], "Ada Lovelace");
+    assert_eq!(persona["setting"], "Victorian London");
+    assert!(
+        persona["greeting"]
+            .as_str()
+            .unwrap()
+            .contains("Ada Lovelace")
+    );
+    assert_eq!(world.mock.calls(), 1);
+}
+
+#[test]
+fn a_new_chat_prints_the_greeting_and_the_conversation_id() {
+    let world = World::new();
+    let run = world.run(&["chat", "Sherlock Holmes"]);
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        "Good evening. I am Sherlock Holmes. What brings you here?\n"
+    );
+    assert!(run.stderr.contains("conversation "), "{run:#?}");
+    assert!(!run.stdout.contains('\x1b'), "no colour off a terminal");
+}
+
+#[test]
+fn one_message_by_flag_or_stdin_prints_the_reply() {
+    let world = World::new();
+    let id = world.create("Sherlock Holmes");
+    let by_flag = world.run(&["chat", "--conversation", &id, "--message", "Who are you?"]);
+    by_flag.ok();
+    assert_eq!(by_flag.stdout, format!("{REPLY}\n"));
+    let by_stdin = world.run_with_stdin(&["chat", "-c", &id], "And the dog?\n");
+    by_stdin.ok();
+    assert_eq!(by_stdin.stdout, format!("{REPLY}\n"));
+    let json = world.run(&["chat", "-c", &id, "-m", "Once more", "--json"]);
+    json.ok();
+    let turn = json.json();
+    assert_eq!(turn["conversation_id"], id.as_str());
+    assert_eq!(turn["reply"]["content"], REPLY);
+    assert_eq!(turn["reply"]["stop_reason"], "end_turn");
+    assert!(turn["reply"]["message_id"].is_string());
+    assert!(turn["reply"]["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    assert!(turn.get("created").is_none());
+}
+
+#[test]
+fn a_character_and_a_message_start_a_conversation_and_reply() {
+    let world = World::new();
+    let run = world.run(&["chat", "Sherlock Holmes", "-m", "Hello", "--json"]);
+    run.ok();
+    let turn = run.json();
+    assert_eq!(turn["created"]["persona"]["name"], "Sherlock Holmes");
+    let greeting = &turn["created"]["messages"][0];
+    assert_eq!(greeting["role"], "assistant");
+    assert_eq!(turn["reply"]["content"], REPLY);
+}
+
+#[test]
+fn conversations_are_listed_per_user() {
+    let world = World::new();
+    let holmes = world.create("Sherlock Holmes");
+    let ada = world.create("Ada Lovelace");
+    let run = world.run(&["conversations", "--json"]);
+    run.ok();
+    let list = run.json();
+    let ids: Vec<&str> = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&holmes.as_str()) && ids.contains(&ada.as_str()));
+    let text = world.run(&["conversations"]);
+    text.ok();
+    assert!(text.stdout.contains("Sherlock Holmes"), "{text:#?}");
+    assert!(text.stdout.contains(&ada), "{text:#?}");
+    let bob = world.run(&["--user", "bob", "conversations", "--json"]);
+    bob.ok();
+    assert_eq!(bob.json()["conversations"].as_array().unwrap().len(), 0);
+    let as_bob = world.run(&["--user", "bob", "chat", "-c", &holmes, "-m", "hi"]);
+    as_bob.code_is(5);
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let world = World::new();
+    world.run(&["frobnicate"]).code_is(2);
+    world.run(&["chat"]).code_is(2);
+    world.run(&["chat", "X", "--conversation", "Y"]).code_is(2);
+    let malformed = world.run(&["chat", "-c", "not-an-id", "-m", "hi"]);
+    malformed.code_is(2);
+    assert!(malformed.stderr.contains("malformed"), "{malformed:#?}");
+    let id = world.create("Sherlock Holmes");
+    world.run(&["chat", "-c", &id, "-m", "   "]).code_is(2);
+    assert_eq!(world.mock.calls(), 1, "bad input never reaches the model");
+}
+
+#[test]
+fn an_unknown_conversation_exits_with_5() {
+    let world = World::new();
+    let run = world.run(&[
+        "chat",
+        "-c",
+        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "-m",
+        "hi",
+    ]);
+    run.code_is(5);
+    assert!(run.stderr.contains("not found"), "{run:#?}");
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn an_upstream_failure_exits_with_4() {
+    let world = World::new();
+    let id = world.create("Sherlock Holmes");
+    let run = world.run(&["chat", "-c", &id, "-m", "use up the quota"]);
+    run.code_is(4);
+    assert!(run.stderr.contains("openai"), "{run:#?}");
+    assert!(!run.stderr.contains("test-key"), "the key is never shown");
+    let persona = world.run(&["persona", "quota"]);
+    persona.code_is(4);
+}
+
+#[test]
+fn a_rejected_key_is_an_upstream_failure_too() {
+    let world = World::new();
+    let run = world
+        .link(&["persona", "Ada Lovelace"])
+        .env("OPENAI_API_KEY", "wrong-key")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(4), "{run:?}");
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("wrong-key"));
+}
+
+#[test]
+fn rate_limits_exit_with_3() {
+    let world = World::new();
+    // One request a minute: starting the conversation uses it, so the message is refused.
+    let limited = world
+        .link(&["chat", "Sherlock Holmes", "-m", "hi"])
+        .env("LINK_RATE_LIMIT_PER_MINUTE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(limited.status.code(), Some(3), "{limited:?}");
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert!(stderr.contains("rate limited"), "{stderr}");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let world = World::new();
+    let run = world.run(&["--help"]);
+    run.ok();
+    for needle in [
+        "Exit codes",
+        "2  usage",
+        "3  auth",
+        "4  upstream",
+        "NO_COLOR",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+}
