@@ -161,10 +161,10 @@ impl<'a> Session<'a> {
 
     /// A number from the last `/list`, a full id, or a unique id prefix.
     async fn resolve(&mut self, which: &str) -> Result<String> {
-        if let Ok(n) = which.parse::<usize>() {
-            if let Some(id) = n.checked_sub(1).and_then(|i| self.listed.get(i)) {
-                return Ok(id.clone());
-            }
+        if let Ok(n) = which.parse::<usize>()
+            && let Some(id) = n.checked_sub(1).and_then(|i| self.listed.get(i))
+        {
+            return Ok(id.clone());
         }
         let list = self.backend.list().await?;
         let matches: Vec<_> = list.iter().filter(|c| c.id.starts_with(which)).collect();

@@ -1,0 +1,124 @@
+//! `link --server URL` against a real `link-server` binary (dev auth, the same SQLite file
+//! and mock upstream): minted and given tokens, streamed replies over SSE, error exit codes,
+//! and the same conversations seen in-process for the same user name.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::mock_openai::REPLY;
+use support::{Server, World};
+
+#[test]
+fn the_cli_talks_to_a_running_server() {
+    let world = World::new();
+    let server = Server::start(&world);
+    let remote = |args: &[&str]| {
+        let mut full = vec!["--server", server.url.as_str(), "--user", "alice"];
+        full.extend_from_slice(args);
+        world.run(&full)
+    };
+
+    // No --token: a dev token is minted for --user.
+    let created = remote(&["chat", "Sherlock Holmes", "--json"]);
+    created.ok();
+    let id = created.json()["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = remote(&["chat", "-c", &id, "-m", "Who are you?"]);
+    reply.ok();
+    assert_eq!(reply.stdout, format!("{REPLY}\n"));
+    let persona = remote(&["persona", "Ada Lovelace"]);
+    persona.ok();
+    assert_eq!(persona.json()["name"], "Ada Lovelace");
+
+    // The in-process engine, as the same user, sees the server's conversation.
+    let local = world.run(&["--user", "alice", "conversations", "--json"]);
+    local.ok();
+    assert_eq!(local.json()["conversations"][0]["id"], id.as_str());
+
+    // Errors keep their meaning across HTTP.
+    remote(&[
+        "chat",
+        "-c",
+        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "-m",
+        "hi",
+    ])
+    .code_is(5);
+    remote(&["chat", "-c", &id, "-m", "use up the quota"]).code_is(4);
+    remote(&["chat", "-c", &id, "-m", " "]).code_is(2);
+    remote(&["chat", "-c", "../auth/token", "-m", "hi"]).code_is(2);
+    let bad_token = world.run(&[
+        "--server",
+        &server.url,
+        "--token",
+        "not-a-token",
+        "conversations",
+    ]);
+    bad_token.code_is(3);
+    assert!(!bad_token.stderr.contains("not-a-token"), "{bad_token:#?}");
+    // Another user sees none of alice's conversations.
+    let bob = world.run(&[
+        "--server",
+        &server.url,
+        "--user",
+        "bob",
+        "conversations",
+        "--json",
+    ]);
+    bob.ok();
+    assert_eq!(bob.json()["conversations"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn an_unreachable_server_is_an_upstream_failure() {
+    let world = World::new();
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = world.run(&["--server", &url, "--token", "t", "conversations"]);
+    run.code_is(4);
+    assert!(run.stderr.contains("cannot reach the server"), "{run:#?}");
+}
+
+#[test]
+fn ctrl_c_stops_a_streamed_reply_from_the_server_and_the_part_is_kept() {
+    use rexpect::session::spawn_command;
+    let world = World::new();
+    let server = Server::start(&world);
+    let spawn = |args: &[&str]| {
+        let mut full = vec!["--server", server.url.as_str(), "--user", "alice"];
+        full.extend_from_slice(args);
+        let mut command = world.link(&full);
+        command.env("TERM", "xterm").env("NO_COLOR", "1");
+        spawn_command(command, Some(20_000)).unwrap()
+    };
+    let mut chat = spawn(&["chat", "Sherlock Holmes"]);
+    let (_, matched) = chat.exp_regex("conversation [0-9a-f-]{36}").unwrap();
+    let id = matched.trim_start_matches("conversation ").to_owned();
+    chat.exp_string("you> ").unwrap();
+    chat.send_line("tell it slowly").unwrap();
+    chat.exp_string("word2 ").unwrap();
+    chat.send_control('c').unwrap();
+    chat.exp_string("(stopped; the part already said is kept)")
+        .unwrap();
+    chat.exp_string("you> ").unwrap();
+    chat.send_line("/quit").unwrap();
+    chat.exp_eof().unwrap();
+
+    // The server notices the client go at its next event (50 ms apart in the slow mock),
+    // stops the model and stores the part said; give it a moment beyond that.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut resumed = spawn(&["chat", "-c", &id]);
+    resumed
+        .exp_string("Sherlock Holmes: word0 word1 word2")
+        .unwrap();
+    resumed.exp_string("you> ").unwrap();
+    resumed.send_control('d').unwrap();
+    resumed.exp_eof().unwrap();
+}
