@@ -49,6 +49,26 @@ async fn create(s: &Setup, token: &str, request: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Reads one conversation (with its messages) as JSON.
+async fn read_conversation(url: &str, token: &str, id: &str) -> Value {
+    client()
+        .get(format!("{url}/v1/conversations/{id}"))
+        .bearer_auth(token)
+        .send_json()
+        .await
+}
+
+/// Sends a request and parses the JSON answer, whatever its status.
+trait SendJson {
+    async fn send_json(self) -> Value;
+}
+
+impl SendJson for reqwest::RequestBuilder {
+    async fn send_json(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 async fn error_of(response: reqwest::Response) -> (StatusCode, String, reqwest::header::HeaderMap) {
     let status = response.status();
     let headers = response.headers().clone();
@@ -63,12 +83,8 @@ async fn health_readiness_and_openapi() {
     let s = setup(vec![]).await;
     let health: Value = client()
         .get(format!("{}/healthz", s.server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(health["status"], "ok");
     let ready = client()
         .get(format!("{}/readyz", s.server.url))
@@ -78,12 +94,8 @@ async fn health_readiness_and_openapi() {
     assert_eq!(ready.status(), StatusCode::OK);
     let served: Value = client()
         .get(format!("{}/openapi.json", s.server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(served["openapi"], "3.1.0");
     assert!(served["paths"]["/v1/conversations/{id}/messages"]["post"].is_object());
     assert!(served["components"]["schemas"]["Persona"]["properties"]["greeting"].is_object());
@@ -148,12 +160,8 @@ async fn a_whole_conversation_over_json() {
         .post(format!("{url}/v1/personas"))
         .bearer_auth(&token)
         .json(&json!({"request": "Ada Lovelace"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(persona["name"], "Ada Lovelace");
     assert!(persona["description"].is_string());
 
@@ -194,15 +202,7 @@ async fn a_whole_conversation_over_json() {
         "full audit content by default: {audit}"
     );
 
-    let read: Value = client()
-        .get(format!("{url}/v1/conversations/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read: Value = read_conversation(&url, &token, &id).await;
     let contents: Vec<&str> = read["messages"]
         .as_array()
         .unwrap()
@@ -217,12 +217,8 @@ async fn a_whole_conversation_over_json() {
     let list: Value = client()
         .get(format!("{url}/v1/conversations"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let names: Vec<&str> = list["conversations"]
         .as_array()
         .unwrap()
@@ -275,15 +271,7 @@ async fn another_users_conversation_is_not_found() {
             (StatusCode::NOT_FOUND, "not_found")
         );
     }
-    let still: Value = client()
-        .get(format!("{url}/v1/conversations/{id}"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let still: Value = read_conversation(&url, &alice, &id).await;
     assert_eq!(still["messages"].as_array().unwrap().len(), 1);
 }
 
@@ -330,12 +318,8 @@ async fn replies_stream_as_server_sent_events() {
     let read: Value = client()
         .get(format!("{}/v1/conversations/{id}", s.server.url))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(read["messages"][2]["id"], message_id);
     assert_eq!(read["messages"][2]["content"], REPLY);
 }
@@ -370,12 +354,8 @@ async fn a_client_that_disconnects_mid_stream_leaves_the_partial_reply_and_an_au
     let read: Value = client()
         .get(format!("{}/v1/conversations/{id}", s.server.url))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let messages = read["messages"].as_array().unwrap();
     assert_eq!(messages[1]["content"], "Speak slowly, please.");
     let partial = messages[2]["content"].as_str().unwrap();
@@ -492,15 +472,7 @@ async fn bad_requests_get_clear_statuses() {
     );
 
     // Nothing of the failed requests was stored.
-    let read: Value = client()
-        .get(format!("{url}/v1/conversations/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read: Value = read_conversation(&url, &token, &id).await;
     assert_eq!(read["messages"].as_array().unwrap().len(), 1);
 }
 
@@ -631,12 +603,8 @@ async fn cards_export_and_import_and_the_seed_chat_endpoint_routes() {
     let mut card: Value = client()
         .get(format!("{url}/v1/personas/{id}/card"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(card["spec"], "chara_card_v2");
     assert_eq!(card["data"]["name"], "Sherlock Holmes");
     card["data"]["extensions"]["someone_else"] = json!({"keep": true});
@@ -654,12 +622,8 @@ async fn cards_export_and_import_and_the_seed_chat_endpoint_routes() {
     let again: Value = client()
         .get(format!("{url}/v1/personas/{new_id}/card"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(again["data"]["extensions"]["someone_else"]["keep"], true);
 
     let not_a_card = client()
