@@ -202,7 +202,7 @@ async fn a_whole_conversation_over_json() {
         "full audit content by default: {audit}"
     );
 
-    let read: Value = read_conversation(&url, &token, &id).await;
+    let read: Value = read_conversation(url, &token, &id).await;
     let contents: Vec<&str> = read["messages"]
         .as_array()
         .unwrap()
@@ -271,7 +271,7 @@ async fn another_users_conversation_is_not_found() {
             (StatusCode::NOT_FOUND, "not_found")
         );
     }
-    let still: Value = read_conversation(&url, &alice, &id).await;
+    let still: Value = read_conversation(url, &alice, &id).await;
     assert_eq!(still["messages"].as_array().unwrap().len(), 1);
 }
 
@@ -472,7 +472,7 @@ async fn bad_requests_get_clear_statuses() {
     );
 
     // Nothing of the failed requests was stored.
-    let read: Value = read_conversation(&url, &token, &id).await;
+    let read: Value = read_conversation(url, &token, &id).await;
     assert_eq!(read["messages"].as_array().unwrap().len(), 1);
 }
 
