@@ -49,6 +49,16 @@ async fn create(s: &Setup, token: &str, request: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// A token for alice and the id of a new Sherlock Holmes conversation of hers.
+async fn holmes_for_alice(s: &Setup) -> (String, String) {
+    let token = s.server.token("alice").await;
+    let id = create(s, &token, "Sherlock Holmes").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (token, id)
+}
+
 /// Reads one conversation (with its messages) as JSON.
 async fn read_conversation(url: &str, token: &str, id: &str) -> Value {
     client()
@@ -278,11 +288,7 @@ async fn another_users_conversation_is_not_found() {
 #[tokio::test]
 async fn replies_stream_as_server_sent_events() {
     let s = setup(vec![]).await;
-    let token = s.server.token("alice").await;
-    let id = create(&s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (token, id) = holmes_for_alice(&s).await;
     let response = client()
         .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
         .bearer_auth(&token)
@@ -327,11 +333,7 @@ async fn replies_stream_as_server_sent_events() {
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_leaves_the_partial_reply_and_an_audit() {
     let s = setup(vec![]).await;
-    let token = s.server.token("alice").await;
-    let id = create(&s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (token, id) = holmes_for_alice(&s).await;
     let response = client()
         .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
         .bearer_auth(&token)
@@ -479,11 +481,7 @@ async fn bad_requests_get_clear_statuses() {
 #[tokio::test]
 async fn upstream_failures_and_filters_map_to_gateway_statuses() {
     let s = setup(vec![]).await;
-    let token = s.server.token("alice").await;
-    let id = create(&s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (token, id) = holmes_for_alice(&s).await;
     let messages = format!("{}/v1/conversations/{id}/messages", s.server.url);
     let send = |content: &'static str| {
         client()
