@@ -23,9 +23,10 @@ pub struct LocalConfig {
     pub queue: usize,
     /// Context window per worker, in tokens (prompt plus reply).
     pub context_tokens: u32,
-    /// CPU threads per worker; `None` leaves one core for the rest of the process and divides
-    /// the others among the workers (at least one each). ggml's threads spin-wait for each
-    /// other, so more threads than free cores makes generation many times slower, not faster.
+    /// CPU threads per worker; `None` divides the machine's cores among the workers (at least
+    /// one each), as llama.cpp does by default. ggml's threads spin-wait for each other, so
+    /// more threads than free cores makes generation many times slower, not faster: on a
+    /// machine shared with other heavy work, set fewer.
     pub threads: Option<usize>,
     /// Reply length when the request sets no `max_tokens`.
     pub default_max_tokens: u32,
@@ -94,7 +95,7 @@ impl LocalConfig {
     pub(crate) fn threads_per_worker(&self) -> i32 {
         let threads = self.threads.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (cores.saturating_sub(1) / self.workers.max(1)).max(1)
+            (cores / self.workers.max(1)).max(1)
         });
         i32::try_from(threads).unwrap_or(i32::MAX)
     }
@@ -123,4 +124,21 @@ fn model_dir() -> PathBuf {
         .or_else(|| var("HOME").map(|home| home.join(".cache")))
         .unwrap_or_else(|| PathBuf::from(".cache"));
     cache.join("link").join("models")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_divides_the_cores_among_the_workers() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let config = LocalConfig::new("model.gguf");
+        assert_eq!(config.threads_per_worker(), cores as i32);
+        assert_eq!(
+            config.clone().with_workers(cores * 2).threads_per_worker(),
+            1
+        );
+        assert_eq!(config.with_threads(3).threads_per_worker(), 3);
+    }
 }

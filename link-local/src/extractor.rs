@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link_core::persona::validate_request;
 use link_core::{
-    ChatEvent, ChatMessage, Error, GenerationParams, Persona, PersonaExtractor, Result, StopReason,
+    ChatEvent, ChatMessage, ChatRequest, Error, GenerationParams, Persona, PersonaExtractor,
+    Result, StopReason,
 };
 
 use crate::LocalModel;
@@ -63,12 +64,32 @@ impl LocalPersonaExtractor {
         &self.grammar
     }
 
+    /// The chat request sent to the model for a character `request` (the instructions, the
+    /// request and the generation settings); the output is then constrained by
+    /// [`grammar`](Self::grammar). For logging, inspection and benchmarks.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> link_core::Result<()> {
+    /// use link_local::{LocalConfig, LocalModel, LocalPersonaExtractor};
+    ///
+    /// let extractor = LocalPersonaExtractor::new(LocalModel::load_async(LocalConfig::from_env()).await?)?;
+    /// let request = extractor.chat_request("Sherlock Holmes");
+    /// assert!(request.system.contains("JSON"));
+    /// # Ok(()) }
+    /// ```
+    pub fn chat_request(&self, request: &str) -> ChatRequest {
+        ChatRequest {
+            system: INSTRUCTIONS.into(),
+            messages: vec![ChatMessage::user(format!("Character request: {request}"))],
+            params: self.params.clone(),
+        }
+    }
+
     async fn generate_json(&self, request: &str) -> Result<String> {
-        let messages = [ChatMessage::user(format!("Character request: {request}"))];
-        let grammar = Some(Arc::clone(&self.grammar));
+        let request = self.chat_request(request);
         let mut stream = self
             .model
-            .generate(INSTRUCTIONS, &messages, &self.params, grammar)
+            .stream_with_grammar(request, Arc::clone(&self.grammar))
             .await?;
         let mut json = String::new();
         while let Some(event) = stream.next().await {

@@ -13,6 +13,7 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc::Sender;
 
 use crate::pool::Counters;
+use crate::prefix::CachedPrefix;
 use crate::sampler::{Sampling, TokenSampler};
 use crate::stop::StopMatcher;
 use crate::utf8::Utf8Decoder;
@@ -34,31 +35,37 @@ pub(crate) struct Job {
 /// Why generation ended early: the caller left, so there is nobody to tell.
 struct CallerGone;
 
+/// A worker's llama.cpp state: its context and what the context's KV cache holds.
+pub(crate) struct WorkerContext<'m> {
+    pub(crate) model: &'m LlamaModel,
+    pub(crate) ctx: LlamaContext<'m>,
+    pub(crate) cache: CachedPrefix,
+}
+
 /// Runs `job` on this worker's context and reports through its channel.
-pub(crate) fn run(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: Job, counters: &Counters) {
+pub(crate) fn run(worker: &mut WorkerContext<'_>, job: Job, counters: &Counters) {
     if job.events.is_closed() {
         return; // dropped while it waited in the queue
     }
     counters.active.fetch_add(1, Ordering::SeqCst);
     let events = job.events.clone();
-    let outcome = generate(model, ctx, job, counters);
+    let outcome = generate(worker, job, counters);
     counters.active.fetch_sub(1, Ordering::SeqCst);
     let last = match outcome {
         Ok(Ok(done)) => Ok(done),
         Ok(Err(CallerGone)) => return,
-        Err(e) => Err(e),
+        Err(e) => {
+            worker.cache.forget(&mut worker.ctx);
+            Err(e)
+        }
     };
     let _ = events.blocking_send(last);
 }
 
 type Outcome = Result<std::result::Result<ChatEvent, CallerGone>>;
 
-fn generate(
-    model: &LlamaModel,
-    ctx: &mut LlamaContext<'_>,
-    job: Job,
-    counters: &Counters,
-) -> Outcome {
+fn generate(worker: &mut WorkerContext<'_>, job: Job, counters: &Counters) -> Outcome {
+    let WorkerContext { model, ctx, cache } = worker;
     let vocab = model.vocab();
     let prompt = vocab.tokenize(job.prompt.as_bytes(), true, true);
     let n_ctx = ctx.n_ctx() as usize;
@@ -70,9 +77,13 @@ fn generate(
     }
     let budget = (job.max_tokens as usize).min(n_ctx - prompt.len());
     let mut sampler = TokenSampler::new(model, &job.sampling, job.grammar.as_deref())?;
-    ctx.clear_kv_cache();
     let mut batch = LlamaBatch::new(ctx.n_batch() as usize, 1);
-    evaluate_prompt(ctx, &mut batch, &prompt)?;
+    let reused = cache.reuse(ctx, &prompt);
+    counters
+        .prompt_tokens_reused
+        .fetch_add(reused as u64, Ordering::Relaxed);
+    evaluate_prompt(ctx, &mut batch, &prompt, reused)?;
+    cache.extend(&prompt[reused..]);
 
     let mut text = Utf8Decoder::default();
     let mut stops = StopMatcher::new(&job.stops);
@@ -104,6 +115,7 @@ fn generate(
             break;
         }
         decode_one(ctx, &mut batch, token, pos)?;
+        cache.extend(&[token]);
     }
     if reason != StopReason::StopSequence {
         let scan = stops.push(&text.finish());
@@ -133,17 +145,19 @@ fn send(events: &Sender<Result<ChatEvent>>, text: String) -> std::result::Result
         .map_err(|_| CallerGone)
 }
 
+/// Evaluates `prompt[from..]` (the tokens before `from` are already in the KV cache).
 fn evaluate_prompt(
     ctx: &mut LlamaContext<'_>,
     batch: &mut LlamaBatch<'_>,
     prompt: &[LlamaToken],
+    from: usize,
 ) -> Result<()> {
     let chunk = (ctx.n_batch() as usize).max(1);
     let last = prompt.len() - 1;
-    for (c, tokens) in prompt.chunks(chunk).enumerate() {
+    for (c, tokens) in prompt[from..].chunks(chunk).enumerate() {
         batch.clear();
         for (i, token) in tokens.iter().enumerate() {
-            let index = c * chunk + i;
+            let index = from + c * chunk + i;
             batch
                 .add(*token, position(index)?, &[0], index == last)
                 .map_err(|e| failure(format!("prompt batch: {e}")))?;

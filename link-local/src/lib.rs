@@ -33,6 +33,7 @@ mod generate;
 mod grammar;
 mod model;
 mod pool;
+mod prefix;
 mod sampler;
 mod stop;
 mod template;

@@ -66,6 +66,9 @@ pub struct LocalStats {
     /// Times the output grammar rejected a freely sampled token and the whole vocabulary had
     /// to be filtered.
     pub grammar_rejections: u64,
+    /// Prompt tokens found already evaluated in a worker's KV cache (a chat's earlier turns,
+    /// an extraction's instructions) and so not evaluated again.
+    pub prompt_tokens_reused: u64,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -127,6 +130,7 @@ impl LocalModel {
             active_generations: c.active.load(Ordering::SeqCst),
             tokens_generated: c.tokens.load(Ordering::Relaxed),
             grammar_rejections: c.grammar_rejections.load(Ordering::Relaxed),
+            prompt_tokens_reused: c.prompt_tokens_reused.load(Ordering::Relaxed),
         }
     }
 
@@ -137,6 +141,43 @@ impl LocalModel {
     /// The configuration the model was loaded with.
     pub fn config(&self) -> &LocalConfig {
         &self.inner.config
+    }
+
+    /// Streams a reply whose text follows `grammar` (GBNF, root rule `root`; for example
+    /// the output of `json_schema_to_grammar`, or [`LocalPersonaExtractor::grammar`]).
+    ///
+    /// The grammar is enforced the fast way: each token is sampled freely and only checked
+    /// against the grammar; the whole vocabulary is filtered only when it is rejected. A
+    /// grammar that does not parse fails before the first token with `Error::Config`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> link_core::Result<()> {
+    /// use futures::StreamExt;
+    /// use link_core::{ChatMessage, ChatRequest};
+    /// use link_local::{LocalConfig, LocalModel};
+    ///
+    /// let model = LocalModel::load_async(LocalConfig::from_env()).await?;
+    /// let request = ChatRequest {
+    ///     system: "Answer yes or no.".into(),
+    ///     messages: vec![ChatMessage::user("Is the sky blue?")],
+    ///     params: Default::default(),
+    /// };
+    /// let mut reply = model.stream_with_grammar(request, r#"root ::= "yes" | "no""#).await?;
+    /// while let Some(event) = reply.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`LocalPersonaExtractor::grammar`]: crate::LocalPersonaExtractor::grammar
+    pub async fn stream_with_grammar(
+        &self,
+        request: ChatRequest,
+        grammar: impl Into<Arc<str>>,
+    ) -> Result<ChatStream> {
+        let grammar = Some(grammar.into());
+        self.generate(&request.system, &request.messages, &request.params, grammar)
+            .await
     }
 
     /// Queues a generation and returns its stream once it has started (or failed to).

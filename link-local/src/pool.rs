@@ -15,7 +15,8 @@ use llama_cpp_2::model::LlamaModel;
 
 use crate::LocalConfig;
 use crate::backend::backend;
-use crate::generate::{Job, run};
+use crate::generate::{Job, WorkerContext, run};
+use crate::prefix::CachedPrefix;
 
 /// llama.cpp may not create two contexts of one model at the same time (it adjusts the
 /// model while doing so), so creations are serialised across all models of the process.
@@ -27,6 +28,7 @@ pub(crate) struct Counters {
     pub(crate) active: AtomicUsize,
     pub(crate) tokens: AtomicU64,
     pub(crate) grammar_rejections: AtomicU64,
+    pub(crate) prompt_tokens_reused: AtomicU64,
 }
 
 /// The workers and the sending side of their queue. Dropping it stops the workers once they
@@ -128,10 +130,14 @@ impl Worker {
                     message: format!("could not create a llama.cpp context: {e}"),
                 })
         });
-        let mut ctx = match created {
+        let mut worker = match created {
             Ok(ctx) => {
                 let _ = ready.send(Ok(()));
-                ctx
+                WorkerContext {
+                    model: &model,
+                    ctx,
+                    cache: CachedPrefix::default(),
+                }
             }
             Err(e) => {
                 let _ = ready.send(Err(e));
@@ -145,7 +151,7 @@ impl Worker {
                 Err(_) => return,
             };
             match job {
-                Ok(job) => run(&model, &mut ctx, job, &counters),
+                Ok(job) => run(&mut worker, job, &counters),
                 Err(_) => return, // the model was dropped
             }
         }

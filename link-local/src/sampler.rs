@@ -76,6 +76,9 @@ impl Sampling {
 pub(crate) struct TokenSampler {
     chain: LlamaSampler,
     grammar: Option<LlamaSampler>,
+    /// One entry per vocabulary token, refilled from the logits at every step (reused, so
+    /// that no 0.6 MB array is allocated per token).
+    candidates: LlamaTokenDataArray,
     /// How often the grammar rejected the freely sampled token (for diagnostics and tests).
     pub(crate) grammar_resamples: u64,
 }
@@ -97,24 +100,25 @@ impl TokenSampler {
         Ok(Self {
             chain: sampling.chain(model.n_vocab()),
             grammar,
+            candidates: LlamaTokenDataArray::new(Vec::new(), false),
             grammar_resamples: 0,
         })
     }
 
     /// Samples the next token from the context's last logits and records it.
     pub(crate) fn next(&mut self, ctx: &LlamaContext<'_>) -> Result<LlamaToken> {
-        let mut candidates = ctx.token_data_array();
-        candidates.apply_sampler(&mut self.chain);
-        let mut token = selected(&candidates)?;
+        refill(&mut self.candidates, ctx);
+        self.candidates.apply_sampler(&mut self.chain);
+        let mut token = selected(&self.candidates)?;
         if let Some(grammar) = &mut self.grammar
             && !allows(grammar, token)
         {
             // Rejected: only now pay for filtering the whole vocabulary.
             self.grammar_resamples += 1;
-            let mut candidates = ctx.token_data_array();
-            candidates.apply_sampler(grammar);
-            candidates.apply_sampler(&mut self.chain);
-            token = selected(&candidates)?;
+            refill(&mut self.candidates, ctx);
+            self.candidates.apply_sampler(grammar);
+            self.candidates.apply_sampler(&mut self.chain);
+            token = selected(&self.candidates)?;
         }
         self.chain.accept(token);
         if let Some(grammar) = &mut self.grammar {
@@ -126,6 +130,14 @@ impl TokenSampler {
         }
         Ok(token)
     }
+}
+
+/// Puts the context's latest logits into `candidates`, unsorted and with nothing selected.
+fn refill(candidates: &mut LlamaTokenDataArray, ctx: &LlamaContext<'_>) {
+    candidates.data.clear();
+    candidates.data.extend(ctx.candidates());
+    candidates.selected = None;
+    candidates.sorted = false;
 }
 
 /// Whether the grammar, in its current state, allows `token` next.

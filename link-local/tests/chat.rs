@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use link_core::{ChatEvent, ChatModel, Error, StopReason};
+use link_core::{ChatEvent, ChatMessage, ChatModel, Error, StopReason};
 
 use common::{load, request};
 
@@ -73,6 +73,30 @@ async fn a_stop_sequence_ends_the_reply_and_is_not_shown() {
     );
     assert_eq!(cut.text, expected, "stop {stop:?}");
     assert!(!cut.text.contains(&stop));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_turn_of_a_chat_reuses_the_cached_prompt() {
+    let _serial = common::SERIAL.lock().await;
+    let model = load(|c| c).await;
+    let first = request(16, 0.0, &[]);
+    let reply = model.complete(first.clone()).await.unwrap();
+    let first_prompt = reply.usage.unwrap().input_tokens;
+    assert_eq!(model.stats().prompt_tokens_reused, 0, "nothing cached yet");
+
+    let mut next = first;
+    next.messages.push(ChatMessage::assistant(reply.text));
+    next.messages
+        .push(ChatMessage::user("And what happened next?"));
+    let again = model.complete(next).await.unwrap();
+    let reused = model.stats().prompt_tokens_reused;
+    let next_prompt = again.usage.unwrap().input_tokens;
+    // Everything up to the first reply is shared; at least the new message is evaluated.
+    assert!(
+        reused >= first_prompt - 1 && reused < next_prompt,
+        "reused {reused} of {next_prompt} (the first prompt was {first_prompt})"
+    );
+    assert!(!again.text.is_empty(), "{again:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,4 +200,31 @@ async fn bad_requests_fail_before_the_first_token() {
         model.stream(zero).await.err(),
         Some(Error::InvalidRequest { .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grammar_constrains_the_reply() {
+    let _serial = common::SERIAL.lock().await;
+    let model = load(|c| c).await;
+    let grammar = r#"root ::= ("yes" | "no") "." "#;
+    let reply: String = model
+        .stream_with_grammar(request(20, 0.7, &[]), grammar)
+        .await
+        .unwrap()
+        .filter_map(|e| async move {
+            match e.unwrap() {
+                ChatEvent::Delta { text } => Some(text),
+                _ => None,
+            }
+        })
+        .collect()
+        .await;
+    assert!(reply == "yes." || reply == "no.", "{reply:?}");
+
+    let err = model
+        .stream_with_grammar(request(20, 0.7, &[]), "root ::= (")
+        .await
+        .err()
+        .expect("a grammar that does not parse is refused");
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }

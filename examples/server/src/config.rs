@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long, env = "LINK_MODEL_PATH")]
     pub model_path: Option<PathBuf>,
 
+    /// CPU threads for the local model (default: all cores). Set fewer when other heavy work
+    /// shares the machine: llama.cpp's threads spin-wait and slow down badly when starved.
+    #[arg(long, env = "LINK_LOCAL_THREADS")]
+    pub local_threads: Option<usize>,
+
     /// OpenAI model.
     #[arg(long, env = "LINK_OPENAI_MODEL", default_value = "gpt-4o-mini")]
     pub openai_model: String,
@@ -149,6 +154,10 @@ pub struct Config {
     /// Largest request body, in bytes.
     #[arg(long, env = "LINK_MAX_BODY_BYTES", default_value_t = 65536)]
     pub max_body_bytes: usize,
+
+    /// How many stored messages are read to build a prompt, before token trimming.
+    #[arg(long, env = "LINK_HISTORY_WINDOW", default_value_t = 200)]
+    pub history_window: usize,
 
     /// Origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "LINK_CORS_ORIGINS", value_delimiter = ',')]

@@ -65,6 +65,9 @@ async fn load_local(config: &Config) -> Result<LocalModel> {
     if let Some(path) = &config.model_path {
         local.model_path = path.clone();
     }
+    if let Some(threads) = config.local_threads {
+        local = local.with_threads(threads);
+    }
     if !local.model_path.exists() {
         return Err(Error::Config {
             message: format!(

@@ -7,7 +7,9 @@ use link_auth::{
     CognitoAuthenticator, CognitoTokenUse, DEFAULT_DEV_LIFETIME, DevAuthenticator,
     GovernorRateLimiter, RateLimitConfig,
 };
-use link_core::{Authenticator, ContentPolicy, Error, Link, Result, TracingAuditSink};
+use link_core::{
+    Authenticator, ContentPolicy, EngineLimits, Error, Link, Result, TracingAuditSink,
+};
 use link_store::SqliteStore;
 
 use crate::accounts::{Accounts, ClientSecret};
@@ -34,6 +36,10 @@ pub async fn build_state(config: &Config) -> Result<AppState> {
         .store(Arc::new(store))
         .rate_limiter(Arc::new(limiter))
         .audit(Arc::new(TracingAuditSink::new(policy)))
+        .limits(EngineLimits {
+            history_window: config.history_window,
+            ..EngineLimits::default()
+        })
         .build()?;
     let (auth, dev) = authenticator(config)?;
     let accounts = match config.auth {
