@@ -129,7 +129,7 @@ async fn openai(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
         let usage = request["stream_options"]["include_usage"].as_bool() == Some(true);
         return openai_stream(mock.knobs, model, usage);
     }
-    tokio::time::sleep(mock.knobs.ttft).await;
+    pause(mock.knobs.ttft).await;
     let content = if request.get("response_format").is_some() {
         persona_json().to_string()
     } else {
@@ -194,6 +194,14 @@ fn openai_stream(knobs: Knobs, model: String, usage: bool) -> Response {
     paced(knobs, events, "text/event-stream")
 }
 
+/// Waits `wait`; no time at all for zero (tokio's timer would round a zero sleep up to its
+/// next 1 ms tick, which would show up as a millisecond of upstream latency).
+async fn pause(wait: Duration) {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Sends `events` with the knobs' timing: `ttft` before the first content piece (the role
 /// chunk comes with it, as OpenAI sends it), `gap` before each later one.
 fn paced(knobs: Knobs, events: Vec<Bytes>, content_type: &'static str) -> Response {
@@ -206,9 +214,7 @@ fn paced(knobs: Knobs, events: Vec<Bytes>, content_type: &'static str) -> Respon
                 i if i < head + knobs.chunks.max(1) - 1 => knobs.gap,
                 _ => Duration::ZERO,
             };
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+            pause(wait).await;
             Ok::<_, std::convert::Infallible>(event)
         });
     Response::builder()
@@ -250,7 +256,7 @@ async fn converse(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
     if let Some(response) = converse_problem(&body) {
         return response;
     }
-    tokio::time::sleep(mock.knobs.ttft).await;
+    pause(mock.knobs.ttft).await;
     axum::Json(json!({
         "output": {"message": {"role": "assistant", "content": [{"text": mock.knobs.reply()}]}},
         "stopReason": "end_turn",

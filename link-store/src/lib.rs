@@ -40,6 +40,7 @@
 //! # }).unwrap();
 //! ```
 
+mod checkpoint;
 mod codec;
 mod error;
 mod migrate;

@@ -14,8 +14,13 @@ use link_core::Result;
 use rusqlite::Connection;
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
+use crate::checkpoint::{Checkpointer, WRITER_THRESHOLD};
 use crate::error::{storage, task_failed};
 use crate::migrate::migrate;
+
+/// How much of the database file each connection maps into memory (address space, not RSS:
+/// the pages are the kernel's page cache, shared by all connections).
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 /// How each connection is set up.
 #[derive(Debug, Clone)]
@@ -35,7 +40,11 @@ impl ConnectionConfig {
             .map_err(storage("enabling foreign keys"))?;
         let sync = if self.full_sync { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", sync)
-            .map_err(storage("setting synchronous mode"))
+            .map_err(storage("setting synchronous mode"))?;
+        // Pages are read through a memory map rather than a read() call each: after every
+        // commit, the other connections' page caches are stale and would re-read them.
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)
+            .map_err(storage("setting the memory map size"))
     }
 }
 
@@ -50,6 +59,9 @@ pub(crate) fn open_writer(path: &Path, config: &ConnectionConfig) -> Result<Conn
         tracing::warn!(mode, "link-store: the database did not switch to WAL mode");
     }
     config.apply(&conn)?;
+    // Checkpoints are the Checkpointer's job; the writer's own is only a safety net.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_THRESHOLD)
+        .map_err(storage("setting the checkpoint threshold"))?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -85,6 +97,8 @@ struct Readers {
 pub(crate) struct Pool {
     writer: Arc<AsyncMutex<Connection>>,
     readers: Option<Readers>,
+    /// Checkpoints a database file's WAL in the background (none in memory).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Pool {
@@ -93,6 +107,7 @@ impl Pool {
         Self {
             writer: Arc::new(AsyncMutex::new(writer)),
             readers: None,
+            checkpointer: None,
         }
     }
 
@@ -114,7 +129,14 @@ impl Pool {
                 permits: Arc::new(Semaphore::new(readers)),
                 idle: Arc::new(Mutex::new(Vec::with_capacity(readers))),
             }),
+            checkpointer: None,
         }
+    }
+
+    /// Hands the pool the checkpointer of its file, which then lives as long as the pool.
+    pub(crate) fn with_checkpointer(mut self, checkpointer: Checkpointer) -> Self {
+        self.checkpointer = Some(checkpointer);
+        self
     }
 
     /// Runs `f` on the writer connection, off the runtime.
@@ -146,21 +168,51 @@ impl Pool {
         let (path, config) = (readers.path.clone(), readers.config.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            // A connection lost to a panic is simply reopened the next time it is needed.
-            let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            let mut conn = match taken {
-                Some(conn) => conn,
-                None => open_reader(&path, &config)?,
-            };
-            let result = f(&mut conn);
-            idle.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-            result
+            with_reader(&idle, &path, &config, f)
         })
         .await
         .map_err(task_failed)?
     }
+
+    /// Runs `f` on a reader connection on the calling task, without a thread hand-off.
+    ///
+    /// Only for short reads of a bounded size (one conversation, a window of messages): in
+    /// WAL mode they never wait for the writer and take tens of microseconds, while the two
+    /// hand-offs of [`read`](Self::read) cost about 0.15 ms on a 2-core virtual machine.
+    pub(crate) async fn read_inline<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        let Some(readers) = &self.readers else {
+            return f(&mut *self.writer.lock().await);
+        };
+        let _permit = readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| link_core::Error::storage("the reader pool is closed"))?;
+        with_reader(&readers.idle, &readers.path, &readers.config, f)
+    }
+}
+
+/// Runs `f` on an idle reader connection, opening one if there is none, and puts it back.
+fn with_reader<T>(
+    idle: &Mutex<Vec<Connection>>,
+    path: &Path,
+    config: &ConnectionConfig,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    // A connection lost to a panic is simply reopened the next time it is needed.
+    let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut conn = match taken {
+        Some(conn) => conn,
+        None => open_reader(path, config)?,
+    };
+    let result = f(&mut conn);
+    idle.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(conn);
+    result
 }
 
 #[cfg(test)]

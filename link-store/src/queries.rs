@@ -96,13 +96,17 @@ pub(crate) fn delete(conn: &mut Connection, owner: &str, id: ConversationId) -> 
     Ok(deleted > 0)
 }
 
+/// Appends `messages` in one transaction: one commit, and each touched page written once.
 pub(crate) fn append(
     conn: &mut Connection,
     owner: &str,
     id: ConversationId,
-    message: &Message,
+    messages: &[Message],
 ) -> Result<()> {
-    let created_at = encode_time(message.created_at)?;
+    let Some(newest) = messages.iter().map(|m| m.created_at).max() else {
+        return Ok(());
+    };
+    let created_at = encode_time(newest)?;
     let tx = write_tx(conn)?;
     // The same rule as link-core's MemoryStore: updated_at never moves backwards.
     let touched = tx
@@ -115,8 +119,10 @@ pub(crate) fn append(
     if touched == 0 {
         return Err(Error::not_found("conversation"));
     }
-    insert_message(&tx, id, message)?;
-    tx.commit().map_err(storage("committing a message"))
+    for message in messages {
+        insert_message(&tx, id, message)?;
+    }
+    tx.commit().map_err(storage("committing messages"))
 }
 
 pub(crate) fn messages(

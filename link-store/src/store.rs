@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use link_core::{Conversation, ConversationId, ConversationStore, Error, Message, Result};
 
+use crate::checkpoint::Checkpointer;
 use crate::error::task_failed;
 use crate::pool::{ConnectionConfig, Pool, open_memory, open_writer};
 use crate::queries;
@@ -129,13 +130,16 @@ impl SqliteOptions {
     pub async fn open(self, path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         let config = self.config.clone();
-        let (writer, path) = tokio::task::spawn_blocking(move || {
+        let (writer, checkpointer, path) = tokio::task::spawn_blocking(move || {
             create_parent(&path)?;
-            open_writer(&path, &config).map(|conn| (conn, path))
+            let writer = open_writer(&path, &config)?;
+            let checkpointer = Checkpointer::start(&path, config.busy_timeout)?;
+            Ok::<_, link_core::Error>((writer, checkpointer, path))
         })
         .await
         .map_err(task_failed)??;
-        let pool = Pool::with_readers(writer, path.clone(), self.config, self.readers);
+        let pool = Pool::with_readers(writer, path.clone(), self.config, self.readers)
+            .with_checkpointer(checkpointer);
         tracing::debug!(readers = self.readers, "link-store: database open");
         Ok(SqliteStore {
             pool: Arc::new(pool),
@@ -165,6 +169,10 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
+/// Reads of at most this many messages run on the calling task (see `Pool::read_inline`);
+/// longer ones, like a whole conversation, go to a blocking thread.
+const INLINE_WINDOW: usize = 500;
+
 #[async_trait]
 impl ConversationStore for SqliteStore {
     async fn create(&self, conversation: &Conversation, messages: &[Message]) -> Result<()> {
@@ -175,9 +183,8 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
-        let owner = owner.to_owned();
         self.pool
-            .read(move |conn| queries::get(conn, &owner, id))
+            .read_inline(|conn| queries::get(conn, owner, id))
             .await
     }
 
@@ -196,9 +203,19 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
-        let (owner, message) = (owner.to_owned(), message.clone());
+        self.append_all(owner, id, std::slice::from_ref(message))
+            .await
+    }
+
+    async fn append_all(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        messages: &[Message],
+    ) -> Result<()> {
+        let (owner, messages) = (owner.to_owned(), messages.to_vec());
         self.pool
-            .write(move |conn| queries::append(conn, &owner, id, &message))
+            .write(move |conn| queries::append(conn, &owner, id, &messages))
             .await
     }
 
@@ -208,6 +225,12 @@ impl ConversationStore for SqliteStore {
         id: ConversationId,
         last: Option<usize>,
     ) -> Result<Vec<Message>> {
+        if last.is_some_and(|n| n <= INLINE_WINDOW) {
+            return self
+                .pool
+                .read_inline(|conn| queries::messages(conn, owner, id, last))
+                .await;
+        }
         let owner = owner.to_owned();
         self.pool
             .read(move |conn| queries::messages(conn, &owner, id, last))

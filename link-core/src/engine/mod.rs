@@ -526,8 +526,9 @@ pub(crate) async fn persist_turn(
     user: &Message,
     reply: &Message,
 ) -> Result<()> {
-    store.append(owner, id, user).await?;
-    store.append(owner, id, reply).await
+    store
+        .append_all(owner, id, &[user.clone(), reply.clone()])
+        .await
 }
 
 /// A stop reason that means the reply must not be shown as the character's words.

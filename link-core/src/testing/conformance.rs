@@ -172,6 +172,30 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
 
     let second = conversation(&alice, "Second");
     store.create(&second, &[]).await.expect("create failed");
+    let turn = [
+        Message::new(Role::User, "and then?"),
+        Message::new(Role::Assistant, "and then, this."),
+    ];
+    store
+        .append_all(&alice, second.id, &turn)
+        .await
+        .expect("append_all failed");
+    assert_eq!(
+        store
+            .messages(&alice, second.id, None)
+            .await
+            .expect("messages failed"),
+        turn,
+        "append_all keeps the order"
+    );
+    assert!(
+        matches!(
+            store.append_all(&bob, second.id, &turn).await,
+            Err(Error::NotFound { .. })
+        ),
+        "append_all to another owner's conversation is not found"
+    );
+
     let user = Message::new(Role::User, "line one\nline two, \"quoted\" and 'single'");
     let reply = Message::new(Role::Assistant, "Reply with ünïcödé");
     store
