@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use link_benches::keys::RsaKey;
 use link_benches::mock::{Knobs, Mock, router};
@@ -74,6 +75,10 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(path, addr.port().to_string())?;
     }
     tracing::info!(%addr, ?knobs, "listening on {addr}");
+    // Like a real provider's front end: small SSE writes go out at once.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(mock))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
