@@ -111,6 +111,10 @@ async fn persona_then_three_turns_then_history_reads_back() {
     assert_eq!(events[1].model.as_deref(), Some("scripted"));
     assert_eq!(events[1].prompt.as_deref(), Some("a?"));
     assert_eq!(events[1].response.as_deref(), Some("One."));
+
+    let newest = f.link.get_conversation_last(&alice, id, 2).await.unwrap();
+    let newest: Vec<&str> = newest.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(newest, ["c?", "Three."], "the newest two, oldest first");
 }
 
 #[tokio::test]

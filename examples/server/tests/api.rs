@@ -222,6 +222,23 @@ async fn a_whole_conversation_over_json() {
     assert_eq!(contents.len(), 3);
     assert_eq!(contents[1], "Who took the jewels?");
     assert_eq!(contents[2], REPLY);
+    let newest = read_conversation(url, &token, &format!("{id}?last=1")).await;
+    assert_eq!(newest["messages"].as_array().unwrap().len(), 1, "{newest}");
+    assert_eq!(newest["messages"][0]["content"], REPLY);
+    for bad in ["0", "many"] {
+        let response = client()
+            .get(format!("{url}/v1/conversations/{id}?last={bad}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (status, code, _) = error_of(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "last={bad}"
+        );
+    }
 
     create(&s, &token, "Ada Lovelace").await;
     let list: Value = client()

@@ -416,12 +416,32 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
     ) -> Result<ConversationDetail> {
+        self.conversation_detail(ctx, id, None).await
+    }
+
+    /// One of the caller's conversations with only its newest `last` messages (oldest
+    /// first): what a client needs to resume a long conversation without reading all of it.
+    pub async fn get_conversation_last(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        last: usize,
+    ) -> Result<ConversationDetail> {
+        self.conversation_detail(ctx, id, Some(last)).await
+    }
+
+    async fn conversation_detail(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        last: Option<usize>,
+    ) -> Result<ConversationDetail> {
         let mut audit = self.begin(ctx, AuditAction::GetConversation);
         audit.conversation(id);
         let result = async {
             self.admitted(ctx)?;
             let conversation = self.owned(ctx, id).await?;
-            let messages = self.store.messages(&ctx.principal.sub, id, None).await?;
+            let messages = self.store.messages(&ctx.principal.sub, id, last).await?;
             Ok(ConversationDetail {
                 conversation,
                 messages,

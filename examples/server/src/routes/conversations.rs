@@ -1,10 +1,13 @@
 //! Conversations: create, list, read, delete, and send messages (whole or streamed).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use link_core::PersonaSource;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::{conversation_id, wants_sse, with_rate};
 use crate::auth::Caller;
@@ -80,12 +83,22 @@ pub async fn list(
     Ok(with_rate(&ctx, Json(body)))
 }
 
-/// One conversation with its messages.
+/// How much of a conversation to return.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetQuery {
+    /// Only the newest `last` messages (at least 1), oldest first; all of them without it.
+    #[param(minimum = 1)]
+    last: Option<usize>,
+}
+
+/// One conversation with its messages (all, or the newest `last`).
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, description = "Conversation id"), GetQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The conversation", body = ConversationBody),
+        (status = 400, description = "A bad `last`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -93,13 +106,18 @@ pub async fn get(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
+    query: Result<Query<GetQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let detail = state
-        .link
-        .get_conversation(&ctx, id)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let invalid =
+        |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
+    let Query(query) = query.map_err(|rejection| invalid(rejection.body_text()))?;
+    let detail = match query.last {
+        None => state.link.get_conversation(&ctx, id).await,
+        Some(0) => return Err(invalid("`last` must be at least 1".into())),
+        Some(last) => state.link.get_conversation_last(&ctx, id, last).await,
+    }
+    .map_err(|e| ApiError::from_core(e, &ctx))?;
     Ok(with_rate(&ctx, Json(ConversationBody::from(detail))))
 }
 
