@@ -9,7 +9,7 @@ mod support;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use support::mock_openai::MockOpenAi;
-use support::moto::Moto;
+use support::moto::{Moto, create_pool};
 use support::{Options, Server, temp_database};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
@@ -24,7 +24,7 @@ struct Setup {
 
 async fn setup(account_limit: u32) -> Setup {
     let moto = Moto::start();
-    let pool = moto.create_pool();
+    let pool = create_pool(&moto);
     let mock = MockOpenAi::start().await;
     let (dir, database) = temp_database();
     let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);

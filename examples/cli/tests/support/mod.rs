@@ -1,7 +1,7 @@
 //! Running the real `link` binary (and `link-server`) against the mock OpenAI upstream.
 #![allow(dead_code)]
 
-pub mod mock_openai;
+pub use link_testkit::mock_openai;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ impl World {
     /// A fresh mock and an empty data directory.
     pub fn new() -> Self {
         Self {
-            mock: MockOpenAi::start(),
+            mock: MockOpenAi::start_on_thread(),
             dir: tempfile::tempdir().unwrap(),
         }
     }

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
-pub mod mock_openai;
+pub use link_testkit::mock_openai;
 pub mod moto;
 
 use std::io::{BufRead, BufReader};

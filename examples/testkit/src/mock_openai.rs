@@ -1,8 +1,6 @@
 //! A mock of OpenAI's Chat Completions API on 127.0.0.1, speaking the real wire format:
 //! structured-output persona extraction, whole replies, and SSE streams. What it answers is
 //! steered by words in the user's last message, so each test can ask for its case.
-//! (A copy of link-server's test mock, running on its own thread so that synchronous tests
-//! can drive the `link` binary while it serves.)
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -27,7 +25,7 @@ struct Mock {
     calls: Arc<AtomicUsize>,
 }
 
-/// A running mock; it serves until the test process ends.
+/// A running mock.
 pub struct MockOpenAi {
     /// The base URL to give as OPENAI_BASE_URL.
     pub base_url: String,
@@ -35,16 +33,21 @@ pub struct MockOpenAi {
 }
 
 impl MockOpenAi {
-    /// Starts the mock on a free loopback port, on a thread of its own.
-    pub fn start() -> Self {
-        let mock = Mock::default();
-        let calls = mock.calls.clone();
-        let app = axum::Router::new()
-            .route("/v1/chat/completions", post(completions))
-            .with_state(mock);
+    /// Starts the mock on a free loopback port, on the test's runtime: it stops when that
+    /// runtime ends.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mock, app) = Self::app(listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        mock
+    }
+
+    /// Starts the mock on a free loopback port, on a thread of its own, for synchronous
+    /// tests (that drive a binary while it serves); it serves until the test process ends.
+    pub fn start_on_thread() -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (mock, app) = Self::app(listener.local_addr().unwrap());
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -55,10 +58,21 @@ impl MockOpenAi {
                 axum::serve(listener, app).await.unwrap();
             });
         });
-        Self {
+        mock
+    }
+
+    /// The handle for a mock at `addr`, and the app that serves it.
+    fn app(addr: SocketAddr) -> (Self, axum::Router) {
+        let state = Mock::default();
+        let calls = state.calls.clone();
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .with_state(state);
+        let mock = Self {
             base_url: format!("http://{addr}/v1"),
             calls,
-        }
+        };
+        (mock, app)
     }
 
     /// How many requests it has answered.
