@@ -8,65 +8,57 @@ mod support;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use support::mock_openai::MockOpenAi;
+use support::Stack;
 use support::moto::{Moto, create_pool};
-use support::{Options, Server, temp_database};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 const EMAIL: &str = "ada.lovelace@example.com";
 
 struct Setup {
-    server: Server,
+    stack: Stack,
     _moto: Moto,
-    _mock: MockOpenAi,
-    _dir: tempfile::TempDir,
 }
 
 async fn setup(account_limit: u32) -> Setup {
     let moto = Moto::start();
     let pool = create_pool(&moto);
-    let mock = MockOpenAi::start().await;
-    let (dir, database) = temp_database();
     let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);
-    let server = Server::start(Options {
-        database: &database,
-        openai_base_url: &mock.base_url,
-        env: vec![
-            ("LINK_AUTH", "cognito".into()),
-            ("COGNITO_REGION", pool.region.clone()),
-            ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
-            ("COGNITO_CLIENT_ID", pool.client_id.clone()),
-            ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
-            ("COGNITO_JWKS_URL", jwks),
-            (
-                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-                moto.endpoint(),
-            ),
-            ("AWS_REGION", pool.region.clone()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            (
-                "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
-                account_limit.to_string(),
-            ),
-        ],
-    });
-    Setup {
-        server,
-        _moto: moto,
-        _mock: mock,
-        _dir: dir,
-    }
+    let stack = Stack::start(vec![
+        ("LINK_AUTH", "cognito".into()),
+        ("COGNITO_REGION", pool.region.clone()),
+        ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
+        ("COGNITO_CLIENT_ID", pool.client_id.clone()),
+        ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
+        ("COGNITO_JWKS_URL", jwks),
+        (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            moto.endpoint(),
+        ),
+        ("AWS_REGION", pool.region.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
+            account_limit.to_string(),
+        ),
+    ])
+    .await;
+    Setup { stack, _moto: moto }
 }
 
 async fn post(s: &Setup, path: &str, body: Value) -> reqwest::Response {
     Client::new()
-        .post(format!("{}{path}", s.server.url))
+        .post(format!("{}{path}", s.stack.server.url))
         .json(&body)
         .send()
         .await
         .unwrap()
+}
+
+/// Posts `body` to `path`; the status and error code of the refusal.
+async fn refusal(s: &Setup, path: &str, body: Value) -> (StatusCode, String) {
+    failure(post(s, path, body).await).await
 }
 
 /// The status and error code of a failed call.
@@ -81,7 +73,7 @@ async fn failure(response: reqwest::Response) -> (StatusCode, String) {
 async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     let s = setup(50).await;
     let mode: Value = Client::new()
-        .get(format!("{}/v1/auth/mode", s.server.url))
+        .get(format!("{}/v1/auth/mode", s.stack.server.url))
         .send()
         .await
         .unwrap()
@@ -93,14 +85,13 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert_eq!(dev.status(), StatusCode::NOT_FOUND);
 
     // Sign up: a weak password is refused with the policy, a good one accepted, twice not.
-    let weak = post(
-        &s,
-        "/v1/auth/signup",
-        json!({"username": "ada", "password": "short", "email": EMAIL}),
-    )
-    .await;
     assert_eq!(
-        failure(weak).await,
+        refusal(
+            &s,
+            "/v1/auth/signup",
+            json!({"username": "ada", "password": "short", "email": EMAIL}),
+        )
+        .await,
         (StatusCode::BAD_REQUEST, "invalid_password".into())
     );
     let signup = json!({"username": "ada", "password": PASSWORD, "email": EMAIL});
@@ -108,29 +99,26 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert_eq!(created.status(), StatusCode::OK);
     let created: Value = created.json().await.unwrap();
     assert_eq!(created, json!({"user_confirmed": false}));
-    let again = post(&s, "/v1/auth/signup", signup).await;
     assert_eq!(
-        failure(again).await,
+        refusal(&s, "/v1/auth/signup", signup).await,
         (StatusCode::CONFLICT, "user_exists".into())
     );
 
     // Not confirmed yet: sign-in says so.
     let login = json!({"username": "ada", "password": PASSWORD});
-    let early = post(&s, "/v1/auth/login", login.clone()).await;
     assert_eq!(
-        failure(early).await,
+        refusal(&s, "/v1/auth/login", login.clone()).await,
         (StatusCode::FORBIDDEN, "not_confirmed".into())
     );
 
     // Confirm. moto accepts any code for a real user; an unknown user is a wrong code.
-    let unknown = post(
-        &s,
-        "/v1/auth/confirm",
-        json!({"username": "nobody", "code": "123456"}),
-    )
-    .await;
     assert_eq!(
-        failure(unknown).await,
+        refusal(
+            &s,
+            "/v1/auth/confirm",
+            json!({"username": "nobody", "code": "123456"}),
+        )
+        .await,
         (StatusCode::BAD_REQUEST, "wrong_code".into())
     );
     let confirmed = post(
@@ -142,14 +130,13 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
 
     // Sign in: a wrong password is refused, the right one gives tokens.
-    let wrong = post(
-        &s,
-        "/v1/auth/login",
-        json!({"username": "ada", "password": "Not-The-Password-1"}),
-    )
-    .await;
     assert_eq!(
-        failure(wrong).await,
+        refusal(
+            &s,
+            "/v1/auth/login",
+            json!({"username": "ada", "password": "Not-The-Password-1"}),
+        )
+        .await,
         (StatusCode::UNAUTHORIZED, "wrong_credentials".into())
     );
     let tokens = post(&s, "/v1/auth/login", login).await;
@@ -162,7 +149,7 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
 
     // The issued ID token works on the API.
     let conversation = Client::new()
-        .post(format!("{}/v1/conversations", s.server.url))
+        .post(format!("{}/v1/conversations", s.stack.server.url))
         .bearer_auth(&id_token)
         .json(&json!({"persona_request": "Sherlock Holmes"}))
         .send()
@@ -171,24 +158,22 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert_eq!(conversation.status(), StatusCode::CREATED);
 
     // Refresh: with a client secret the username is needed; a bad token is refused.
-    let no_user = post(
-        &s,
-        "/v1/auth/refresh",
-        json!({"refresh_token": refresh_token}),
-    )
-    .await;
     assert_eq!(
-        failure(no_user).await,
+        refusal(
+            &s,
+            "/v1/auth/refresh",
+            json!({"refresh_token": refresh_token}),
+        )
+        .await,
         (StatusCode::BAD_REQUEST, "invalid_request".into())
     );
-    let bogus = post(
-        &s,
-        "/v1/auth/refresh",
-        json!({"refresh_token": "not-a-refresh-token", "username": "ada"}),
-    )
-    .await;
     assert_eq!(
-        failure(bogus).await,
+        refusal(
+            &s,
+            "/v1/auth/refresh",
+            json!({"refresh_token": "not-a-refresh-token", "username": "ada"}),
+        )
+        .await,
         (StatusCode::UNAUTHORIZED, "unauthorized".into())
     );
     let refreshed = post(
@@ -202,7 +187,7 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert!(refreshed.get("refresh_token").is_none());
     let fresh = refreshed["id_token"].as_str().unwrap();
     let list: Value = Client::new()
-        .get(format!("{}/v1/conversations", s.server.url))
+        .get(format!("{}/v1/conversations", s.stack.server.url))
         .bearer_auth(fresh)
         .send()
         .await
@@ -213,7 +198,7 @@ async fn sign_up_confirm_sign_in_call_the_api_and_refresh() {
     assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
 
     // Nothing secret reached the log.
-    let logs = s.server.logs().join("\n");
+    let logs = s.stack.server.logs().join("\n");
     for secret in [PASSWORD, EMAIL, &id_token, &refresh_token, fresh] {
         assert!(!logs.contains(secret), "the log holds a secret");
     }

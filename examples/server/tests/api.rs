@@ -7,37 +7,14 @@ mod support;
 use futures::StreamExt;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use support::mock_openai::{MockOpenAi, REPLY};
-use support::{Options, Server, parse_sse, temp_database};
-
-struct Setup {
-    server: Server,
-    mock: MockOpenAi,
-    _dir: tempfile::TempDir,
-    database: std::path::PathBuf,
-}
-
-async fn setup(env: Vec<(&str, String)>) -> Setup {
-    let mock = MockOpenAi::start().await;
-    let (dir, database) = temp_database();
-    let server = Server::start(Options {
-        database: &database,
-        openai_base_url: &mock.base_url,
-        env,
-    });
-    Setup {
-        server,
-        mock,
-        _dir: dir,
-        database,
-    }
-}
+use support::mock_openai::REPLY;
+use support::{Stack, parse_sse};
 
 fn client() -> Client {
     Client::new()
 }
 
-async fn create(s: &Setup, token: &str, request: &str) -> Value {
+async fn create(s: &Stack, token: &str, request: &str) -> Value {
     let response = client()
         .post(format!("{}/v1/conversations", s.server.url))
         .bearer_auth(token)
@@ -50,7 +27,7 @@ async fn create(s: &Setup, token: &str, request: &str) -> Value {
 }
 
 /// A token for alice and the id of a new Sherlock Holmes conversation of hers.
-async fn holmes_for_alice(s: &Setup) -> (String, String) {
+async fn holmes_for_alice(s: &Stack) -> (String, String) {
     let token = s.server.token("alice").await;
     let id = create(s, &token, "Sherlock Holmes").await["id"]
         .as_str()
@@ -90,7 +67,7 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String, reqwest::
 
 #[tokio::test]
 async fn health_readiness_and_openapi() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let health: Value = client()
         .get(format!("{}/healthz", s.server.url))
         .send_json()
@@ -125,7 +102,7 @@ async fn health_readiness_and_openapi() {
 
 #[tokio::test]
 async fn every_v1_route_needs_a_valid_bearer_token() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let url = &s.server.url;
     let id = "0190a0a0-0000-7000-8000-000000000000";
     let routes = [
@@ -163,7 +140,7 @@ async fn every_v1_route_needs_a_valid_bearer_token() {
 
 #[tokio::test]
 async fn a_whole_conversation_over_json() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
     let url = &s.server.url;
     let persona: Value = client()
@@ -272,7 +249,7 @@ async fn a_whole_conversation_over_json() {
 
 #[tokio::test]
 async fn another_users_conversation_is_not_found() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let alice = s.server.token("alice").await;
     let bob = s.server.token("bob").await;
     let id = create(&s, &alice, "Sherlock Holmes").await["id"]
@@ -304,7 +281,7 @@ async fn another_users_conversation_is_not_found() {
 
 #[tokio::test]
 async fn replies_stream_as_server_sent_events() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let (token, id) = holmes_for_alice(&s).await;
     let response = client()
         .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
@@ -349,7 +326,7 @@ async fn replies_stream_as_server_sent_events() {
 
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_leaves_the_partial_reply_and_an_audit() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let (token, id) = holmes_for_alice(&s).await;
     let response = client()
         .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
@@ -384,7 +361,7 @@ async fn a_client_that_disconnects_mid_stream_leaves_the_partial_reply_and_an_au
 
 #[tokio::test]
 async fn bad_requests_get_clear_statuses() {
-    let s = setup(vec![("LINK_MAX_BODY_BYTES", "1024".into())]).await;
+    let s = Stack::start(vec![("LINK_MAX_BODY_BYTES", "1024".into())]).await;
     let token = s.server.token("alice").await;
     let url = &s.server.url;
     let id = create(&s, &token, "Sherlock Holmes").await["id"]
@@ -497,7 +474,7 @@ async fn bad_requests_get_clear_statuses() {
 
 #[tokio::test]
 async fn upstream_failures_and_filters_map_to_gateway_statuses() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let (token, id) = holmes_for_alice(&s).await;
     let messages = format!("{}/v1/conversations/{id}/messages", s.server.url);
     let send = |content: &'static str| {
@@ -541,7 +518,7 @@ async fn upstream_failures_and_filters_map_to_gateway_statuses() {
 
 #[tokio::test]
 async fn the_limit_denies_with_retry_after_and_ratelimit_headers() {
-    let s = setup(vec![("LINK_RATE_LIMIT_PER_MINUTE", "3".into())]).await;
+    let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "3".into())]).await;
     let alice = s.server.token("alice").await;
     let list = format!("{}/v1/conversations", s.server.url);
     for remaining in ["2", "1", "0"] {
@@ -587,7 +564,7 @@ async fn the_limit_denies_with_retry_after_and_ratelimit_headers() {
 
 #[tokio::test]
 async fn cards_export_and_import_and_the_seed_chat_endpoint_routes() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
     let url = &s.server.url;
     let chat = |body: Value| {
@@ -653,40 +630,16 @@ async fn cards_export_and_import_and_the_seed_chat_endpoint_routes() {
 
 #[tokio::test]
 async fn conversations_survive_a_restart() {
-    let Setup {
-        server,
-        mock,
-        _dir,
-        database,
-    } = setup(vec![]).await;
-    let token = server.token("alice").await;
-    let s = Setup {
-        server,
-        mock,
-        _dir,
-        database,
-    };
+    let s = Stack::start(vec![]).await;
+    let token = s.server.token("alice").await;
     let id = create(&s, &token, "Sherlock Holmes").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let Setup {
-        server,
-        mock,
-        _dir,
-        database,
-    } = s;
-    assert!(
-        server.stop(),
-        "the server did not shut down cleanly on SIGTERM"
-    );
-    let server = Server::start(Options {
-        database: &database,
-        openai_base_url: &mock.base_url,
-        env: vec![],
-    });
+    let (s, clean) = s.restart();
+    assert!(clean, "the server did not shut down cleanly on SIGTERM");
     let read = client()
-        .get(format!("{}/v1/conversations/{id}", server.url))
+        .get(format!("{}/v1/conversations/{id}", s.server.url))
         .bearer_auth(&token)
         .send()
         .await

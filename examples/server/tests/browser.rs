@@ -9,30 +9,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::Stack;
 use support::browser::{Browser, ENTER};
-use support::mock_openai::{GRADUAL_REPLY, MockOpenAi};
-use support::{Options, Server, temp_database};
-
-struct Setup {
-    server: Server,
-    _mock: MockOpenAi,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup(env: Vec<(&str, String)>) -> Setup {
-    let mock = MockOpenAi::start().await;
-    let (dir, database) = temp_database();
-    let server = Server::start(Options {
-        database: &database,
-        openai_base_url: &mock.base_url,
-        env,
-    });
-    Setup {
-        server,
-        _mock: mock,
-        _dir: dir,
-    }
-}
+use support::mock_openai::GRADUAL_REPLY;
 
 /// The last assistant message: its text and streaming state.
 const LAST_REPLY: &str = "const m = [...document.querySelectorAll('#messages .message.assistant')].pop();
@@ -96,7 +75,7 @@ async fn watch_stream(browser: &Browser) -> (Vec<usize>, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_signs_in_streams_resumes_and_deletes() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let browser = Browser::start().await;
     let url = &s.server.url;
 
@@ -267,7 +246,7 @@ async fn chat_page_signs_in_streams_resumes_and_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_reports_rate_limits_and_upstream_failures() {
-    let s = setup(vec![("LINK_RATE_LIMIT_PER_MINUTE", "4".to_owned())]).await;
+    let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "4".to_owned())]).await;
     let browser = Browser::start().await;
     // Listing (1), creating (2), listing again (3).
     sign_in(&browser, &s.server.url, "Grace").await;
@@ -315,7 +294,7 @@ async fn chat_page_reports_rate_limits_and_upstream_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_markdown_renderer_builds_elements_and_never_html() {
-    let s = setup(vec![]).await;
+    let s = Stack::start(vec![]).await;
     let browser = Browser::start().await;
     browser
         .client

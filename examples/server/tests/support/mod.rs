@@ -151,6 +151,64 @@ impl Drop for Server {
     }
 }
 
+/// A `link-server` on a fresh database, its upstream a mock OpenAI; all stop when dropped.
+pub struct Stack {
+    /// The server.
+    pub server: Server,
+    /// Its upstream.
+    pub mock: mock_openai::MockOpenAi,
+    /// Its SQLite file.
+    pub database: PathBuf,
+    env: Vec<(&'static str, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Starts the mock, then the server with `env` on top of the test defaults.
+    pub async fn start(env: Vec<(&'static str, String)>) -> Self {
+        let mock = mock_openai::MockOpenAi::start().await;
+        let (dir, database) = temp_database();
+        let server = Server::start(Options {
+            database: &database,
+            openai_base_url: &mock.base_url,
+            env: env.clone(),
+        });
+        Self {
+            server,
+            mock,
+            database,
+            env,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server with SIGTERM and starts a new one on the same database, mock and
+    /// environment; says whether the old one shut down cleanly.
+    pub fn restart(self) -> (Self, bool) {
+        let Self {
+            server,
+            mock,
+            database,
+            env,
+            _dir,
+        } = self;
+        let clean = server.stop();
+        let server = Server::start(Options {
+            database: &database,
+            openai_base_url: &mock.base_url,
+            env: env.clone(),
+        });
+        let stack = Self {
+            server,
+            mock,
+            database,
+            env,
+            _dir,
+        };
+        (stack, clean)
+    }
+}
+
 /// A temporary directory and the database path inside it.
 pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
