@@ -3,12 +3,12 @@
 
 pub use link_testkit::mock_openai;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
+use link_testkit::server::ServerProcess;
 use mock_openai::MockOpenAi;
 use serde_json::Value;
 
@@ -124,11 +124,14 @@ impl Run {
 }
 
 /// A running `link-server` (the binary cargo built beside `link`); killed on drop.
-pub struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
-    logs: Arc<Mutex<Vec<String>>>,
+pub struct Server(ServerProcess);
+
+impl Deref for Server {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.0
+    }
 }
 
 impl Server {
@@ -148,7 +151,8 @@ impl Server {
 
     /// Starts link-server in dev auth mode on the world's database and mock.
     pub fn start(world: &World) -> Self {
-        let mut child = Command::new(Self::binary())
+        let mut command = Command::new(Self::binary());
+        command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", world.dir.path())
@@ -160,38 +164,7 @@ impl Server {
             .env("OPENAI_BASE_URL", &world.mock.base_url)
             .env("OPENAI_API_KEY", "test-key")
             .env("LINK_SHUTDOWN_GRACE_SECS", "1")
-            .current_dir(world.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send(addr.to_owned());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("link-server did not start: {:?}", logs.lock().unwrap()));
-        Self {
-            child,
-            url: format!("http://{addr}"),
-            logs,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+            .current_dir(world.dir.path());
+        Self(ServerProcess::spawn(&mut command))
     }
 }

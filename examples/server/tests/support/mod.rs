@@ -5,23 +5,26 @@ pub mod browser;
 pub use link_testkit::mock_openai;
 pub mod moto;
 
-use std::io::{BufRead, BufReader};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use link_testkit::server::ServerProcess;
 use serde_json::{Value, json};
 
 /// A fixed dev secret, so tokens survive a restart of the server.
 pub const DEV_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 
 /// A running `link-server` process; killed on drop.
-pub struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
-    logs: Arc<Mutex<Vec<String>>>,
+pub struct Server(ServerProcess);
+
+impl Deref for Server {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.0
+    }
 }
 
 /// How to start a server.
@@ -52,48 +55,11 @@ impl Server {
             .env("OPENAI_API_KEY", "test-key")
             .env("LINK_DEV_SECRET", DEV_SECRET)
             .env("LINK_SHUTDOWN_GRACE_SECS", "2")
-            .current_dir(std::env::temp_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .current_dir(std::env::temp_dir());
         for (key, value) in options.env {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("link-server did not start");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = tx.send(addr);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "link-server did not start listening: {:?}",
-                    logs.lock().unwrap()
-                )
-            });
-        Self {
-            child,
-            url: format!("http://{addr}"),
-            logs,
-        }
-    }
-
-    /// Everything the server logged so far.
-    pub fn logs(&self) -> Vec<String> {
-        self.logs.lock().unwrap().clone()
+        Self(ServerProcess::spawn(&mut command))
     }
 
     /// The audit lines logged so far.
@@ -117,17 +83,8 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
-    pub fn stop(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+    pub fn stop(self) -> bool {
+        self.0.stop()
     }
 
     /// A dev token for `username`.
@@ -141,13 +98,6 @@ impl Server {
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         body["token"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
