@@ -89,6 +89,12 @@ impl DevAuthenticator {
         self
     }
 
+    /// Mints a token for a user name: the subject is [`dev_subject`] of the name, so the same
+    /// name (in any letter case) is always the same user, and the name rides along for display.
+    pub fn mint_for_username(&self, username: &str) -> Result<String, AuthError> {
+        self.mint_claims(&dev_subject(username), Some(username))
+    }
+
     /// Mints a token for `sub`.
     pub fn mint(&self, sub: &str) -> Result<String, AuthError> {
         self.mint_claims(sub, None)
@@ -162,4 +168,23 @@ impl fmt::Debug for DevAuthenticator {
             .field("lifetime", &self.lifetime)
             .finish()
     }
+}
+
+/// The stable subject dev mode gives a user name: `dev-` and 32 hex digits of a SHA-256 of the
+/// lower-cased name. The server's token route and the CLI's in-process engine both use it, so
+/// the same name sees the same conversations through either.
+///
+/// ```
+/// use link_auth::dev_subject;
+/// assert_eq!(dev_subject("Alice"), dev_subject("alice"));
+/// assert!(dev_subject("alice").starts_with("dev-"));
+/// ```
+pub fn dev_subject(username: &str) -> String {
+    let input = format!("link-dev:{}", username.to_lowercase());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("dev-{hex}")
 }

@@ -37,7 +37,7 @@ mod verify_key;
 pub use algorithm::JwsAlgorithm;
 pub use claims::Claims;
 pub use cognito::{CognitoAuthenticator, CognitoBuilder, CognitoTokenUse};
-pub use dev::{DEFAULT_DEV_LIFETIME, DEV_ISSUER, DevAuthenticator, MIN_SECRET_LEN};
+pub use dev::{DEFAULT_DEV_LIFETIME, DEV_ISSUER, DevAuthenticator, MIN_SECRET_LEN, dev_subject};
 pub use error::AuthError;
 pub use jwks_auth::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_JWKS_COOLDOWN, JwksAuthenticator, JwksAuthenticatorBuilder,

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{b64, hs256, now};
-use link_auth::{AuthError, DevAuthenticator};
+use link_auth::{AuthError, DevAuthenticator, dev_subject};
 use link_core::{Authenticator, TokenUse};
 use serde_json::json;
 
@@ -96,4 +96,15 @@ fn expired_forged_and_foreign_tokens_are_refused() {
         auth.verify(&forged).unwrap_err(),
         AuthError::InvalidSignature
     );
+}
+
+#[test]
+fn dev_subjects_are_stable_and_case_insensitive() {
+    assert_eq!(dev_subject("Alice"), dev_subject("alice"));
+    assert_ne!(dev_subject("alice"), dev_subject("bob"));
+    // The value link-server has always given "alice": existing databases keep their owner.
+    assert_eq!(dev_subject("alice"), "dev-8bdc78b8777ac19b785479c2d4b590eb");
+    let auth = DevAuthenticator::new([7u8; 32]).unwrap();
+    let claims = auth.verify(&auth.mint_for_username("Alice").unwrap()).unwrap();
+    assert_eq!(claims.sub(), Some(dev_subject("alice").as_str()));
 }

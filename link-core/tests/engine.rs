@@ -269,10 +269,17 @@ async fn the_26th_request_in_a_minute_is_denied_while_another_user_passes() {
             retry_after: Duration::from_secs(3)
         }
     );
-    assert!(matches!(
-        denied_ctx.rate_decision(),
-        Some(RateDecision::Denied { .. })
-    ));
+    let admitted = ctx("alice").admitted(RateDecision::Denied {
+        limit: 25,
+        retry_after: Duration::from_secs(3),
+    });
+    assert!(
+        matches!(
+            link.send(&admitted, id, "hi").await,
+            Err(Error::RateLimited { .. })
+        ),
+        "a denial the transport handed in is enforced"
+    );
     assert!(
         link.list_conversations(&ctx("alice")).await.is_err(),
         "every action is limited"
@@ -280,11 +287,12 @@ async fn the_26th_request_in_a_minute_is_denied_while_another_user_passes() {
     link.list_conversations(&ctx("bob")).await.unwrap();
 
     let events = audit.events();
-    assert_eq!(events.len(), 28);
+    assert_eq!(events.len(), 29);
     assert_eq!(events[25].outcome, AuditOutcome::RateLimited);
     assert_eq!(events[25].error, None);
-    assert_eq!(events[27].sub, "bob");
-    assert_eq!(events[27].outcome, AuditOutcome::Ok);
+    assert_eq!(events[26].outcome, AuditOutcome::RateLimited);
+    assert_eq!(events[28].sub, "bob");
+    assert_eq!(events[28].outcome, AuditOutcome::Ok);
 }
 
 #[tokio::test]

@@ -1,18 +1,25 @@
-//! Per-request context: who is asking, under which request id, and what the limiter said.
-
-use std::sync::OnceLock;
+//! Per-request context: who is asking, under which request id, and whether the transport has
+//! already counted the request against the caller's quota.
 
 use crate::{Principal, RateDecision, RequestId};
 
 /// Who is asking and under which request id. Built by the transport (HTTP server, CLI) after
 /// authentication and passed to every [`Link`](crate::Link) action.
 ///
+/// A transport that must answer with the limiter's decision (an HTTP server's `RateLimit-*`
+/// headers) checks the limiter itself before the call and hands the decision in with
+/// [`admitted`](Self::admitted); the engine then enforces that decision (and audits a denial
+/// as the action it refused) instead of counting the request a second time. Without it, the
+/// engine counts the request itself.
+///
 /// ```
-/// use link_core::{Principal, RequestContext, RequestId};
+/// use link_core::{Principal, RateDecision, RequestContext, RequestId};
 /// let ctx = RequestContext::new(Principal::new("alice"))
 ///     .with_request_id(RequestId::from_caller(Some("req-1")));
 /// assert_eq!(ctx.request_id.as_str(), "req-1");
-/// assert!(ctx.rate_decision().is_none());
+/// assert!(ctx.admission().is_none());
+/// let ctx = ctx.admitted(RateDecision::Allowed { limit: 25, remaining: 24 });
+/// assert!(ctx.admission().is_some());
 /// ```
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -20,7 +27,7 @@ pub struct RequestContext {
     pub principal: Principal,
     /// The request's id, for audit and tracing.
     pub request_id: RequestId,
-    rate: OnceLock<RateDecision>,
+    admission: Option<RateDecision>,
 }
 
 impl RequestContext {
@@ -29,7 +36,7 @@ impl RequestContext {
         Self {
             principal,
             request_id: RequestId::generate(),
-            rate: OnceLock::new(),
+            admission: None,
         }
     }
 
@@ -39,14 +46,14 @@ impl RequestContext {
         self
     }
 
-    /// What the rate limiter decided for this request, once an action has run (for
-    /// `RateLimit-*` response headers).
-    pub fn rate_decision(&self) -> Option<RateDecision> {
-        self.rate.get().copied()
+    /// Hands in the limiter's decision for this request, already counted by the transport.
+    pub fn admitted(mut self, decision: RateDecision) -> Self {
+        self.admission = Some(decision);
+        self
     }
 
-    pub(crate) fn set_rate_decision(&self, decision: RateDecision) {
-        // One action per context: the first decision is the one that counted.
-        let _ = self.rate.set(decision);
+    /// The decision handed in with [`admitted`](Self::admitted), if any.
+    pub fn admission(&self) -> Option<RateDecision> {
+        self.admission
     }
 }

@@ -7,7 +7,9 @@
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{TurnEvent, TurnStream, blocked, guard::AuditGuard, persist_turn};
+use super::guard::AuditGuard;
+use super::turn::{blocked, persist_turn};
+use super::{TurnEvent, TurnStream};
 use crate::{
     ChatEvent, ChatStream, ConversationId, ConversationStore, Error, Message, Result, Role,
     StopReason, Usage,

@@ -1,0 +1,104 @@
+//! Building an engine: which ports it holds and the limits it enforces.
+
+use std::sync::Arc;
+
+use super::Link;
+use crate::{
+    AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, PersonaExtractor,
+    PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
+};
+
+/// Limits on what callers may send.
+#[derive(Debug, Clone)]
+pub struct EngineLimits {
+    /// Longest user message, in characters (default 8000).
+    pub max_message_chars: usize,
+    /// How many stored messages are read to build a prompt before token trimming (default 200).
+    pub history_window: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 8000,
+            history_window: 200,
+        }
+    }
+}
+
+/// Builds a [`Link`]. The extractor and chat model are required; the store defaults to
+/// [`MemoryStore`], the limiter to [`Unlimited`], the audit sink to [`TracingAuditSink`].
+#[derive(Debug, Default)]
+pub struct LinkBuilder {
+    extractor: Option<Arc<dyn PersonaExtractor>>,
+    model: Option<Arc<dyn ChatModel>>,
+    store: Option<Arc<dyn ConversationStore>>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    prompt: PromptBuilder,
+    limits: EngineLimits,
+}
+
+impl LinkBuilder {
+    /// The persona extractor (required).
+    pub fn extractor(mut self, extractor: Arc<dyn PersonaExtractor>) -> Self {
+        self.extractor = Some(extractor);
+        self
+    }
+
+    /// The chat model (required).
+    pub fn chat_model(mut self, model: Arc<dyn ChatModel>) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// The conversation store.
+    pub fn store(mut self, store: Arc<dyn ConversationStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The rate limiter.
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The audit sink.
+    pub fn audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The prompt builder (history budget, token counter, sampling settings).
+    pub fn prompt(mut self, prompt: PromptBuilder) -> Self {
+        self.prompt = prompt;
+        self
+    }
+
+    /// Input limits.
+    pub fn limits(mut self, limits: EngineLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The engine, or a configuration error naming what is missing.
+    pub fn build(self) -> Result<Link> {
+        let missing = |what: &str| Error::Config {
+            message: format!("Link needs a {what}"),
+        };
+        Ok(Link {
+            extractor: self.extractor.ok_or_else(|| missing("persona extractor"))?,
+            model: self.model.ok_or_else(|| missing("chat model"))?,
+            store: self
+                .store
+                .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+            limiter: self.limiter.unwrap_or_else(|| Arc::new(Unlimited)),
+            audit: self
+                .audit
+                .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full))),
+            prompt: self.prompt,
+            limits: self.limits,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! One turn of a conversation: the checks and the prompt before the model call, and what is
+//! stored after it.
+
+use super::Link;
+use super::guard::AuditGuard;
+use crate::{
+    ChatRequest, ConversationId, ConversationStore, Error, Message, Persona, RequestContext,
+    Result, Role, StopReason,
+};
+
+/// A turn that passed every check and is ready for the model.
+pub(super) struct PreparedTurn {
+    pub(super) request: ChatRequest,
+    pub(super) user: Message,
+    pub(super) persona: Persona,
+}
+
+impl Link {
+    /// Validates the message, reads the conversation and its window of history, and builds
+    /// the prompt.
+    pub(super) async fn prepare_turn(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        content: &str,
+        audit: &mut AuditGuard,
+    ) -> Result<PreparedTurn> {
+        audit.prompt(content);
+        let content = self.validate_message(content)?;
+        let conversation = self.owned(ctx, id).await?;
+        let window = Some(self.limits.history_window);
+        let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
+        let user = Message::new(Role::User, content);
+        history.push(user.clone());
+        audit.model(self.model.model_id());
+        let request = self.prompt.build(&conversation.persona, &history);
+        Ok(PreparedTurn {
+            request,
+            user,
+            persona: conversation.persona,
+        })
+    }
+
+    fn validate_message<'a>(&self, content: &'a str) -> Result<&'a str> {
+        if content.trim().is_empty() {
+            return Err(Error::invalid("the message is empty"));
+        }
+        if content.chars().count() > self.limits.max_message_chars {
+            return Err(Error::invalid(format!(
+                "the message is longer than {} characters",
+                self.limits.max_message_chars
+            )));
+        }
+        Ok(content)
+    }
+}
+
+/// Stores the user's message and the reply, in that order, in one write.
+pub(super) async fn persist_turn(
+    store: &dyn ConversationStore,
+    owner: &str,
+    id: ConversationId,
+    user: &Message,
+    reply: &Message,
+) -> Result<()> {
+    store
+        .append_all(owner, id, &[user.clone(), reply.clone()])
+        .await
+}
+
+/// A stop reason that means the reply must not be shown as the character's words.
+pub(super) fn blocked(stop_reason: &StopReason, text: &str) -> Result<()> {
+    match stop_reason {
+        StopReason::GuardrailIntervened => Err(Error::GuardrailBlocked {
+            message: text.to_owned(),
+        }),
+        StopReason::ContentFiltered => Err(Error::ContentFiltered {
+            message: text.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
