@@ -150,14 +150,12 @@ pub enum AuthError {
 impl From<AuthError> for link_core::Error {
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::JwksUnavailable { message, status } => link_core::Error::Provider {
-                provider: "jwks".into(),
-                status,
-                message,
-                retryable: true,
-                retry_after: Some(Duration::from_secs(1)),
-                body: None,
-            },
+            AuthError::JwksUnavailable { message, status } => {
+                link_core::Error::provider("jwks", message)
+                    .with_status(status)
+                    .with_retryable(true)
+                    .with_retry_after(Duration::from_secs(1))
+            }
             AuthError::WeakSecret { .. } | AuthError::Config { .. } | AuthError::Mint { .. } => {
                 link_core::Error::Config {
                     message: err.to_string(),

@@ -145,13 +145,13 @@ pub(crate) fn classify(failure: Failure) -> Error {
 }
 
 fn provider(message: String, retryable: bool, failure: Failure) -> Error {
-    Error::Provider {
-        provider: PROVIDER.to_owned(),
-        status: failure.status,
-        message,
-        retryable,
-        retry_after: failure.retry_after,
-        body: failure.body,
+    let error = Error::provider(PROVIDER, message)
+        .with_status(failure.status)
+        .with_retryable(retryable)
+        .with_retry_after(failure.retry_after);
+    match failure.body {
+        Some(body) => error.with_body(body),
+        None => error,
     }
 }
 

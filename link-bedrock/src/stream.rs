@@ -88,14 +88,10 @@ impl Mapper {
                 stop_reason,
                 usage: self.usage,
             }),
-            None => Err(Error::Provider {
-                provider: PROVIDER.to_owned(),
-                status: None,
-                message: "the ConverseStream ended before messageStop".into(),
-                retryable: true,
-                retry_after: None,
-                body: None,
-            }),
+            None => Err(
+                Error::provider(PROVIDER, "the ConverseStream ended before messageStop")
+                    .with_retryable(true),
+            ),
         }
     }
 }

@@ -6,6 +6,10 @@
 
 use std::time::Duration;
 
+mod class;
+
+pub use class::exit;
+
 /// A `Result` whose error is Link's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -153,29 +157,6 @@ impl Error {
         }
     }
 
-    /// A stable, machine-readable code for this kind of error (used in HTTP bodies and audits).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Unauthorized { .. } => "unauthorized",
-            Error::Forbidden { .. } => "forbidden",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::InvalidRequest { .. } => "invalid_request",
-            Error::InvalidPersona { .. } => "invalid_persona",
-            Error::NotFound { .. } => "not_found",
-            Error::GuardrailBlocked { .. } => "guardrail_blocked",
-            Error::ContentFiltered { .. } => "content_filtered",
-            Error::Refusal { .. } => "refusal",
-            Error::Truncated { .. } => "truncated",
-            Error::MalformedOutput { .. } => "malformed_output",
-            Error::Provider { .. } => "upstream_error",
-            Error::Busy { .. } => "busy",
-            Error::Timeout { .. } => "timeout",
-            Error::Storage { .. } => "storage_error",
-            Error::Config { .. } => "config_error",
-            Error::Cancelled => "cancelled",
-        }
-    }
-
     /// Shorthand for [`Error::InvalidRequest`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidRequest {
@@ -201,6 +182,73 @@ impl Error {
             reason: reason.into(),
         }
     }
+
+    /// An [`Error::Provider`] from `provider` (e.g. `"openai"`): no status, not retryable, no
+    /// retry-after, no body until the `with_` setters below say otherwise.
+    ///
+    /// ```
+    /// use link_core::Error;
+    /// use std::time::Duration;
+    ///
+    /// let err = Error::provider("openai", "overloaded")
+    ///     .with_status(503)
+    ///     .with_retryable(true)
+    ///     .with_retry_after(Duration::from_secs(2));
+    /// assert!(err.is_retryable());
+    /// assert_eq!(err.to_string(), "openai failed with status 503: overloaded");
+    /// ```
+    pub fn provider(provider: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Provider {
+            provider: provider.into(),
+            status: None,
+            message: message.into(),
+            retryable: false,
+            retry_after: None,
+            body: None,
+        }
+    }
+
+    /// Sets the HTTP status of an [`Error::Provider`]; takes a status or an `Option` of one.
+    /// Does nothing to other variants.
+    pub fn with_status(mut self, status: impl Into<Option<u16>>) -> Self {
+        if let Error::Provider { status: field, .. } = &mut self {
+            *field = status.into();
+        }
+        self
+    }
+
+    /// Sets whether trying an [`Error::Provider`] again may succeed. Does nothing to other
+    /// variants.
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        if let Error::Provider {
+            retryable: field, ..
+        } = &mut self
+        {
+            *field = retryable;
+        }
+        self
+    }
+
+    /// Sets how long the provider asked to wait, for an [`Error::Provider`]; takes a duration
+    /// or an `Option` of one. Does nothing to other variants.
+    pub fn with_retry_after(mut self, retry_after: impl Into<Option<Duration>>) -> Self {
+        if let Error::Provider {
+            retry_after: field, ..
+        } = &mut self
+        {
+            *field = retry_after.into();
+        }
+        self
+    }
+
+    /// Keeps the provider's raw response body, for diagnosis, in an [`Error::Provider`]. Does
+    /// nothing to other variants.
+    pub fn with_body(mut self, body: impl Into<String>) -> Self {
+        if let Error::Provider { body: field, .. } = &mut self {
+            *field = Some(body.into());
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -209,18 +257,44 @@ mod tests {
 
     #[test]
     fn provider_errors_carry_retryability_and_status() {
-        let err = Error::Provider {
-            provider: "openai".into(),
-            status: Some(503),
-            message: "overloaded".into(),
-            retryable: true,
-            retry_after: Some(Duration::from_secs(2)),
-            body: None,
-        };
+        let err = Error::provider("openai", "overloaded")
+            .with_status(503)
+            .with_retryable(true)
+            .with_retry_after(Duration::from_secs(2));
         assert!(err.is_retryable());
         assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
         assert_eq!(err.to_string(), "openai failed with status 503: overloaded");
         assert!(!Error::invalid("empty").is_retryable());
+    }
+
+    #[test]
+    fn provider_setters_fill_their_field_and_leave_other_variants_alone() {
+        let err = Error::provider("bedrock", "throttled")
+            .with_status(None)
+            .with_retry_after(None)
+            .with_body("{\"message\":\"slow down\"}");
+        let Error::Provider {
+            status,
+            retryable,
+            retry_after,
+            body,
+            ..
+        } = &err
+        else {
+            panic!("expected a provider error, got {err:?}");
+        };
+        assert_eq!((*status, *retryable, *retry_after), (None, false, None));
+        assert_eq!(body.as_deref(), Some("{\"message\":\"slow down\"}"));
+        let busy = Error::Busy {
+            message: "queue full".into(),
+        };
+        let same = busy
+            .clone()
+            .with_status(503)
+            .with_retryable(true)
+            .with_retry_after(Duration::from_secs(1))
+            .with_body("x");
+        assert_eq!(same, busy);
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub use engine::{
     ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, PersonaSource, Reply,
     RequestContext, TurnEvent, TurnStream,
 };
-pub use error::{Error, Result};
+pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
 pub use memory::MemoryStore;
 pub use persona::{Persona, PersonaKind};

@@ -186,14 +186,7 @@ fn position(index: usize) -> Result<i32> {
     i32::try_from(index).map_err(|_| Error::invalid("the prompt is too long"))
 }
 
-/// A llama.cpp failure while generating.
+/// A failure of the local model (llama.cpp, or its workers gone): trying again will not help.
 pub(crate) fn failure(message: String) -> Error {
-    Error::Provider {
-        provider: "local".into(),
-        status: None,
-        message,
-        retryable: false,
-        retry_after: None,
-        body: None,
-    }
+    Error::provider("local", message)
 }

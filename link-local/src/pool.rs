@@ -15,7 +15,7 @@ use llama_cpp_2::model::LlamaModel;
 
 use crate::LocalConfig;
 use crate::backend::backend;
-use crate::generate::{Job, WorkerContext, run};
+use crate::generate::{Job, WorkerContext, failure, run};
 use crate::prefix::CachedPrefix;
 
 /// llama.cpp may not create two contexts of one model at the same time (it adjusts the
@@ -86,14 +86,9 @@ impl Pool {
                     self.workers, self.capacity
                 ),
             },
-            TrySendError::Disconnected(_) => Error::Provider {
-                provider: "local".into(),
-                status: None,
-                message: "the local model's workers have stopped".into(),
-                retryable: false,
-                retry_after: None,
-                body: None,
-            },
+            TrySendError::Disconnected(_) => {
+                failure("the local model's workers have stopped".into())
+            }
         })
     }
 }

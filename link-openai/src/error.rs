@@ -49,14 +49,14 @@ impl ErrorMapper {
         let message = detail
             .message
             .unwrap_or_else(|| format!("HTTP {status} from the OpenAI-compatible server"));
-        Error::Provider {
-            provider: PROVIDER.into(),
-            status: Some(status),
-            message: self.redact(&message),
-            retryable,
-            retry_after: retry::retry_after(&headers),
-            body: (!body.is_empty()).then(|| self.redact(truncate(&body, MAX_BODY))),
+        let error = Error::provider(PROVIDER, self.redact(&message))
+            .with_status(status)
+            .with_retryable(retryable)
+            .with_retry_after(retry::retry_after(&headers));
+        if body.is_empty() {
+            return error;
         }
+        error.with_body(self.redact(truncate(&body, MAX_BODY)))
     }
 
     /// The error for a request that got no answer (connection refused, reset, timed out).
@@ -79,14 +79,8 @@ impl ErrorMapper {
         } else {
             "the connection to the OpenAI-compatible server failed"
         };
-        Error::Provider {
-            provider: PROVIDER.into(),
-            status: None,
-            message: format!("{what}: {}", self.redact(&err.to_string())),
-            retryable: true,
-            retry_after: None,
-            body: None,
-        }
+        let message = format!("{what}: {}", self.redact(&err.to_string()));
+        Error::provider(PROVIDER, message).with_retryable(true)
     }
 
     /// An `error` object received in the middle of a stream.
@@ -96,19 +90,13 @@ impl ErrorMapper {
             detail.kind.as_deref(),
             Some("server_error" | "internal_error")
         );
-        Error::Provider {
-            provider: PROVIDER.into(),
-            status: None,
-            message: self.redact(
-                detail
-                    .message
-                    .as_deref()
-                    .unwrap_or("the stream reported an error"),
-            ),
-            retryable,
-            retry_after: None,
-            body: Some(self.redact(truncate(&error.to_string(), MAX_BODY))),
-        }
+        let message = detail
+            .message
+            .as_deref()
+            .unwrap_or("the stream reported an error");
+        Error::provider(PROVIDER, self.redact(message))
+            .with_retryable(retryable)
+            .with_body(self.redact(truncate(&error.to_string(), MAX_BODY)))
     }
 
     /// `text` with the API key and anything that looks like an OpenAI key replaced.

@@ -176,14 +176,7 @@ fn cut_off() -> Error {
 }
 
 fn broken(message: String) -> Error {
-    Error::Provider {
-        provider: PROVIDER.into(),
-        status: None,
-        message,
-        retryable: true,
-        retry_after: None,
-        body: None,
-    }
+    Error::provider(PROVIDER, message).with_retryable(true)
 }
 
 #[cfg(test)]

@@ -1,0 +1,606 @@
+//! One table from each kind of [`Error`] to how it shows outside the library (its stable code,
+//! HTTP status, command-line exit code and the text a public client may read) and back from
+//! what a client of the HTTP API received. The server, the CLI and any other client read this
+//! table instead of keeping their own copy of it.
+
+use std::time::Duration;
+
+use super::Error;
+use exit::{AUTH_OR_LIMIT, FAILURE, UPSTREAM, USAGE};
+
+/// Exit codes of a command-line tool, by the meaning of the failure ([`Error::exit_code`]).
+pub mod exit {
+    /// Something failed that is none of the kinds below (configuration, storage, I/O).
+    pub const FAILURE: u8 = 1;
+    /// The command line or the input was wrong (clap uses 2 for its own usage errors too).
+    pub const USAGE: u8 = 2;
+    /// Not authenticated, not allowed, or rate limited.
+    pub const AUTH_OR_LIMIT: u8 = 3;
+    /// The model service failed, timed out, refused or was blocked.
+    pub const UPSTREAM: u8 = 4;
+    /// The thing asked for does not exist, or belongs to someone else.
+    pub const NOT_FOUND: u8 = 5;
+}
+
+/// What a client of the HTTP API received, from which [`Class::rebuild`] makes the error again.
+struct Wire<'a> {
+    server: &'a str,
+    message: String,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+}
+
+/// How one kind of error shows outside the library.
+#[derive(Clone, Copy)]
+struct Class {
+    code: &'static str,
+    status: u16,
+    exit: u8,
+    /// Said to public clients instead of the error's own text, which may hold internals.
+    fixed_message: Option<&'static str>,
+    rebuild: fn(Wire<'_>) -> Error,
+}
+
+/// Internal failures: their detail is logged, never shown.
+const INTERNAL: &str = "internal error";
+
+// The table, one row per kind. The upstream kind has two rows: whether trying again may help
+// changes the status (503 or 502) but not the code.
+const UNAUTHORIZED: Class = Class {
+    code: "unauthorized",
+    status: 401,
+    exit: AUTH_OR_LIMIT,
+    // Authentication failures never say why: the reason helps an attacker more than a user.
+    fixed_message: Some("a valid bearer token is required"),
+    rebuild: |w| Error::unauthorized(w.message),
+};
+const FORBIDDEN: Class = Class {
+    code: "forbidden",
+    status: 403,
+    exit: AUTH_OR_LIMIT,
+    fixed_message: None,
+    rebuild: |w| Error::Forbidden { reason: w.message },
+};
+const RATE_LIMITED: Class = Class {
+    code: "rate_limited",
+    status: 429,
+    exit: AUTH_OR_LIMIT,
+    fixed_message: None,
+    rebuild: |w| Error::RateLimited {
+        retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
+    },
+};
+const INVALID_REQUEST: Class = Class {
+    code: "invalid_request",
+    status: 400,
+    exit: USAGE,
+    fixed_message: None,
+    rebuild: |w| Error::invalid(w.message),
+};
+const INVALID_PERSONA: Class = Class {
+    code: "invalid_persona",
+    status: 422,
+    exit: UPSTREAM,
+    fixed_message: None,
+    // The inverse of the "; " the message joins the problems with.
+    rebuild: |w| Error::InvalidPersona {
+        problems: w.message.split("; ").map(str::to_owned).collect(),
+    },
+};
+const NOT_FOUND: Class = Class {
+    code: "not_found",
+    status: 404,
+    exit: exit::NOT_FOUND,
+    fixed_message: None,
+    rebuild: |w| Error::not_found(w.message),
+};
+const GUARDRAIL_BLOCKED: Class = Class {
+    code: "guardrail_blocked",
+    status: 422,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::GuardrailBlocked { message: w.message },
+};
+const CONTENT_FILTERED: Class = Class {
+    code: "content_filtered",
+    status: 422,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::ContentFiltered { message: w.message },
+};
+const REFUSAL: Class = Class {
+    code: "refusal",
+    status: 422,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::Refusal { message: w.message },
+};
+const TRUNCATED: Class = Class {
+    code: "truncated",
+    status: 502,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::Truncated { message: w.message },
+};
+const MALFORMED_OUTPUT: Class = Class {
+    code: "malformed_output",
+    status: 502,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::MalformedOutput { message: w.message },
+};
+const UPSTREAM_RETRYABLE: Class = Class {
+    code: "upstream_error",
+    status: 503,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: upstream,
+};
+const UPSTREAM_FAILED: Class = Class {
+    status: 502,
+    ..UPSTREAM_RETRYABLE
+};
+const BUSY: Class = Class {
+    code: "busy",
+    status: 503,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::Busy { message: w.message },
+};
+const TIMEOUT: Class = Class {
+    code: "timeout",
+    status: 504,
+    exit: UPSTREAM,
+    fixed_message: None,
+    rebuild: |w| Error::Timeout { what: w.message },
+};
+const STORAGE: Class = Class {
+    code: "storage_error",
+    status: 500,
+    exit: FAILURE,
+    fixed_message: Some(INTERNAL),
+    rebuild: |w| Error::storage(w.message),
+};
+const CONFIG: Class = Class {
+    code: "config_error",
+    status: 500,
+    exit: FAILURE,
+    fixed_message: Some(INTERNAL),
+    rebuild: |w| Error::Config { message: w.message },
+};
+const CANCELLED: Class = Class {
+    code: "cancelled",
+    status: 500,
+    exit: FAILURE,
+    fixed_message: None,
+    rebuild: |_| Error::Cancelled,
+};
+
+/// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
+/// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
+const BY_CODE: [Class; 17] = [
+    UNAUTHORIZED,
+    FORBIDDEN,
+    RATE_LIMITED,
+    INVALID_REQUEST,
+    INVALID_PERSONA,
+    NOT_FOUND,
+    GUARDRAIL_BLOCKED,
+    CONTENT_FILTERED,
+    REFUSAL,
+    TRUNCATED,
+    MALFORMED_OUTPUT,
+    UPSTREAM_RETRYABLE,
+    BUSY,
+    TIMEOUT,
+    STORAGE,
+    CONFIG,
+    CANCELLED,
+];
+
+/// Codes the HTTP server sends for requests its JSON parser refused before any [`Error`]
+/// existed; to a client they mean the same as an invalid request.
+const PARSER_CODES: [&str; 2] = ["payload_too_large", "unsupported_media_type"];
+
+/// An upstream failure reported by `w.server`. Unavailable (503) and gateway timeout (504) are
+/// the statuses after which the same request may succeed.
+fn upstream(w: Wire<'_>) -> Error {
+    let retryable = w
+        .status
+        .is_some_and(|s| s == UPSTREAM_RETRYABLE.status || s == TIMEOUT.status);
+    Error::provider(w.server, w.message)
+        .with_status(w.status)
+        .with_retryable(retryable)
+        .with_retry_after(w.retry_after)
+}
+
+impl Class {
+    /// The row for a code a client received; unknown codes are upstream failures.
+    fn of_code(code: &str) -> Class {
+        if PARSER_CODES.contains(&code) {
+            return INVALID_REQUEST;
+        }
+        BY_CODE
+            .into_iter()
+            .find(|class| class.code == code)
+            .unwrap_or(UPSTREAM_RETRYABLE)
+    }
+
+    /// The detail inside `message` when `message` is this kind's own text ("busy: queue full"
+    /// gives "queue full"), so that the rebuilt error does not say "busy: " twice. The frame is
+    /// read from the error's `Display` itself, so the wording lives only there.
+    fn unframe(&self, message: String) -> String {
+        const HOLE: &str = "\u{0}";
+        let template = (self.rebuild)(Wire {
+            server: "",
+            message: HOLE.to_owned(),
+            status: None,
+            retry_after: None,
+        })
+        .to_string();
+        let Some((prefix, suffix)) = template.split_once(HOLE) else {
+            return message;
+        };
+        match message
+            .strip_prefix(prefix)
+            .and_then(|m| m.strip_suffix(suffix))
+        {
+            Some(detail) => detail.to_owned(),
+            None => message,
+        }
+    }
+}
+
+impl Error {
+    /// This error's row of the table.
+    fn class(&self) -> Class {
+        match self {
+            Error::Unauthorized { .. } => UNAUTHORIZED,
+            Error::Forbidden { .. } => FORBIDDEN,
+            Error::RateLimited { .. } => RATE_LIMITED,
+            Error::InvalidRequest { .. } => INVALID_REQUEST,
+            Error::InvalidPersona { .. } => INVALID_PERSONA,
+            Error::NotFound { .. } => NOT_FOUND,
+            Error::GuardrailBlocked { .. } => GUARDRAIL_BLOCKED,
+            Error::ContentFiltered { .. } => CONTENT_FILTERED,
+            Error::Refusal { .. } => REFUSAL,
+            Error::Truncated { .. } => TRUNCATED,
+            Error::MalformedOutput { .. } => MALFORMED_OUTPUT,
+            Error::Provider {
+                retryable: true, ..
+            } => UPSTREAM_RETRYABLE,
+            Error::Provider { .. } => UPSTREAM_FAILED,
+            Error::Busy { .. } => BUSY,
+            Error::Timeout { .. } => TIMEOUT,
+            Error::Storage { .. } => STORAGE,
+            Error::Config { .. } => CONFIG,
+            Error::Cancelled => CANCELLED,
+        }
+    }
+
+    /// A stable, machine-readable code for this kind of error (used in HTTP bodies and audits).
+    pub fn code(&self) -> &'static str {
+        self.class().code
+    }
+
+    /// The HTTP status this error is answered with: 4xx for the caller's mistakes, 502/503/504
+    /// for upstream failures (503 when trying again may help), 500 for internal ones.
+    pub fn http_status(&self) -> u16 {
+        self.class().status
+    }
+
+    /// The exit code a command-line tool ends with on this error (see [`exit`]).
+    pub fn exit_code(&self) -> u8 {
+        self.class().exit
+    }
+
+    /// What a public client may be told: never the provider's body or message, the reason an
+    /// authentication failed, or the detail of an internal failure (log the error itself for
+    /// those).
+    pub fn public_message(&self) -> String {
+        if let Error::Provider {
+            provider,
+            status,
+            retryable,
+            ..
+        } = self
+        {
+            let status = status.map(|s| format!(" (status {s})")).unwrap_or_default();
+            let again = if *retryable {
+                "; try again shortly"
+            } else {
+                ""
+            };
+            return format!("the {provider} model service failed{status}{again}");
+        }
+        match self.class().fixed_message {
+            Some(message) => message.to_owned(),
+            None => self.to_string(),
+        }
+    }
+
+    /// The error a client of the HTTP API received as `{"error": {"code", "message"}}`, made
+    /// again from its [`code`](Error::code): the way back through the same table.
+    ///
+    /// `server` names who answered, for upstream failures. `status` is the HTTP status (`None`
+    /// for an error event inside a stream) and `retry_after` its `Retry-After`. A message that is
+    /// the kind's own text (`"busy: queue full"`) gives back the detail (`"queue full"`). Unknown
+    /// codes are upstream failures, retryable after a 503 or a 504; a rate limit without a
+    /// `Retry-After` asks to wait one second.
+    ///
+    /// ```
+    /// use link_core::Error;
+    ///
+    /// let err = Error::from_wire("link-server", "not_found", "conversation not found", Some(404), None);
+    /// assert_eq!(err, Error::not_found("conversation"));
+    /// let err = Error::from_wire("link-server", "upstream_error", "overloaded", Some(503), None);
+    /// assert!(err.is_retryable());
+    /// ```
+    pub fn from_wire(
+        server: &str,
+        code: &str,
+        message: impl Into<String>,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+    ) -> Error {
+        let class = Class::of_code(code);
+        let message = class.unframe(message.into());
+        (class.rebuild)(Wire {
+            server,
+            message,
+            status,
+            retry_after,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every kind, with the code, status and exit code it must have.
+    fn every_kind() -> Vec<(Error, &'static str, u16, u8)> {
+        let secs = Duration::from_secs;
+        vec![
+            (Error::unauthorized("bad signature"), "unauthorized", 401, 3),
+            (
+                Error::Forbidden {
+                    reason: "admins only".into(),
+                },
+                "forbidden",
+                403,
+                3,
+            ),
+            (
+                Error::RateLimited {
+                    retry_after: secs(7),
+                },
+                "rate_limited",
+                429,
+                3,
+            ),
+            (Error::invalid("empty message"), "invalid_request", 400, 2),
+            (
+                Error::InvalidPersona {
+                    problems: vec!["name is empty".into(), "greeting is empty".into()],
+                },
+                "invalid_persona",
+                422,
+                4,
+            ),
+            (Error::not_found("conversation"), "not_found", 404, 5),
+            (
+                Error::GuardrailBlocked {
+                    message: "no".into(),
+                },
+                "guardrail_blocked",
+                422,
+                4,
+            ),
+            (
+                Error::ContentFiltered {
+                    message: "hate".into(),
+                },
+                "content_filtered",
+                422,
+                4,
+            ),
+            (
+                Error::Refusal {
+                    message: "I cannot".into(),
+                },
+                "refusal",
+                422,
+                4,
+            ),
+            (
+                Error::Truncated {
+                    message: "persona".into(),
+                },
+                "truncated",
+                502,
+                4,
+            ),
+            (
+                Error::MalformedOutput {
+                    message: "not JSON".into(),
+                },
+                "malformed_output",
+                502,
+                4,
+            ),
+            (
+                Error::provider("link-server", "boom")
+                    .with_status(503)
+                    .with_retryable(true)
+                    .with_retry_after(secs(2)),
+                "upstream_error",
+                503,
+                4,
+            ),
+            (
+                Error::provider("link-server", "bad key").with_status(502),
+                "upstream_error",
+                502,
+                4,
+            ),
+            (
+                Error::Busy {
+                    message: "queue full".into(),
+                },
+                "busy",
+                503,
+                4,
+            ),
+            (
+                Error::Timeout {
+                    what: "the OpenAI request".into(),
+                },
+                "timeout",
+                504,
+                4,
+            ),
+            (Error::storage("disk /x full"), "storage_error", 500, 1),
+            (
+                Error::Config {
+                    message: "no key".into(),
+                },
+                "config_error",
+                500,
+                1,
+            ),
+            (Error::Cancelled, "cancelled", 500, 1),
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_its_code_status_and_exit_code() {
+        for (error, code, status, exit) in every_kind() {
+            assert_eq!(error.code(), code, "{error:?}");
+            assert_eq!(error.http_status(), status, "{error:?}");
+            assert_eq!(error.exit_code(), exit, "{error:?}");
+        }
+        let exits = [
+            exit::FAILURE,
+            exit::USAGE,
+            exit::AUTH_OR_LIMIT,
+            exit::UPSTREAM,
+            exit::NOT_FOUND,
+        ];
+        assert_eq!(exits, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn every_code_is_in_the_way_back_once() {
+        let mut codes: Vec<_> = every_kind().into_iter().map(|(_, code, ..)| code).collect();
+        codes.dedup();
+        let back: Vec<_> = BY_CODE.iter().map(|class| class.code).collect();
+        assert_eq!(codes, back);
+    }
+
+    #[test]
+    fn what_a_client_receives_makes_the_same_error_again() {
+        for (error, ..) in every_kind() {
+            let back = Error::from_wire(
+                "link-server",
+                error.code(),
+                error.public_message(),
+                Some(error.http_status()),
+                error.retry_after(),
+            );
+            assert_eq!(
+                (back.code(), back.http_status(), back.exit_code()),
+                (error.code(), error.http_status(), error.exit_code()),
+                "{error:?} came back as {back:?}"
+            );
+            assert_eq!(back.is_retryable(), error.is_retryable(), "{back:?}");
+            // Where the public message is the error's own text, nothing is lost on the way.
+            if error.public_message() == error.to_string() {
+                assert_eq!(back, error);
+            }
+        }
+    }
+
+    #[test]
+    fn upstream_failures_are_503_when_retryable_and_502_when_not() {
+        let failed = Error::provider("openai", "boom").with_status(500);
+        assert_eq!(failed.http_status(), 502);
+        assert_eq!(failed.with_retryable(true).http_status(), 503);
+    }
+
+    #[test]
+    fn public_messages_keep_provider_bodies_and_internals_out() {
+        let upstream = Error::provider("openai", "key sk-live-123 rejected")
+            .with_status(500)
+            .with_retryable(true)
+            .with_body("secret body");
+        let public = upstream.public_message();
+        assert_eq!(
+            public,
+            "the openai model service failed (status 500); try again shortly"
+        );
+        assert!(!public.contains("secret") && !public.contains("sk-live"));
+        let unretryable = Error::provider("local", "workers stopped").public_message();
+        assert_eq!(unretryable, "the local model service failed");
+        assert_eq!(
+            Error::unauthorized("token for alice@example.com expired").public_message(),
+            "a valid bearer token is required"
+        );
+        assert_eq!(
+            Error::storage("disk /x full").public_message(),
+            "internal error"
+        );
+        assert_eq!(
+            Error::GuardrailBlocked {
+                message: "no".into()
+            }
+            .public_message(),
+            "blocked by guardrail: no"
+        );
+    }
+
+    #[test]
+    fn unknown_codes_are_upstream_failures_retryable_after_503_or_504() {
+        let after = Some(Duration::from_secs(4));
+        let unknown = |status| Error::from_wire("link-server", "teapot", "odd", status, after);
+        assert_eq!(
+            unknown(Some(503)),
+            Error::provider("link-server", "odd")
+                .with_status(503)
+                .with_retryable(true)
+                .with_retry_after(Duration::from_secs(4))
+        );
+        assert!(unknown(Some(504)).is_retryable());
+        assert!(!unknown(Some(500)).is_retryable());
+        // An error event inside a stream has no status.
+        assert!(!unknown(None).is_retryable());
+        assert_eq!(unknown(None).retry_after(), after);
+    }
+
+    #[test]
+    fn parser_codes_are_invalid_requests() {
+        for code in PARSER_CODES {
+            let err = Error::from_wire("link-server", code, "body too big", Some(413), None);
+            assert_eq!(err, Error::invalid("body too big"));
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_without_retry_after_waits_a_second() {
+        let err = Error::from_wire("s", "rate_limited", "slow down", Some(429), None);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_bare_detail_is_kept_as_it_is() {
+        let err = Error::from_wire("s", "guardrail_blocked", "no", None, None);
+        assert_eq!(
+            err,
+            Error::GuardrailBlocked {
+                message: "no".into()
+            }
+        );
+        let err = Error::from_wire("s", "busy", "the queue is full", Some(503), None);
+        assert_eq!(err.to_string(), "busy: the queue is full");
+    }
+}
