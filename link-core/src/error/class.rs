@@ -41,140 +41,42 @@ struct Class {
     rebuild: fn(Wire<'_>) -> Error,
 }
 
-/// Internal failures: their detail is logged, never shown.
-const INTERNAL: &str = "internal error";
+/// The table, one row per kind, kept to one line a row. The upstream kind has two rows:
+/// whether trying again may help changes the status (503 or 502) but not the code.
+#[rustfmt::skip]
+mod rows {
+    use super::*;
 
-// The table, one row per kind. The upstream kind has two rows: whether trying again may help
-// changes the status (503 or 502) but not the code.
-const UNAUTHORIZED: Class = Class {
-    code: "unauthorized",
-    status: 401,
-    exit: AUTH_OR_LIMIT,
     // Authentication failures never say why: the reason helps an attacker more than a user.
-    fixed_message: Some("a valid bearer token is required"),
-    rebuild: |w| Error::unauthorized(w.message),
-};
-const FORBIDDEN: Class = Class {
-    code: "forbidden",
-    status: 403,
-    exit: AUTH_OR_LIMIT,
-    fixed_message: None,
-    rebuild: |w| Error::Forbidden { reason: w.message },
-};
-const RATE_LIMITED: Class = Class {
-    code: "rate_limited",
-    status: 429,
-    exit: AUTH_OR_LIMIT,
-    fixed_message: None,
-    rebuild: |w| Error::RateLimited {
+    pub(super) const UNAUTHORIZED: Class = Class::new("unauthorized", 401, AUTH_OR_LIMIT, |w| Error::unauthorized(w.message))
+        .saying("a valid bearer token is required");
+    pub(super) const FORBIDDEN: Class = Class::new("forbidden", 403, AUTH_OR_LIMIT, |w| Error::Forbidden { reason: w.message });
+    pub(super) const RATE_LIMITED: Class = Class::new("rate_limited", 429, AUTH_OR_LIMIT, |w| Error::RateLimited {
         retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
-    },
-};
-const INVALID_REQUEST: Class = Class {
-    code: "invalid_request",
-    status: 400,
-    exit: USAGE,
-    fixed_message: None,
-    rebuild: |w| Error::invalid(w.message),
-};
-const INVALID_PERSONA: Class = Class {
-    code: "invalid_persona",
-    status: 422,
-    exit: UPSTREAM,
-    fixed_message: None,
-    // The inverse of the "; " the message joins the problems with.
-    rebuild: |w| Error::InvalidPersona {
+    });
+    pub(super) const INVALID_REQUEST: Class = Class::new("invalid_request", 400, USAGE, |w| Error::invalid(w.message));
+    // Split where the message joined the problems.
+    pub(super) const INVALID_PERSONA: Class = Class::new("invalid_persona", 422, UPSTREAM, |w| Error::InvalidPersona {
         problems: w.message.split("; ").map(str::to_owned).collect(),
-    },
-};
-const NOT_FOUND: Class = Class {
-    code: "not_found",
-    status: 404,
-    exit: exit::NOT_FOUND,
-    fixed_message: None,
-    rebuild: |w| Error::not_found(w.message),
-};
-const GUARDRAIL_BLOCKED: Class = Class {
-    code: "guardrail_blocked",
-    status: 422,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::GuardrailBlocked { message: w.message },
-};
-const CONTENT_FILTERED: Class = Class {
-    code: "content_filtered",
-    status: 422,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::ContentFiltered { message: w.message },
-};
-const REFUSAL: Class = Class {
-    code: "refusal",
-    status: 422,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::Refusal { message: w.message },
-};
-const TRUNCATED: Class = Class {
-    code: "truncated",
-    status: 502,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::Truncated { message: w.message },
-};
-const MALFORMED_OUTPUT: Class = Class {
-    code: "malformed_output",
-    status: 502,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::MalformedOutput { message: w.message },
-};
-const UPSTREAM_RETRYABLE: Class = Class {
-    code: "upstream_error",
-    status: 503,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: upstream,
-};
-const UPSTREAM_FAILED: Class = Class {
-    status: 502,
-    ..UPSTREAM_RETRYABLE
-};
-const BUSY: Class = Class {
-    code: "busy",
-    status: 503,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::Busy { message: w.message },
-};
-const TIMEOUT: Class = Class {
-    code: "timeout",
-    status: 504,
-    exit: UPSTREAM,
-    fixed_message: None,
-    rebuild: |w| Error::Timeout { what: w.message },
-};
-const STORAGE: Class = Class {
-    code: "storage_error",
-    status: 500,
-    exit: FAILURE,
-    fixed_message: Some(INTERNAL),
-    rebuild: |w| Error::storage(w.message),
-};
-const CONFIG: Class = Class {
-    code: "config_error",
-    status: 500,
-    exit: FAILURE,
-    fixed_message: Some(INTERNAL),
-    rebuild: |w| Error::Config { message: w.message },
-};
-const CANCELLED: Class = Class {
-    code: "cancelled",
-    status: 500,
-    exit: FAILURE,
-    fixed_message: None,
-    rebuild: |_| Error::Cancelled,
-};
+    });
+    pub(super) const NOT_FOUND: Class = Class::new("not_found", 404, exit::NOT_FOUND, |w| Error::not_found(w.message));
+    pub(super) const GUARDRAIL_BLOCKED: Class = Class::new("guardrail_blocked", 422, UPSTREAM, |w| Error::GuardrailBlocked { message: w.message });
+    pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message });
+    pub(super) const REFUSAL: Class = Class::new("refusal", 422, UPSTREAM, |w| Error::Refusal { message: w.message });
+    pub(super) const TRUNCATED: Class = Class::new("truncated", 502, UPSTREAM, |w| Error::Truncated { message: w.message });
+    pub(super) const MALFORMED_OUTPUT: Class = Class::new("malformed_output", 502, UPSTREAM, |w| Error::MalformedOutput { message: w.message });
+    pub(super) const UPSTREAM_RETRYABLE: Class = Class::new("upstream_error", 503, UPSTREAM, upstream);
+    pub(super) const UPSTREAM_FAILED: Class = Class::new("upstream_error", 502, UPSTREAM, upstream);
+    pub(super) const BUSY: Class = Class::new("busy", 503, UPSTREAM, |w| Error::Busy { message: w.message });
+    pub(super) const TIMEOUT: Class = Class::new("timeout", 504, UPSTREAM, |w| Error::Timeout { what: w.message });
+    // Internal failures: their detail is logged, never shown.
+    pub(super) const STORAGE: Class = Class::new("storage_error", 500, FAILURE, |w| Error::storage(w.message))
+        .saying("internal error");
+    pub(super) const CONFIG: Class = Class::new("config_error", 500, FAILURE, |w| Error::Config { message: w.message })
+        .saying("internal error");
+    pub(super) const CANCELLED: Class = Class::new("cancelled", 500, FAILURE, |_| Error::Cancelled);
+}
+use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
@@ -215,6 +117,30 @@ fn upstream(w: Wire<'_>) -> Error {
 }
 
 impl Class {
+    /// A row whose public message is the error's own text.
+    const fn new(
+        code: &'static str,
+        status: u16,
+        exit: u8,
+        rebuild: fn(Wire<'_>) -> Error,
+    ) -> Class {
+        Class {
+            code,
+            status,
+            exit,
+            fixed_message: None,
+            rebuild,
+        }
+    }
+
+    /// This row, telling public clients `message` instead of the error's own text.
+    const fn saying(self, message: &'static str) -> Class {
+        Class {
+            fixed_message: Some(message),
+            ..self
+        }
+    }
+
     /// The row for a code a client received; unknown codes are upstream failures.
     fn of_code(code: &str) -> Class {
         if PARSER_CODES.contains(&code) {
