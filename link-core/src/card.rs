@@ -117,7 +117,8 @@ impl CharacterCard {
         Ok(card)
     }
 
-    /// The persona this card describes, validated.
+    /// The persona this card describes, through [`Persona::validated`] like every persona
+    /// the engine accepts.
     pub fn to_persona(&self) -> Result<Persona> {
         self.check_spec()?;
         let data = &self.data;
@@ -138,9 +139,7 @@ impl CharacterCard {
         persona.description = data.description.clone();
         persona.greeting = data.first_mes.clone();
         persona.card_extensions = extensions;
-        let persona = persona.normalized();
-        persona.validate()?;
-        Ok(persona)
+        persona.validated()
     }
 
     fn check_spec(&self) -> Result<()> {

@@ -46,6 +46,7 @@ mod chat;
 mod conversation;
 mod engine;
 mod error;
+pub mod extraction;
 mod ids;
 mod memory;
 pub mod persona;

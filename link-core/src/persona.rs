@@ -1,8 +1,9 @@
 //! The persona: who the model plays, as structured data.
 //!
 //! A persona comes from an extractor (a model) or from a user's imported card, so it is
-//! untrusted text. [`Persona::validate`] bounds every field before it reaches a prompt or a
-//! database; the prompt builder then frames it as data, never as instructions.
+//! untrusted text. [`Persona::validated`] trims and bounds every field before it reaches a
+//! prompt or a database (the engine calls it on every persona it accepts, and so does the card
+//! import); the prompt builder then frames it as data, never as instructions.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -152,6 +153,23 @@ impl Persona {
         self
     }
 
+    /// The persona normalised ([`normalized`](Self::normalized)), then checked
+    /// ([`validate`](Self::validate)): the one gate every persona passes before Link uses it,
+    /// whether a model extracted it, a caller gave it or a card brought it.
+    ///
+    /// ```
+    /// use link_core::{Error, Persona, PersonaKind};
+    /// let p = Persona::new(" Ada ", PersonaKind::Historical, "Mathematician.", "Good day.");
+    /// assert_eq!(p.validated().unwrap().name, "Ada");
+    /// let blank = Persona::new("  ", PersonaKind::Original, "x", "Hi.");
+    /// assert!(matches!(blank.validated(), Err(Error::InvalidPersona { .. })));
+    /// ```
+    pub fn validated(self) -> Result<Self> {
+        let persona = self.normalized();
+        persona.validate()?;
+        Ok(persona)
+    }
+
     /// Checks every bound; the error lists all problems at once.
     ///
     /// ```
@@ -278,6 +296,21 @@ mod tests {
         assert_eq!(p.name, "Holmes");
         assert_eq!(p.example_lines, vec!["Elementary.".to_owned()]);
         assert_eq!(p.safety_notes, None);
+    }
+
+    #[test]
+    fn validated_checks_the_normalised_persona() {
+        let mut p = holmes();
+        // Trimmed to nothing, so the required name is empty.
+        p.name = " \n ".into();
+        // Too long only before trimming: normalising first accepts it.
+        p.greeting = format!("  {}  ", "x".repeat(limits::GREETING));
+        let Err(Error::InvalidPersona { problems }) = p.clone().validated() else {
+            panic!("expected invalid persona")
+        };
+        assert_eq!(problems, vec!["name is empty".to_owned()]);
+        p.name = "Holmes".into();
+        assert_eq!(p.validated().unwrap().greeting.len(), limits::GREETING);
     }
 
     #[test]

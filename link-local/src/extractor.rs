@@ -7,24 +7,31 @@ use futures::StreamExt;
 use link_core::persona::validate_request;
 use link_core::{
     ChatEvent, ChatMessage, ChatRequest, Error, GenerationParams, Persona, PersonaExtractor,
-    Result, StopReason,
+    Result, StopReason, extraction,
 };
 
 use crate::LocalModel;
-use crate::grammar::persona_grammar;
+use crate::grammar::{max_example_lines, persona_grammar};
 
 /// Enough tokens for the longest persona the grammar allows, so it is never cut off.
 const PERSONA_MAX_TOKENS: u32 = 1200;
 
-const INSTRUCTIONS: &str = "You write character profiles as JSON. Given a character request, \
-describe that character: their name, what kind of character they are (fictional, historical, \
-real_person, original or archetype), whether they are alive (true/false for real people, \
-otherwise null), a short description, personality, speaking style, setting, what they know, \
-what they must not know, a greeting in their own voice, up to three example lines, and safety \
-notes (or null). Keep every field short and specific to the character.";
+/// The system text of every extraction: the core instructions, then a sentence for the small
+/// model. The grammar bounds each field well inside the limits the core text names (a small
+/// model on a CPU budget), so the model is told to keep short rather than be cut off
+/// mid-sentence by the grammar.
+fn instructions() -> String {
+    format!(
+        "{}\nKeep every field short, a sentence or two, with at most {} example lines.",
+        extraction::instructions(),
+        max_example_lines()
+    )
+}
 
 /// A [`PersonaExtractor`] on a [`LocalModel`]: the output is constrained by a grammar made from
-/// the `Persona` JSON schema, so it always parses; it is then normalised and validated.
+/// the core extraction schema, so it always parses. The persona is returned as the model wrote
+/// it, with only what a small model gets wrong repaired; the engine normalises and validates
+/// it ([`Persona::validated`]).
 ///
 /// ```no_run
 /// # async fn demo() -> link_core::Result<()> {
@@ -33,8 +40,8 @@ notes (or null). Keep every field short and specific to the character.";
 ///
 /// let model = LocalModel::load_async(LocalConfig::from_env()).await?;
 /// let extractor = LocalPersonaExtractor::new(model)?;
-/// let persona = extractor.extract("Sherlock Holmes").await?;
-/// assert!(persona.validate().is_ok());
+/// let persona = extractor.extract("Sherlock Holmes").await?.validated()?;
+/// assert!(!persona.greeting.is_empty());
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -78,11 +85,7 @@ impl LocalPersonaExtractor {
     /// # Ok(()) }
     /// ```
     pub fn chat_request(&self, request: &str) -> ChatRequest {
-        ChatRequest {
-            system: INSTRUCTIONS.into(),
-            messages: vec![ChatMessage::user(format!("Character request: {request}"))],
-            params: self.params.clone(),
-        }
+        extraction_request(request, self.params.clone())
     }
 
     async fn generate_json(&self, request: &str) -> Result<String> {
@@ -118,9 +121,7 @@ impl PersonaExtractor for LocalPersonaExtractor {
     async fn extract(&self, request: &str) -> Result<Persona> {
         let request = validate_request(request)?;
         let json = self.generate_json(request).await?;
-        let persona = parse_persona(&json, request)?;
-        persona.validate()?;
-        Ok(persona)
+        parse_persona(&json, request)
     }
 
     fn model_id(&self) -> String {
@@ -128,8 +129,18 @@ impl PersonaExtractor for LocalPersonaExtractor {
     }
 }
 
+/// The chat request of an extraction: the instructions and the character request.
+fn extraction_request(request: &str, params: GenerationParams) -> ChatRequest {
+    ChatRequest {
+        system: instructions(),
+        messages: vec![ChatMessage::user(format!("Character request: {request}"))],
+        params,
+    }
+}
+
 /// Parses the model's JSON and repairs what a small model gets wrong but the grammar cannot
-/// rule out: control characters written as escapes, and blank required fields.
+/// rule out: control characters written as escapes, and blank required fields. Nothing else
+/// is changed (the engine trims and checks the bounds).
 pub(crate) fn parse_persona(json: &str, request: &str) -> Result<Persona> {
     let mut persona: Persona = serde_json::from_str(json).map_err(|e| Error::MalformedOutput {
         message: format!("the local model's persona JSON does not parse: {e}"),
@@ -150,18 +161,18 @@ pub(crate) fn parse_persona(json: &str, request: &str) -> Result<Persona> {
     if let Some(notes) = &mut persona.safety_notes {
         strip_controls(notes);
     }
-    let mut persona = persona.normalized();
-    if persona.name.is_empty() {
+    if persona.name.trim().is_empty() {
         persona.name = request
             .chars()
             .take(link_core::persona::limits::NAME)
             .collect();
     }
-    if persona.greeting.is_empty() {
-        persona.greeting = format!("Hello. I am {}.", persona.name);
+    let name = persona.name.trim();
+    if persona.greeting.trim().is_empty() {
+        persona.greeting = format!("Hello. I am {name}.");
     }
-    if persona.description.is_empty() {
-        persona.description = format!("{} ({request}).", persona.name);
+    if persona.description.trim().is_empty() {
+        persona.description = format!("{name} ({request}).");
     }
     Ok(persona)
 }
@@ -190,7 +201,35 @@ mod tests {
         assert_eq!(p.name, "Sherlock Holmes");
         assert_eq!(p.description, "A sleuth.");
         assert_eq!(p.greeting, "Hello. I am Sherlock Holmes.");
-        p.validate().unwrap();
+        p.validated().unwrap();
+    }
+
+    #[test]
+    fn an_invalid_persona_is_returned_for_the_engine_to_refuse() {
+        let long = "x".repeat(link_core::persona::limits::TRAIT + 1);
+        let json = JSON.replace("\"sharp\"", &format!("\"{long}\""));
+        let p = parse_persona(&json, "Sherlock Holmes").unwrap();
+        let Err(Error::InvalidPersona { problems }) = p.validated() else {
+            panic!("the engine's check refuses the long personality")
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn the_request_sends_the_core_instructions_and_one_sentence_for_a_small_model() {
+        let request = extraction_request("Sherlock Holmes", GenerationParams::default());
+        let suffix = request
+            .system
+            .strip_prefix(extraction::instructions())
+            .unwrap();
+        assert_eq!(
+            suffix,
+            format!(
+                "\nKeep every field short, a sentence or two, with at most {} example lines.",
+                max_example_lines()
+            )
+        );
+        assert_eq!(max_example_lines(), 3);
     }
 
     #[test]

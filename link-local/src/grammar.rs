@@ -1,13 +1,14 @@
 //! The grammar that makes the local model write a valid persona.
 //!
-//! It starts from the `Persona` JSON schema (schemars, the same one the cloud extractors use),
-//! then tightens it for a small model: fixed field order (name first, so every other field is
-//! written knowing who it is about), required non-empty strings and length bounds well inside
-//! [`link_core::persona::limits`], and a short list of example lines. llama.cpp's
-//! `json_schema_to_grammar` turns the result into GBNF, so the output always parses.
+//! It starts from the core extraction schema ([`link_core::extraction::schema`], the one the
+//! cloud extractors start from too), keeps its field order (name first, so every other field
+//! is written knowing who it is about) and tightens it for a small model: required non-empty
+//! strings and length bounds well inside [`link_core::persona::limits`], and a short list of
+//! example lines. llama.cpp's `json_schema_to_grammar` turns the result into GBNF, so the
+//! output always parses.
 
 use link_core::persona::limits;
-use link_core::{Error, Persona, Result};
+use link_core::{Error, Result, extraction};
 use serde_json::{Map, Value, json};
 
 /// How one field is bounded in the grammar, in characters.
@@ -23,7 +24,7 @@ pub(crate) enum Bound {
     AsSchema,
 }
 
-/// Every persona field in the order the model writes it, with its bound.
+/// How each persona field is bounded (the order the model writes them in is the core schema's).
 pub(crate) const FIELDS: &[(&str, Bound)] = &[
     ("name", Bound::Text(60)),
     ("kind", Bound::AsSchema),
@@ -52,32 +53,41 @@ const _: () = {
     assert!(150 <= limits::EXAMPLE_LINE && 200 <= limits::SAFETY_NOTES);
 };
 
-/// The bounded persona schema, as JSON text with the properties in [`FIELDS`] order.
+/// The most example lines the grammar lets the model write.
+pub(crate) fn max_example_lines() -> usize {
+    FIELDS
+        .iter()
+        .find_map(|(_, bound)| match bound {
+            Bound::Lines { items, .. } => Some(*items),
+            _ => None,
+        })
+        .unwrap_or(limits::EXAMPLE_LINES)
+}
+
+/// The bounded persona schema, as JSON text with the properties in the core schema's order.
 pub(crate) fn persona_schema() -> Result<String> {
-    let schema = serde_json::to_value(schemars::schema_for!(Persona)).map_err(internal)?;
+    let schema = extraction::schema();
     let properties = schema
         .get("properties")
         .and_then(Value::as_object)
-        .ok_or_else(|| internal("the Persona schema has no properties"))?;
-    let defs = schema.get("$defs").and_then(Value::as_object);
-    if let Some(unknown) = properties
-        .keys()
-        .find(|k| !FIELDS.iter().any(|(f, _)| f == k))
-    {
-        return Err(internal(format!(
-            "Persona field `{unknown}` has no grammar bound"
-        )));
+        .ok_or_else(|| internal("the extraction schema has no properties"))?;
+    let order = extraction::field_order(&schema);
+    if let Some(stale) = FIELDS.iter().find(|(f, _)| !properties.contains_key(*f)) {
+        return Err(internal(format!("`{}` is not a persona field", stale.0)));
     }
-    // serde_json may sort object keys, so the ordered object is written by hand.
-    let mut props = Vec::with_capacity(FIELDS.len());
-    for (name, bound) in FIELDS {
+    // serde_json sorts object keys, so the ordered object is written by hand.
+    let mut props = Vec::with_capacity(order.len());
+    for name in &order {
+        let bound = FIELDS
+            .iter()
+            .find_map(|(f, bound)| (f == name).then_some(*bound))
+            .ok_or_else(|| internal(format!("Persona field `{name}` has no grammar bound")))?;
         let original = properties
             .get(*name)
-            .ok_or_else(|| internal(format!("the Persona schema lost field `{name}`")))?;
-        let field = bounded(original, *bound, defs)?;
-        props.push(format!("{}:{}", json!(name), field));
+            .ok_or_else(|| internal(format!("the extraction schema lost field `{name}`")))?;
+        props.push(format!("{}:{}", json!(name), bounded(original, bound)));
     }
-    let required: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+    let required = order;
     Ok(format!(
         r#"{{"type":"object","properties":{{{}}},"required":{},"additionalProperties":false}}"#,
         props.join(","),
@@ -92,9 +102,9 @@ pub(crate) fn persona_grammar() -> Result<String> {
         .map_err(|e| internal(format!("json_schema_to_grammar failed: {e}")))
 }
 
-fn bounded(original: &Value, bound: Bound, defs: Option<&Map<String, Value>>) -> Result<Value> {
+fn bounded(original: &Value, bound: Bound) -> Value {
     let text = |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max});
-    Ok(match bound {
+    match bound {
         Bound::Text(max) => text(max),
         Bound::OptionalText(max) => {
             json!({"anyOf": [{"type": "string", "minLength": 1, "maxLength": max}, {"type": "null"}]})
@@ -102,32 +112,25 @@ fn bounded(original: &Value, bound: Bound, defs: Option<&Map<String, Value>>) ->
         Bound::Lines { items, chars } => {
             json!({"type": "array", "items": text(chars), "minItems": 1, "maxItems": items})
         }
-        Bound::AsSchema => inline_refs(original, defs)?,
-    })
+        Bound::AsSchema => without_docs(original),
+    }
 }
 
-/// Replaces `{"$ref": "#/$defs/X"}` by the definition, so the field stands alone; the
-/// descriptions are dropped since the grammar cannot use them.
-fn inline_refs(value: &Value, defs: Option<&Map<String, Value>>) -> Result<Value> {
+/// The field's schema (the core one has no `$ref`, so it stands alone) without descriptions,
+/// which the grammar cannot use.
+fn without_docs(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref") {
-                let name = reference.trim_start_matches("#/$defs/");
-                let def = defs
-                    .and_then(|d| d.get(name))
-                    .ok_or_else(|| internal(format!("unresolved schema reference {reference}")))?;
-                return inline_refs(def, defs);
-            }
             let mut out = Map::new();
             for (key, value) in map {
                 if key != "description" && key != "title" {
-                    out.insert(key.clone(), inline_refs(value, defs)?);
+                    out.insert(key.clone(), without_docs(value));
                 }
             }
-            Ok(Value::Object(out))
+            Value::Object(out)
         }
-        Value::Array(items) => items.iter().map(|v| inline_refs(v, defs)).collect(),
-        other => Ok(other.clone()),
+        Value::Array(items) => items.iter().map(without_docs).collect(),
+        other => other.clone(),
     }
 }
 
@@ -168,9 +171,53 @@ mod tests {
 
     #[test]
     fn every_persona_field_has_a_bound() {
-        let schema = serde_json::to_value(schemars::schema_for!(Persona)).unwrap();
+        let schema = extraction::schema();
         let props = schema["properties"].as_object().unwrap();
         assert_eq!(props.len(), FIELDS.len());
+    }
+
+    #[test]
+    fn the_grammar_schema_is_the_core_schema_bounded() {
+        let core = extraction::schema();
+        let order = extraction::field_order(&core);
+        let text = persona_schema().unwrap();
+        let bounded: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(extraction::field_order(&bounded), order);
+        // The written property order is the core's too (serde_json would sort it).
+        let positions: Vec<usize> = order
+            .iter()
+            .map(|f| text.find(&format!("\"{f}\":{{")).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "{text}");
+        // Fields the grammar does not bound keep the core schema's values.
+        let variants = |s: &Value| {
+            s["properties"]["kind"]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["const"].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(variants(&bounded), variants(&core));
+        assert_eq!(
+            bounded["properties"]["living"]["type"],
+            core["properties"]["living"]["type"]
+        );
+    }
+
+    #[test]
+    fn the_grammar_writes_the_fields_in_the_core_order() {
+        let gbnf = persona_grammar().unwrap();
+        let root = gbnf.lines().find(|l| l.starts_with("root ::=")).unwrap();
+        let positions: Vec<usize> = extraction::field_order(&extraction::schema())
+            .iter()
+            .map(|f| {
+                let rule = format!("{}-kv", f.replace('_', "-"));
+                root.find(&rule)
+                    .unwrap_or_else(|| panic!("{rule} not in {root}"))
+            })
+            .collect();
+        assert!(positions.is_sorted(), "{root}");
     }
 
     #[test]

@@ -37,6 +37,12 @@ async fn success_sends_a_strict_schema_and_parses_the_persona() {
     let body = &fake.bodies().await[0];
     assert_eq!(body["model"], MODEL);
     assert_eq!(body["messages"][0]["role"], "system");
+    // The core instructions, exactly: OpenAI needs no suffix (the schema travels in
+    // `response_format`).
+    assert_eq!(
+        body["messages"][0]["content"],
+        link_core::extraction::instructions()
+    );
     assert_eq!(
         body["messages"][1],
         json!({"role": "user", "content": "Ada Lovelace"})
@@ -45,6 +51,34 @@ async fn success_sends_a_strict_schema_and_parses_the_persona() {
     let problems = response_format_violations(&body["response_format"]);
     assert!(problems.is_empty(), "{problems:?}");
     assert!(body.get("stream").is_none());
+
+    // The strict schema is the core extraction schema made strict: the same fields, each
+    // described as the core describes it, and the core's root description.
+    let sent = &body["response_format"]["json_schema"]["schema"];
+    let core = link_core::extraction::schema();
+    assert_eq!(sent["description"], core["description"]);
+    let sent_props = sent["properties"].as_object().unwrap();
+    let core_props = core["properties"].as_object().unwrap();
+    assert_eq!(
+        sent_props.keys().collect::<Vec<_>>(),
+        core_props.keys().collect::<Vec<_>>()
+    );
+    for (name, schema) in core_props {
+        assert_eq!(
+            sent_props[name]["description"], schema["description"],
+            "{name}"
+        );
+    }
+    let mut required: Vec<&str> = sent["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut core_required = link_core::extraction::field_order(&core);
+    required.sort_unstable();
+    core_required.sort_unstable();
+    assert_eq!(required, core_required);
 }
 
 #[tokio::test]
@@ -104,8 +138,9 @@ async fn a_persona_that_fails_validation_is_invalid_persona() {
     persona["name"] = json!("   ");
     persona["greeting"] = json!("x".repeat(5000));
     let (_, result) = extract_with(vec![fixed(json_completion(&persona, "stop"))]).await;
-    let Err(Error::InvalidPersona { problems }) = result else {
-        panic!("expected invalid persona, got {result:?}")
+    // The extractor hands over what the model wrote; the engine's check refuses it.
+    let Err(Error::InvalidPersona { problems }) = result.unwrap().validated() else {
+        panic!("expected invalid persona")
     };
     assert_eq!(problems.len(), 2, "{problems:?}");
 }

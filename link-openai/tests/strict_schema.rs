@@ -68,6 +68,10 @@ fn default_mood() -> String {
 fn rich_types_clean_to_valid_strict_schemas() {
     for (name, schema) in [
         ("Persona", strict_schema_for::<Persona>().unwrap()),
+        (
+            "extraction::schema",
+            make_strict(link_core::extraction::schema()).unwrap(),
+        ),
         ("Everything", strict_schema_for::<Everything>().unwrap()),
         ("Region", strict_schema_for::<Region>().unwrap()),
     ] {

@@ -14,7 +14,13 @@ fn extractor(mock: &Mock) -> BedrockPersonaExtractor {
 #[tokio::test]
 async fn a_persona_comes_from_the_forced_tool_call() {
     let mock = Mock::start().await;
-    let persona = extractor(&mock).extract("  Ada Lovelace ").await.unwrap();
+    // Through the engine's check, as every extracted persona goes.
+    let persona = extractor(&mock)
+        .extract("  Ada Lovelace ")
+        .await
+        .unwrap()
+        .validated()
+        .unwrap();
     assert_eq!(persona.name, "Ada Lovelace");
     assert_eq!(persona.kind, PersonaKind::Fictional);
     assert_eq!(
@@ -38,7 +44,18 @@ async fn a_persona_comes_from_the_forced_tool_call() {
         schema["properties"]["kind"]["enum"][0], "fictional",
         "{schema}"
     );
-    assert_eq!(schema["description"], "A character for the model to play.");
+    let core = link_core::extraction::schema();
+    assert_eq!(schema["description"], core["description"]);
+    assert_eq!(schema["required"], core["required"]);
+    // The core instructions, plus one sentence naming the tool (documented in the extractor).
+    let system = body["system"][0]["text"].as_str().unwrap();
+    let suffix = system
+        .strip_prefix(link_core::extraction::instructions())
+        .unwrap_or_else(|| panic!("not the core instructions: {system}"));
+    assert!(
+        suffix.starts_with('\n') && suffix.contains(PERSONA_TOOL) && suffix.len() < 100,
+        "{suffix:?}"
+    );
 }
 
 #[tokio::test]
@@ -50,9 +67,12 @@ async fn broken_tool_calls_are_refused_by_meaning() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::MalformedOutput { .. }), "{err:?}");
+    // A nameless persona leaves the extractor and is refused by the engine's check.
     let err = extractor
         .extract(&format!("a {NAMELESS} ghost"))
         .await
+        .unwrap()
+        .validated()
         .unwrap_err();
     let Error::InvalidPersona { problems } = err else {
         panic!("{err:?}")
@@ -96,8 +116,11 @@ async fn the_guardrail_check_blocks_a_persona_before_it_is_accepted() {
     assert_eq!(sent.raw_path, "/guardrail/gr-test/version/1/apply");
     assert_eq!(sent.body["source"], "INPUT");
     let text = sent.body["content"][0]["text"]["text"].as_str().unwrap();
+    // The guardrail assesses the persona as the extractor returns it.
     assert!(
-        text.contains("Name: Ada Lovelace") && text.contains("Greeting: Hello"),
+        text.contains("Name: Ada Lovelace")
+            && text.contains(&format!("Greeting: {}\n", persona.greeting))
+            && persona.greeting.trim().starts_with("Hello"),
         "{text}"
     );
 
