@@ -133,7 +133,8 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// Deletes a conversation and its messages; `false` if there was none.
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool>;
 
-    /// Appends a message and bumps the conversation's `updated_at`.
+    /// Appends a message and bumps the conversation's `updated_at` to the message's
+    /// `created_at` (never backwards: an older message leaves it as it was).
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
     async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()>;
 
