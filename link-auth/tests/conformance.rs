@@ -25,7 +25,8 @@ const SECRET: &[u8] = b"conformance-secret-of-at-least-32-bytes";
 fn tampered(token: &str) -> String {
     let [header, payload, signature]: [&str; 3] =
         token.split('.').collect::<Vec<_>>().try_into().unwrap();
-    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sub"] = json!("mallory");
     let payload = b64(serde_json::to_vec(&claims).unwrap());
     format!("{header}.{payload}.{signature}")
@@ -88,9 +89,7 @@ async fn a_general_oidc_authenticator_with_leeway_conforms() {
         .leeway(Duration::from_secs(60))
         .build()
         .unwrap();
-    let claims = |exp: u64| {
-        json!({"sub": "u-ec", "iss": "https://issuer.test/", "aud": ["api://link"], "exp": exp})
-    };
+    let claims = |exp: u64| json!({"sub": "u-ec", "iss": "https://issuer.test/", "aud": ["api://link"], "exp": exp});
     // Expired beyond the minute of leeway.
     let tokens = tokens(
         "u-ec",

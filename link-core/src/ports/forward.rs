@@ -71,7 +71,11 @@ macro_rules! forward_ports {
 
         #[async_trait]
         impl<T: ConversationStore + ?Sized> ConversationStore for $wrapper<T> {
-            async fn create(&self, conversation: &Conversation, messages: &[Message]) -> Result<()> {
+            async fn create(
+                &self,
+                conversation: &Conversation,
+                messages: &[Message],
+            ) -> Result<()> {
                 (**self).create(conversation, messages).await
             }
 
@@ -263,8 +267,14 @@ mod tests {
         let expected = (own("own ping"), own("own append_all"));
         let shared: Arc<dyn ConversationStore> = Arc::new(OwnDefaults::default());
         assert_eq!(defaults_of(shared).await, expected);
-        assert_eq!(defaults_of(Arc::new(OwnDefaults::default())).await, expected);
-        assert_eq!(defaults_of(Box::new(OwnDefaults::default())).await, expected);
+        assert_eq!(
+            defaults_of(Arc::new(OwnDefaults::default())).await,
+            expected
+        );
+        assert_eq!(
+            defaults_of(Box::new(OwnDefaults::default())).await,
+            expected
+        );
     }
 
     #[tokio::test]

@@ -72,7 +72,11 @@ async fn messages_of(
     expect_ok(read, "messages")
 }
 
-async fn get(store: &dyn ConversationStore, owner: &str, id: ConversationId) -> Option<Conversation> {
+async fn get(
+    store: &dyn ConversationStore,
+    owner: &str,
+    id: ConversationId,
+) -> Option<Conversation> {
     expect_ok(store.get(owner, id).await, "get")
 }
 
@@ -168,7 +172,10 @@ pub async fn messages_keep_order_and_content_exactly(store: &dyn ConversationSto
     );
     let reply = message_at(&conversation, 2, Role::Assistant, "Reply with ünïcödé 🎩");
     for message in [&user, &reply] {
-        expect_ok(store.append(&alice, conversation.id, message).await, "append");
+        expect_ok(
+            store.append(&alice, conversation.id, message).await,
+            "append",
+        );
     }
     assert_eq!(
         messages_of(store, &conversation, None).await,
@@ -232,7 +239,10 @@ pub async fn append_bumps_updated_at_and_never_moves_it_back(store: &dyn Convers
     let alice = unique("alice");
     let (conversation, _) = stored(store, &alice).await;
     let later = message_at(&conversation, 60, Role::User, "later");
-    expect_ok(store.append(&alice, conversation.id, &later).await, "append");
+    expect_ok(
+        store.append(&alice, conversation.id, &later).await,
+        "append",
+    );
     let bumped = get(store, &alice, conversation.id).await;
     assert_eq!(
         bumped.map(|c| c.updated_at),
@@ -242,7 +252,10 @@ pub async fn append_bumps_updated_at_and_never_moves_it_back(store: &dyn Convers
 
     let older = message_at(&conversation, 30, Role::Assistant, "older");
     let turn = std::slice::from_ref(&older);
-    expect_ok(store.append_all(&alice, conversation.id, turn).await, "append_all");
+    expect_ok(
+        store.append_all(&alice, conversation.id, turn).await,
+        "append_all",
+    );
     let kept = get(store, &alice, conversation.id).await;
     assert_eq!(
         kept.map(|c| c.updated_at),
@@ -260,7 +273,10 @@ pub async fn list_is_most_recently_updated_first(store: &dyn ConversationStore) 
     // Bump them out of creation order: second, then first, then third.
     for (conversation, seconds) in [(&third, 10), (&first, 20), (&second, 30)] {
         let message = message_at(conversation, seconds, Role::User, "bump");
-        expect_ok(store.append(&alice, conversation.id, &message).await, "append");
+        expect_ok(
+            store.append(&alice, conversation.id, &message).await,
+            "append",
+        );
     }
     let list = expect_ok(store.list(&alice).await, "list");
     let ids: Vec<ConversationId> = list.iter().map(|c| c.id).collect();
@@ -349,14 +365,23 @@ pub async fn messages_of_a_missing_conversation_are_not_found(store: &dyn Conver
 pub async fn delete_is_owner_scoped(store: &dyn ConversationStore) {
     let alice = unique("alice");
     let (conversation, greeting) = stored(store, &alice).await;
-    let deleted = expect_ok(store.delete(&unique("bob"), conversation.id).await, "delete");
-    assert!(!deleted, "delete of another owner's conversation must be false");
+    let deleted = expect_ok(
+        store.delete(&unique("bob"), conversation.id).await,
+        "delete",
+    );
+    assert!(
+        !deleted,
+        "delete of another owner's conversation must be false"
+    );
     assert_eq!(
         get(store, &alice, conversation.id).await,
         Some(conversation.clone()),
         "a refused delete must leave the conversation"
     );
-    assert_eq!(messages_of(store, &conversation, None).await, vec![greeting]);
+    assert_eq!(
+        messages_of(store, &conversation, None).await,
+        vec![greeting]
+    );
 }
 
 /// `delete` removes the conversation and its messages: `true` once, then `false`; afterwards
