@@ -184,25 +184,32 @@ pub async fn messages_keep_order_and_content_exactly(store: &dyn ConversationSto
     );
 }
 
+/// A stored conversation of `owner` with its greeting and a turn added by `append_all`, and
+/// the three messages in the order they were given.
+async fn stored_with_a_turn(
+    store: &dyn ConversationStore,
+    owner: &str,
+) -> (Conversation, Vec<Message>) {
+    let (conversation, greeting) = stored(store, owner).await;
+    let turn = [
+        message_at(&conversation, 1, Role::User, "and then?"),
+        message_at(&conversation, 2, Role::Assistant, "and then, this."),
+    ];
+    let appended = store.append_all(owner, conversation.id, &turn).await;
+    expect_ok(appended, "append_all");
+    let [user, reply] = turn;
+    (conversation, vec![greeting, user, reply])
+}
+
 /// `last: Some(n)` keeps the newest `n` messages, oldest first; `n` beyond the count keeps
 /// all, `0` keeps none.
 pub async fn messages_last_keeps_the_newest_oldest_first(store: &dyn ConversationStore) {
-    let alice = unique("alice");
-    let (conversation, greeting) = stored(store, &alice).await;
-    let turn = [
-        message_at(&conversation, 1, Role::User, "one"),
-        message_at(&conversation, 2, Role::Assistant, "two"),
-    ];
-    expect_ok(
-        store.append_all(&alice, conversation.id, &turn).await,
-        "append_all",
-    );
+    let (conversation, all) = stored_with_a_turn(store, &unique("alice")).await;
     assert_eq!(
         messages_of(store, &conversation, Some(2)).await,
-        turn,
+        all[1..],
         "`last` keeps the newest, oldest first"
     );
-    let all = vec![greeting, turn[0].clone(), turn[1].clone()];
     assert_eq!(
         messages_of(store, &conversation, Some(10)).await,
         all,
@@ -216,19 +223,10 @@ pub async fn messages_last_keeps_the_newest_oldest_first(store: &dyn Conversatio
 
 /// `append_all` stores a turn in order, after the messages already there.
 pub async fn append_all_keeps_the_order(store: &dyn ConversationStore) {
-    let alice = unique("alice");
-    let (conversation, greeting) = stored(store, &alice).await;
-    let turn = [
-        message_at(&conversation, 1, Role::User, "and then?"),
-        message_at(&conversation, 2, Role::Assistant, "and then, this."),
-    ];
-    expect_ok(
-        store.append_all(&alice, conversation.id, &turn).await,
-        "append_all",
-    );
+    let (conversation, all) = stored_with_a_turn(store, &unique("alice")).await;
     assert_eq!(
         messages_of(store, &conversation, None).await,
-        vec![greeting, turn[0].clone(), turn[1].clone()],
+        all,
         "append_all keeps the order"
     );
 }
