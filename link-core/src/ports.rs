@@ -2,13 +2,16 @@
 //!
 //! Adapters live in their own crates (link-openai, link-bedrock, link-auth, link-local,
 //! link-store); the engine holds them as `Arc<dyn Trait>`. With the `test-util` feature each
-//! trait has a mockall mock (`MockChatModel`, ...).
+//! trait has a mockall mock (`MockChatModel`, ...). Every port is also implemented for
+//! `Arc<T>` and `Box<T>` of an implementation (see `forward.rs`).
 
 use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+
+mod forward;
 
 use crate::{
     AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
@@ -116,6 +119,9 @@ pub trait AuditSink: Send + Sync + Debug + 'static {
 #[async_trait]
 pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// Stores a new conversation with its first messages (e.g. the greeting), atomically.
+    /// Fails with [`Error::Storage`](crate::Error::Storage) if a conversation with its id
+    /// already exists, whoever owns it (ids are generated, so a duplicate is a bug, never a
+    /// request to overwrite), and leaves that conversation as it was.
     async fn create(&self, conversation: &Conversation, messages: &[Message]) -> Result<()>;
 
     /// One conversation of `owner`, or `None`.
@@ -127,7 +133,8 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// Deletes a conversation and its messages; `false` if there was none.
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool>;
 
-    /// Appends a message and bumps the conversation's `updated_at`.
+    /// Appends a message and bumps the conversation's `updated_at` to the message's
+    /// `created_at` (never backwards: an older message leaves it as it was).
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
     async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()>;
 

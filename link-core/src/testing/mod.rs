@@ -1,5 +1,6 @@
 //! Test helpers (feature `test-util`): mocks of every port, a scripted chat model and
-//! extractor, and the conformance suites that every adapter's tests run.
+//! extractor, and the conformance suites that every adapter's tests run (one function per
+//! rule, and one per port that runs them all).
 //!
 //! ```toml
 //! [dev-dependencies]

@@ -1,0 +1,308 @@
+//! Every port through `Arc<T>` and `Box<T>`, as object_store does for its `ObjectStore`: a
+//! caller that takes `impl ChatModel` accepts an `Arc<dyn ChatModel>` or a shared concrete
+//! model as they are.
+//!
+//! Each impl forwards every method, also the ones with default bodies: otherwise an
+//! `Arc<SqliteStore>` would silently fall back to the default `append_all` (one write per
+//! message) instead of the store's own transaction, and an `Arc<BedrockChatModel>` would
+//! stream by wrapping `complete`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{
+    AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
+    RateLimiter,
+};
+use crate::{
+    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId, Message,
+    Persona, Principal, Result,
+};
+
+/// Implements the six ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
+macro_rules! forward_ports {
+    ($wrapper:ident) => {
+        #[async_trait]
+        impl<T: PersonaExtractor + ?Sized> PersonaExtractor for $wrapper<T> {
+            async fn extract(&self, request: &str) -> Result<Persona> {
+                (**self).extract(request).await
+            }
+
+            fn model_id(&self) -> String {
+                (**self).model_id()
+            }
+        }
+
+        #[async_trait]
+        impl<T: ChatModel + ?Sized> ChatModel for $wrapper<T> {
+            async fn complete(&self, request: ChatRequest) -> Result<ChatResponse> {
+                (**self).complete(request).await
+            }
+
+            async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
+                (**self).stream(request).await
+            }
+
+            fn model_id(&self) -> String {
+                (**self).model_id()
+            }
+        }
+
+        #[async_trait]
+        impl<T: Authenticator + ?Sized> Authenticator for $wrapper<T> {
+            async fn authenticate(&self, token: &str) -> Result<Principal> {
+                (**self).authenticate(token).await
+            }
+        }
+
+        impl<T: RateLimiter + ?Sized> RateLimiter for $wrapper<T> {
+            fn check(&self, principal: &Principal) -> RateDecision {
+                (**self).check(principal)
+            }
+        }
+
+        #[async_trait]
+        impl<T: AuditSink + ?Sized> AuditSink for $wrapper<T> {
+            async fn record(&self, event: &AuditEvent) -> Result<()> {
+                (**self).record(event).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: ConversationStore + ?Sized> ConversationStore for $wrapper<T> {
+            async fn create(
+                &self,
+                conversation: &Conversation,
+                messages: &[Message],
+            ) -> Result<()> {
+                (**self).create(conversation, messages).await
+            }
+
+            async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
+                (**self).get(owner, id).await
+            }
+
+            async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
+                (**self).list(owner).await
+            }
+
+            async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
+                (**self).delete(owner, id).await
+            }
+
+            async fn append(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                message: &Message,
+            ) -> Result<()> {
+                (**self).append(owner, id, message).await
+            }
+
+            async fn append_all(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                messages: &[Message],
+            ) -> Result<()> {
+                (**self).append_all(owner, id, messages).await
+            }
+
+            async fn messages(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                last: Option<usize>,
+            ) -> Result<Vec<Message>> {
+                (**self).messages(owner, id, last).await
+            }
+
+            async fn ping(&self) -> Result<()> {
+                (**self).ping().await
+            }
+        }
+    };
+}
+
+forward_ports!(Arc);
+forward_ports!(Box);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::testing::{RecordingAuditSink, ScriptedExtractor};
+    use crate::{ChatEvent, Error, MemoryStore, PersonaKind, Role, StopReason, Unlimited};
+
+    /// A model whose `stream` differs from the default (which would wrap `complete`), so a
+    /// wrapper that does not forward it is caught.
+    #[derive(Debug)]
+    struct OwnStream;
+
+    #[async_trait]
+    impl ChatModel for OwnStream {
+        async fn complete(&self, _request: ChatRequest) -> Result<ChatResponse> {
+            Ok(ChatResponse {
+                text: "whole".into(),
+                stop_reason: StopReason::EndTurn,
+                usage: None,
+            })
+        }
+
+        async fn stream(&self, _request: ChatRequest) -> Result<ChatStream> {
+            let events = [" own", " stream"].map(|text| {
+                Ok(ChatEvent::Delta {
+                    text: text.to_owned(),
+                })
+            });
+            Ok(futures::stream::iter(events).boxed())
+        }
+
+        fn model_id(&self) -> String {
+            "own-stream".into()
+        }
+    }
+
+    /// A store that overrides both defaulted methods: `ping` reports it is down and
+    /// `append_all` refuses, where the defaults would succeed.
+    #[derive(Debug, Default)]
+    struct OwnDefaults(MemoryStore);
+
+    #[async_trait]
+    impl ConversationStore for OwnDefaults {
+        async fn create(&self, conversation: &Conversation, messages: &[Message]) -> Result<()> {
+            self.0.create(conversation, messages).await
+        }
+        async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
+            self.0.get(owner, id).await
+        }
+        async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
+            self.0.list(owner).await
+        }
+        async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
+            self.0.delete(owner, id).await
+        }
+        async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
+            self.0.append(owner, id, message).await
+        }
+        async fn append_all(&self, _: &str, _: ConversationId, _: &[Message]) -> Result<()> {
+            Err(Error::storage("own append_all"))
+        }
+        async fn messages(
+            &self,
+            owner: &str,
+            id: ConversationId,
+            last: Option<usize>,
+        ) -> Result<Vec<Message>> {
+            self.0.messages(owner, id, last).await
+        }
+        async fn ping(&self) -> Result<()> {
+            Err(Error::storage("own ping"))
+        }
+    }
+
+    fn audit_event() -> AuditEvent {
+        AuditEvent {
+            timestamp: crate::now(),
+            request_id: crate::RequestId::generate(),
+            sub: "alice".into(),
+            action: crate::AuditAction::ListConversations,
+            conversation_id: None,
+            outcome: crate::AuditOutcome::Ok,
+            error: None,
+            latency_ms: 1.0,
+            model: None,
+            usage: None,
+            prompt: None,
+            response: None,
+        }
+    }
+
+    fn request() -> ChatRequest {
+        let persona = Persona::new("Ada", PersonaKind::Historical, "A mathematician.", "Hello.");
+        crate::PromptBuilder::default().build(&persona, &[Message::new(Role::User, "Hi")])
+    }
+
+    /// Takes the port as `impl ChatModel`, as generic embedders do.
+    async fn streamed_text(model: impl ChatModel) -> String {
+        let events = model.stream(request()).await.unwrap();
+        events
+            .filter_map(|event| async move {
+                match event.unwrap() {
+                    ChatEvent::Delta { text } => Some(text),
+                    _ => None,
+                }
+            })
+            .collect()
+            .await
+    }
+
+    async fn defaults_of(store: impl ConversationStore) -> (Result<()>, Result<()>) {
+        let id = ConversationId::new();
+        let ping = store.ping().await;
+        let append_all = store.append_all("alice", id, &[]).await;
+        (ping, append_all)
+    }
+
+    #[tokio::test]
+    async fn wrapped_models_keep_their_own_stream() {
+        let shared: Arc<dyn ChatModel> = Arc::new(OwnStream);
+        assert_eq!(streamed_text(shared.clone()).await, " own stream");
+        assert_eq!(streamed_text(Arc::new(OwnStream)).await, " own stream");
+        assert_eq!(streamed_text(Box::new(OwnStream)).await, " own stream");
+        let boxed: Box<dyn ChatModel> = Box::new(OwnStream);
+        assert_eq!(streamed_text(boxed).await, " own stream");
+        assert_eq!(Arc::new(OwnStream).model_id(), "own-stream");
+        // The forward of `complete` reaches the model's own, too.
+        assert_eq!(shared.complete(request()).await.unwrap().text, "whole");
+    }
+
+    #[tokio::test]
+    async fn wrapped_stores_keep_their_own_ping_and_append_all() {
+        let own = |message: &str| Err(Error::storage(message));
+        let expected = (own("own ping"), own("own append_all"));
+        let shared: Arc<dyn ConversationStore> = Arc::new(OwnDefaults::default());
+        assert_eq!(defaults_of(shared).await, expected);
+        assert_eq!(
+            defaults_of(Arc::new(OwnDefaults::default())).await,
+            expected
+        );
+        assert_eq!(
+            defaults_of(Box::new(OwnDefaults::default())).await,
+            expected
+        );
+    }
+
+    #[tokio::test]
+    async fn the_ports_without_defaults_forward_too() {
+        async fn extract(extractor: impl PersonaExtractor) -> Persona {
+            extractor.extract("Ada Lovelace").await.unwrap()
+        }
+        fn check(limiter: impl RateLimiter) -> RateDecision {
+            limiter.check(&Principal::new("alice"))
+        }
+        async fn record(sink: impl AuditSink, event: &AuditEvent) {
+            sink.record(event).await.unwrap();
+        }
+
+        let extractor: Arc<dyn PersonaExtractor> = Arc::new(ScriptedExtractor::default());
+        assert_eq!(extract(extractor).await.name, "Ada Lovelace");
+        let unlimited = RateDecision::Allowed {
+            limit: u32::MAX,
+            remaining: u32::MAX,
+        };
+        let limiter: Box<dyn RateLimiter> = Box::new(Unlimited);
+        assert_eq!(check(limiter), unlimited);
+        assert_eq!(check(Arc::new(Unlimited)), unlimited);
+
+        let sink = RecordingAuditSink::default();
+        let event = audit_event();
+        record(Arc::new(sink.clone()), &event).await;
+        record(Box::new(sink.clone()) as Box<dyn AuditSink>, &event).await;
+        assert_eq!(sink.events(), vec![event.clone(), event]);
+    }
+}
