@@ -9,7 +9,9 @@
 //! principal -> rate limit -> validate -> route -> prompt -> model -> persist -> audit.
 //!
 //! This crate knows no provider SDK, HTTP client or database; adapters live in sibling crates
-//! (`link-openai`, `link-bedrock`, `link-auth`, `link-local`, `link-store`). With the
+//! (`link-openai`, `link-bedrock`, `link-auth`, `link-local`, `link-store`), and the `link`
+//! crate composes them from configuration (it is what an embedder depends on; it re-exports
+//! everything here). The HTTP API's JSON shapes are in `link-wire`. With the
 //! `test-util` feature, [`testing`] offers mocks of every port, a scripted chat model and the
 //! conformance suites every adapter runs.
 //!

@@ -99,7 +99,7 @@ impl Link {
                     audit.prompt(&request);
                     self.persona_from(audit, &request).await?
                 }
-                PersonaSource::Persona(persona) => checked(*persona)?,
+                PersonaSource::Persona(persona) => persona.validated()?,
             };
             let conversation = Conversation::new(ctx.principal.sub.clone(), persona);
             audit.conversation(conversation.id);
@@ -119,7 +119,7 @@ impl Link {
     async fn persona_from(&self, audit: &mut AuditGuard, request: &str) -> Result<Persona> {
         let request = validate_request(request)?;
         audit.model(self.extractor.model_id());
-        checked(self.extractor.extract(request).await?)
+        self.extractor.extract(request).await?.validated()
     }
 
     /// Sends a message and waits for the whole reply; both are stored.
@@ -274,12 +274,15 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
     ) -> Result<()> {
-        self.act(ctx, AuditAction::DeleteConversation, Some(id), async |_| {
-            match self.store.delete(&ctx.principal.sub, id).await? {
+        self.act(
+            ctx,
+            AuditAction::DeleteConversation,
+            Some(id),
+            async |_| match self.store.delete(&ctx.principal.sub, id).await? {
                 true => Ok(()),
                 false => Err(Error::not_found("conversation")),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -289,12 +292,4 @@ impl Link {
             .await?
             .ok_or_else(|| Error::not_found("conversation"))
     }
-}
-
-/// A persona normalised and validated: the one check every persona passes before it is used,
-/// whether a model extracted it or a user sent it.
-fn checked(persona: Persona) -> Result<Persona> {
-    let persona = persona.normalized();
-    persona.validate()?;
-    Ok(persona)
 }

@@ -66,14 +66,10 @@ impl Driver {
                 }
                 Some(Err(error)) => break End::Failed(error),
                 None => {
-                    break End::Failed(Error::Provider {
-                        provider: "model".into(),
-                        status: None,
-                        message: "the reply stream ended without finishing".into(),
-                        retryable: true,
-                        retry_after: None,
-                        body: None,
-                    });
+                    break End::Failed(
+                        Error::provider("model", "the reply stream ended without finishing")
+                            .with_retryable(true),
+                    );
                 }
             }
         };

@@ -1,0 +1,68 @@
+//! From configuration to a running server.
+
+use std::time::Duration;
+
+use link::{AuthMode, ExposeSecret, Result, Secrets};
+
+use crate::accounts::{Accounts, ClientSecret};
+use crate::config::Config;
+use crate::state::AppState;
+use crate::HttpOptions;
+
+/// Builds the engine and everything around it from `config` and the secrets in the
+/// environment.
+pub async fn build_state(config: &Config) -> Result<AppState> {
+    let secrets = Secrets::from_env();
+    let link = config.engine.build(&secrets).await?;
+    let auth = config.auth.build(&secrets)?;
+    let accounts = match config.auth.auth {
+        AuthMode::Cognito => Some(accounts(config, &secrets).await?),
+        AuthMode::Dev => None,
+    };
+    Ok(AppState {
+        link,
+        auth: auth.authenticator,
+        dev: auth.dev,
+        accounts,
+    })
+}
+
+/// The Cognito account flows, with the app client's secret when it has one.
+async fn accounts(config: &Config, secrets: &Secrets) -> Result<std::sync::Arc<Accounts>> {
+    let (region, client) = config.auth.cognito_client()?;
+    let secret = (secrets.cognito_client_secret.as_ref())
+        .map(|secret| ClientSecret::new(secret.expose_secret()));
+    Accounts::connect(region, client, secret, config.account_rate_limit_per_minute).await
+}
+
+/// Runs the server (or the Lambda handler) until shut down.
+pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let state = build_state(&config).await?;
+    let options = HttpOptions {
+        max_body_bytes: config.max_body_bytes,
+        cors_origins: config.cors_origins.clone(),
+    };
+    let app = crate::router(state, &options);
+    #[cfg(feature = "lambda")]
+    if config.lambda {
+        tracing::info!(settings = %config.summary(), "link-server serving AWS Lambda invocations");
+        return crate::lambda::run(app)
+            .await
+            .map_err(|e| e.to_string().into());
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    let defaults = if config.is_embedded_default() {
+        " (embedded defaults)"
+    } else {
+        ""
+    };
+    tracing::info!(
+        settings = %config.summary(),
+        "link-server listening on http://{address}{defaults}"
+    );
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    crate::serve::serve(listener, app, grace).await?;
+    tracing::info!("link-server stopped");
+    Ok(())
+}

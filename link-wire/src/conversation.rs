@@ -1,0 +1,160 @@
+//! Conversations and their messages: what `/v1/conversations` takes and gives.
+
+use link_core::{Conversation, ConversationDetail, Message, Persona, Usage};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[cfg(feature = "openapi")]
+use crate::PersonaSchema;
+
+/// A stored message.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageBody {
+    /// Its id.
+    pub id: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Its text.
+    pub content: String,
+    /// When it was stored (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Message> for MessageBody {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            role: m.role.as_str().to_owned(),
+            content: m.content,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A conversation with its messages.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationBody {
+    /// Its id.
+    pub id: String,
+    /// The character.
+    #[cfg_attr(feature = "openapi", schema(value_type = PersonaSchema))]
+    pub persona: Persona,
+    /// Its messages, oldest first; the first is the greeting.
+    pub messages: Vec<MessageBody>,
+    /// When it was created (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    /// When a message was last added (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<ConversationDetail> for ConversationBody {
+    fn from(detail: ConversationDetail) -> Self {
+        let c = detail.conversation;
+        Self {
+            id: c.id.to_string(),
+            persona: c.persona,
+            messages: detail.messages.into_iter().map(MessageBody::from).collect(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A conversation without its messages.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationSummary {
+    /// Its id.
+    pub id: String,
+    /// The character.
+    #[cfg_attr(feature = "openapi", schema(value_type = PersonaSchema))]
+    pub persona: Persona,
+    /// When it was created (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    /// When a message was last added (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Conversation> for ConversationSummary {
+    fn from(c: Conversation) -> Self {
+        Self {
+            id: c.id.to_string(),
+            persona: c.persona,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The caller's conversations.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationList {
+    /// Most recently updated first.
+    pub conversations: Vec<ConversationSummary>,
+}
+
+/// `POST /v1/conversations`: either a free-text request or a ready persona.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateConversation {
+    /// Who to talk to, e.g. "Sherlock Holmes".
+    pub persona_request: Option<String>,
+    /// A persona to use as it is.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PersonaSchema>))]
+    pub persona: Option<Persona>,
+}
+
+/// `POST /v1/conversations/{id}/messages`.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessage {
+    /// The user's message.
+    pub content: String,
+}
+
+/// Token counts.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageBody {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+    /// Total.
+    pub total_tokens: u64,
+}
+
+impl From<Usage> for UsageBody {
+    fn from(u: Usage) -> Self {
+        Self {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            total_tokens: u.total_tokens,
+        }
+    }
+}
+
+/// The character's reply.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyBody {
+    /// The stored reply.
+    pub message: MessageBody,
+    /// Token counts; null when the provider did not report them.
+    pub usage: Option<UsageBody>,
+    /// Why the reply ended (`end_turn`, `max_tokens`, `stop_sequence`, ...).
+    pub stop_reason: String,
+}

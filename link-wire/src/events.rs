@@ -1,0 +1,33 @@
+//! The Server-Sent Events of a streamed reply: `delta` events, then `done` or `error`
+//! (whose data is an [`ErrorDetail`](crate::ErrorDetail)).
+
+use serde::{Deserialize, Serialize};
+
+use crate::UsageBody;
+
+/// The SSE event name of more reply text ([`DeltaEvent`]).
+pub const DELTA: &str = "delta";
+/// The SSE event name of a finished, stored reply ([`DoneEvent`]).
+pub const DONE: &str = "done";
+/// The SSE event name of a failure mid-stream ([`ErrorDetail`](crate::ErrorDetail)).
+pub const ERROR: &str = "error";
+
+/// SSE `delta` event data.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeltaEvent {
+    /// More reply text.
+    pub text: String,
+}
+
+/// SSE `done` event data.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DoneEvent {
+    /// Why the reply ended.
+    pub stop_reason: String,
+    /// Token counts, or null.
+    pub usage: Option<UsageBody>,
+    /// The id of the stored reply.
+    pub message_id: String,
+}

@@ -1,0 +1,56 @@
+//! # link-wire
+//!
+//! The JSON shapes of Link's HTTP API: requests, responses, the Server-Sent Events of a
+//! streamed reply and the error body. `link-server` serialises them; the `link` CLI's remote
+//! mode (and any Rust client) deserialises them. With the `openapi` feature every type
+//! derives `utoipa::ToSchema`, which is how the server's OpenAPI document is generated.
+//!
+//! They are kept apart from the engine's types so that either can change without silently
+//! changing the other; `From` conversions go from the engine's types to these.
+//!
+//! ```
+//! use link_wire::{ErrorBody, SendMessage};
+//! let body = serde_json::to_string(&SendMessage { content: "Hello".into() }).unwrap();
+//! assert_eq!(body, r#"{"content":"Hello"}"#);
+//! let error: ErrorBody =
+//!     serde_json::from_str(r#"{"error":{"code":"not_found","message":"conversation not found"}}"#)
+//!         .unwrap();
+//! assert_eq!(error.error.code, "not_found");
+//! ```
+
+mod auth;
+mod chat;
+mod conversation;
+mod error;
+pub mod events;
+mod health;
+mod persona;
+
+pub use auth::{
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
+    SignUpReply, TokenRequest, TokenResponse,
+};
+pub use chat::{ChatBody, ChatReplyBody};
+pub use conversation::{
+    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
+    ReplyBody, SendMessage, UsageBody,
+};
+pub use error::{ErrorBody, ErrorDetail, SERVER};
+pub use events::{DeltaEvent, DoneEvent};
+pub use health::HealthBody;
+pub use persona::PersonaRequest;
+
+/// Stands for `link_core::Persona` in the OpenAPI document; its schema is generated from the
+/// Rust type by schemars and added to the document by the server.
+#[cfg(feature = "openapi")]
+pub struct PersonaSchema;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PersonaSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        utoipa::openapi::RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Persona"))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PersonaSchema {}

@@ -1,0 +1,224 @@
+//! The engine's settings: every one has an environment name (part of the interface) and a
+//! flag that mirrors it, read here and nowhere else. Secrets are not settings: they come from
+//! the environment only, through [`Secrets`](crate::Secrets).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+use link_core::{ContentPolicy, Error, Result};
+
+/// Which implementation plays a model port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Provider {
+    /// The in-process GGUF model (feature `local`).
+    Local,
+    /// OpenAI or an OpenAI-compatible server (feature `openai`).
+    Openai,
+    /// Amazon Bedrock (feature `bedrock`).
+    Bedrock,
+}
+
+impl Provider {
+    /// The lower-case name used in settings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Local => "local",
+            Provider::Openai => "openai",
+            Provider::Bedrock => "bedrock",
+        }
+    }
+}
+
+/// What audit records keep of prompt and response text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditContent {
+    /// Prompt and response text in full.
+    Full,
+    /// Their SHA-256 hashes.
+    Hash,
+    /// Neither.
+    None,
+}
+
+impl From<AuditContent> for ContentPolicy {
+    fn from(value: AuditContent) -> Self {
+        match value {
+            AuditContent::Full => ContentPolicy::Full,
+            AuditContent::Hash => ContentPolicy::Hash,
+            AuditContent::None => ContentPolicy::None,
+        }
+    }
+}
+
+/// Everything that shapes the engine: providers and their models, the database, the rate
+/// limit, the audit policy and the history window. Parsed from flags and the environment by
+/// the binaries (it is a `clap::Args`), or from the environment alone by
+/// [`Config::from_env`]; [`Config::build`](crate::Config::build) turns it into an engine.
+///
+/// ```
+/// let config = link::Config::from_lookup(|name| match name {
+///     "LINK_CHAT_PROVIDER" => Some("openai".into()),
+///     _ => None,
+/// })?;
+/// assert_eq!(config.chat_provider, link::Provider::Openai);
+/// assert_eq!(config.rate_limit_per_minute, 25);
+/// # Ok::<(), link::Error>(())
+/// ```
+#[derive(Debug, Clone, Args)]
+#[group(id = "engine")]
+pub struct Config {
+    /// SQLite database file (default: link.sqlite in the platform data directory).
+    #[arg(long, env = "LINK_DATABASE")]
+    pub database: Option<PathBuf>,
+
+    /// Who extracts personas.
+    #[arg(long, env = "LINK_PERSONA_PROVIDER", value_enum, default_value_t = Provider::Local)]
+    pub persona_provider: Provider,
+
+    /// Who plays them.
+    #[arg(long, env = "LINK_CHAT_PROVIDER", value_enum, default_value_t = Provider::Local)]
+    pub chat_provider: Provider,
+
+    /// GGUF model file for the local provider (default: the file scripts/fetch-model.sh places).
+    #[arg(long, env = "LINK_MODEL_PATH")]
+    pub model_path: Option<PathBuf>,
+
+    /// CPU threads for the local model (default: all cores). Set fewer when other heavy work
+    /// shares the machine: llama.cpp's threads spin-wait and slow down badly when starved.
+    #[arg(long, env = "LINK_LOCAL_THREADS")]
+    pub local_threads: Option<usize>,
+
+    /// OpenAI model.
+    #[arg(long, env = "LINK_OPENAI_MODEL", default_value = "gpt-4o-mini")]
+    pub openai_model: String,
+
+    /// OpenAI API base, including its version path (default: https://api.openai.com/v1); any
+    /// OpenAI-compatible server (Ollama, vLLM, llama.cpp server, LM Studio) works.
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+
+    /// Sent as OpenAI's `OpenAI-Organization` header.
+    #[arg(long, env = "OPENAI_ORG_ID")]
+    pub openai_organization: Option<String>,
+
+    /// Sent as OpenAI's `OpenAI-Project` header.
+    #[arg(long, env = "OPENAI_PROJECT_ID")]
+    pub openai_project: Option<String>,
+
+    /// Bedrock model or inference profile id.
+    #[arg(
+        long,
+        env = "LINK_BEDROCK_MODEL",
+        default_value = "amazon.nova-micro-v1:0"
+    )]
+    pub bedrock_model: String,
+
+    /// Bedrock guardrail id (guardrails are off without one).
+    #[arg(long, env = "LINK_GUARDRAIL_ID")]
+    pub guardrail_id: Option<String>,
+
+    /// Bedrock guardrail version.
+    #[arg(long, env = "LINK_GUARDRAIL_VERSION", default_value = "DRAFT")]
+    pub guardrail_version: String,
+
+    /// Requests per user per minute.
+    #[arg(long, env = "LINK_RATE_LIMIT_PER_MINUTE", default_value_t = 25)]
+    pub rate_limit_per_minute: u32,
+
+    /// What audit records keep of prompt and response text.
+    #[arg(long, env = "LINK_AUDIT_CONTENT", value_enum, default_value_t = AuditContent::Full)]
+    pub audit_content: AuditContent,
+
+    /// How many stored messages are read to build a prompt, before token trimming.
+    #[arg(long, env = "LINK_HISTORY_WINDOW", default_value_t = 200)]
+    pub history_window: usize,
+}
+
+/// Parses an `Args` group from the environment alone (no flags).
+#[derive(Debug, Parser)]
+#[command(name = "link", no_binary_name = true)]
+pub(crate) struct FromEnv<T: Args> {
+    #[command(flatten)]
+    pub(crate) inner: T,
+}
+
+impl<T: Args> FromEnv<T> {
+    /// Parses `T` from the process environment.
+    pub(crate) fn parse_env() -> Result<T> {
+        FromEnv::<T>::try_parse_from(std::iter::empty::<String>())
+            .map(|parsed| parsed.inner)
+            .map_err(|e| Error::Config {
+                message: e.to_string(),
+            })
+    }
+}
+
+impl Config {
+    /// The settings from the environment alone (`LINK_*`, `OPENAI_BASE_URL`, ...); a value that
+    /// does not parse is [`Error::Config`] naming it.
+    pub fn from_env() -> Result<Self> {
+        FromEnv::<Self>::parse_env()
+    }
+
+    /// The settings from any lookup of environment names (tests, other configuration
+    /// sources); unset names take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let args = lookup_args::<Self>(lookup);
+        FromEnv::<Self>::try_parse_from(args)
+            .map(|parsed| parsed.inner)
+            .map_err(|e| Error::Config {
+                message: e.to_string(),
+            })
+    }
+
+    /// The database path: the configured one, or link.sqlite in the platform data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.database.clone().unwrap_or_else(default_database_path)
+    }
+
+    /// Whether both model ports run the in-process model.
+    pub fn is_local_only(&self) -> bool {
+        self.persona_provider == Provider::Local && self.chat_provider == Provider::Local
+    }
+
+    /// One line saying what runs, for the log (no secrets).
+    pub fn summary(&self) -> String {
+        format!(
+            "persona={} chat={} database={} rate_limit={}/min audit={}",
+            self.persona_provider.as_str(),
+            self.chat_provider.as_str(),
+            self.database_path().display(),
+            self.rate_limit_per_minute,
+            format!("{:?}", self.audit_content).to_lowercase(),
+        )
+    }
+}
+
+/// Turns a lookup of environment names into the flags of `T`'s arguments that have one, so
+/// that a lookup is parsed exactly as the environment would be.
+pub(crate) fn lookup_args<T: Args>(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let command = T::augment_args(clap::Command::new("link"));
+    let mut args = Vec::new();
+    for arg in command.get_arguments() {
+        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+            continue;
+        };
+        if let Some(value) = env.to_str().and_then(&lookup).filter(|v| !v.is_empty()) {
+            args.push(format!("--{long}={value}"));
+        }
+    }
+    args
+}
+
+/// `$XDG_DATA_HOME/link/link.sqlite`, else `~/.local/share/link/link.sqlite`, else
+/// `./link.sqlite`.
+fn default_database_path() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
+    match base {
+        Some(base) => base.join("link").join("link.sqlite"),
+        None => PathBuf::from("link.sqlite"),
+    }
+}

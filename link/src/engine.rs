@@ -1,0 +1,74 @@
+//! From settings to a running engine: models, store, rate limiter and audit sink.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use link_auth::{GovernorRateLimiter, RateLimitConfig};
+use link_core::{
+    ContentPolicy, ConversationStore, EngineLimits, Link, RateLimiter, Result, TracingAuditSink,
+};
+
+use crate::{Config, Models, Secrets};
+
+impl Config {
+    /// Builds the engine these settings describe: the named providers, the conversation
+    /// store (SQLite at [`database_path`](Self::database_path) with the `sqlite` feature, in
+    /// memory without it), the per-user rate limiter and the audit sink (`AUDIT_LOG` lines
+    /// through `tracing`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> link::Result<()> {
+    /// let engine = link::Config::from_env()?.build(&link::Secrets::from_env()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn build(&self, secrets: &Secrets) -> Result<Link> {
+        let models = Models::build(self, secrets).await?;
+        self.build_with(models).await
+    }
+
+    /// Like [`build`](Self::build), with models made elsewhere (a test double, a provider
+    /// configured in code).
+    pub async fn build_with(&self, models: Models) -> Result<Link> {
+        Link::builder()
+            .extractor(models.extractor)
+            .chat_model(models.chat)
+            .store(self.store().await?)
+            .rate_limiter(self.rate_limiter()?)
+            .audit(Arc::new(TracingAuditSink::new(ContentPolicy::from(
+                self.audit_content,
+            ))))
+            .limits(EngineLimits {
+                history_window: self.history_window,
+                ..EngineLimits::default()
+            })
+            .build()
+    }
+
+    /// The per-user limiter: `rate_limit_per_minute` requests a minute, all of them at once
+    /// if the user has been quiet.
+    pub fn rate_limiter(&self) -> Result<Arc<dyn RateLimiter>> {
+        Ok(Arc::new(per_minute(self.rate_limit_per_minute)?))
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
+        let store = link_store::SqliteStore::open(&self.database_path()).await?;
+        Ok(Arc::new(store))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
+        tracing::warn!("built without the `sqlite` feature: conversations live in memory only");
+        Ok(Arc::new(link_core::MemoryStore::default()))
+    }
+}
+
+/// A GCRA limiter allowing `requests` a minute, with a burst of as many.
+pub fn per_minute(requests: u32) -> Result<GovernorRateLimiter> {
+    Ok(GovernorRateLimiter::new(RateLimitConfig {
+        requests,
+        burst: requests,
+        period: Duration::from_secs(60),
+        ..RateLimitConfig::default()
+    })?)
+}

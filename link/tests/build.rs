@@ -1,0 +1,187 @@
+//! From settings to an engine: the settings parse from environment names, and the engine
+//! built from them keeps conversations in the configured SQLite file and limits each user.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use link::testing::{ScriptedChatModel, ScriptedExtractor};
+use link::{
+    AuthConfig, AuthMode, Config, Error, Models, PersonaSource, Principal, Provider,
+    RequestContext, Secrets,
+};
+
+fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    }
+}
+
+fn scripted() -> Models {
+    Models {
+        extractor: Arc::new(ScriptedExtractor::default()),
+        chat: Arc::new(ScriptedChatModel::replying(["Elementary."])),
+    }
+}
+
+#[test]
+fn settings_parse_from_their_environment_names() {
+    let config = Config::from_lookup(lookup(&[
+        ("LINK_PERSONA_PROVIDER", "bedrock"),
+        ("LINK_CHAT_PROVIDER", "openai"),
+        ("LINK_RATE_LIMIT_PER_MINUTE", "7"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+    ]))
+    .unwrap();
+    assert_eq!(config.persona_provider, Provider::Bedrock);
+    assert_eq!(config.chat_provider, Provider::Openai);
+    assert_eq!(config.rate_limit_per_minute, 7);
+    assert_eq!(
+        config.openai_base_url.as_deref(),
+        Some("http://127.0.0.1:1/v1")
+    );
+    assert_eq!(
+        config.history_window, 200,
+        "unset names keep their defaults"
+    );
+
+    let Err(Error::Config { message }) =
+        Config::from_lookup(lookup(&[("LINK_CHAT_PROVIDER", "magic")]))
+    else {
+        panic!("an unknown provider must be a configuration error");
+    };
+    assert!(message.contains("magic"), "{message}");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let secrets = Secrets::from_lookup(lookup(&[
+        ("OPENAI_API_KEY", "sk-very-secret"),
+        ("LINK_DEV_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("COGNITO_CLIENT_SECRET", " "),
+    ]));
+    let shown = format!("{secrets:?}");
+    assert!(!shown.contains("sk-very-secret"), "{shown}");
+    assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    assert!(
+        secrets.cognito_client_secret.is_none(),
+        "blank counts as unset"
+    );
+}
+
+#[tokio::test]
+async fn the_engine_keeps_conversations_in_the_configured_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("link.sqlite");
+    let config = Config::from_lookup(|name| {
+        (name == "LINK_DATABASE").then(|| database.display().to_string())
+    })
+    .unwrap();
+    let ctx = RequestContext::new(Principal::new("alice"));
+    let id = {
+        let engine = config.build_with(scripted()).await.unwrap();
+        let started = engine
+            .create_conversation(&ctx, PersonaSource::Request("Sherlock Holmes".into()))
+            .await
+            .unwrap();
+        let reply = engine
+            .send(&ctx, started.conversation.id, "Who are you?")
+            .await
+            .unwrap();
+        assert_eq!(reply.message.content, "Elementary.");
+        started.conversation.id
+    };
+    assert!(database.exists());
+    let reopened = config.build_with(scripted()).await.unwrap();
+    let detail = reopened.get_conversation(&ctx, id).await.unwrap();
+    assert_eq!(
+        detail.messages.len(),
+        3,
+        "greeting, message and reply survive"
+    );
+}
+
+#[tokio::test]
+async fn the_engine_limits_each_user_at_the_configured_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("link.sqlite");
+    let config = Config::from_lookup(|name| match name {
+        "LINK_DATABASE" => Some(database.display().to_string()),
+        "LINK_RATE_LIMIT_PER_MINUTE" => Some("2".into()),
+        _ => None,
+    })
+    .unwrap();
+    let engine = config.build_with(scripted()).await.unwrap();
+    let alice = RequestContext::new(Principal::new("alice"));
+    engine.list_conversations(&alice).await.unwrap();
+    engine.list_conversations(&alice).await.unwrap();
+    assert!(matches!(
+        engine.list_conversations(&alice).await,
+        Err(Error::RateLimited { .. })
+    ));
+    let bob = RequestContext::new(Principal::new("bob"));
+    engine.list_conversations(&bob).await.unwrap();
+}
+
+#[test]
+fn dev_auth_mints_tokens_its_authenticator_accepts() {
+    let auth = AuthConfig {
+        auth: AuthMode::Dev,
+        cognito_region: None,
+        cognito_user_pool_id: None,
+        cognito_client_id: None,
+        cognito_jwks_url: None,
+        cognito_token_use: link::TokenUseArg::Any,
+    };
+    let secrets = Secrets::from_lookup(lookup(&[(
+        "LINK_DEV_SECRET",
+        "0123456789abcdef0123456789abcdef",
+    )]));
+    let built = auth.build(&secrets).unwrap();
+    let dev = built.dev.expect("dev mode mints tokens");
+    let token = dev.authenticator.mint_for_username("alice").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let principal = runtime
+        .block_on(built.authenticator.authenticate(&token))
+        .unwrap();
+    assert_eq!(principal.sub, link::auth::dev_subject("alice"));
+}
+
+#[test]
+fn cognito_auth_names_what_it_is_missing() {
+    let mut auth = AuthConfig {
+        auth: AuthMode::Cognito,
+        cognito_region: Some("us-east-1".into()),
+        cognito_user_pool_id: None,
+        cognito_client_id: Some("client".into()),
+        cognito_jwks_url: None,
+        cognito_token_use: link::TokenUseArg::Id,
+    };
+    let Err(Error::Config { message }) = auth.build(&Secrets::default()) else {
+        panic!("a missing pool id must be a configuration error");
+    };
+    assert!(message.contains("COGNITO_USER_POOL_ID"), "{message}");
+    auth.cognito_user_pool_id = Some("us-east-1_Example".into());
+    assert!(auth.build(&Secrets::default()).unwrap().dev.is_none());
+}
+
+#[test]
+fn both_settings_groups_flatten_into_one_command_line() {
+    use clap::{CommandFactory, Parser};
+    #[derive(Parser)]
+    struct Both {
+        #[command(flatten)]
+        engine: Config,
+        #[command(flatten)]
+        auth: AuthConfig,
+    }
+    Both::command().debug_assert();
+    let both =
+        Both::try_parse_from(["x", "--auth", "cognito", "--chat-provider", "openai"]).unwrap();
+    assert_eq!(both.auth.auth, AuthMode::Cognito);
+    assert_eq!(both.engine.chat_provider, Provider::Openai);
+}
