@@ -15,8 +15,8 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use link_auth::{GovernorRateLimiter, RateLimitConfig};
-use link_core::{Error, RateDecision};
+use link::auth::GovernorRateLimiter;
+use link::{Error, RateLimiter};
 
 use crate::error::ApiError;
 
@@ -111,7 +111,7 @@ impl Accounts {
         client_id: &str,
         secret: Option<ClientSecret>,
         per_minute: u32,
-    ) -> link_core::Result<Arc<Self>> {
+    ) -> link::Result<Arc<Self>> {
         let region = aws_config::meta::region::RegionProviderChain::first_try(
             aws_config::Region::new(region.to_owned()),
         );
@@ -119,13 +119,7 @@ impl Accounts {
             .region(region)
             .load()
             .await;
-        let limiter = GovernorRateLimiter::new(RateLimitConfig {
-            requests: per_minute,
-            burst: per_minute,
-            period: Duration::from_secs(60),
-            ..RateLimitConfig::default()
-        })
-        .map_err(Error::from)?;
+        let limiter = link::per_minute(per_minute)?;
         Ok(Arc::new(Self {
             client: Client::new(&config),
             client_id: client_id.to_owned(),
@@ -134,15 +128,9 @@ impl Accounts {
         }))
     }
 
-    /// Counts one account request from `ip`; a denial is a 429 with `Retry-After`.
-    pub fn check_rate(&self, ip: &str) -> Result<(), ApiError> {
-        match self.limiter.check_key(&format!("ip:{ip}")) {
-            RateDecision::Denied { retry_after, .. } => {
-                tracing::info!("account request refused: per-IP rate limit");
-                Err(ApiError::from(Error::RateLimited { retry_after }))
-            }
-            _ => Ok(()),
-        }
+    /// The per-IP limiter of the account routes.
+    pub fn limiter(&self) -> &dyn RateLimiter {
+        &self.limiter
     }
 
     fn hash_for(&self, username: &str) -> Option<String> {

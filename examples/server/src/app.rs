@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::routes::{account, cards, chat, conversations, health, personas};
+use crate::routes::{account, cards, chat, conversations, dev_token, health, personas};
 use crate::state::AppState;
-use crate::{auth, openapi, request_id, web};
+use crate::{admission, openapi, request_id, web};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -23,13 +23,7 @@ pub struct HttpOptions {
 
 /// The whole HTTP application.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
-    let api = Router::new()
-        .route("/v1/auth/token", post(auth::mint_dev_token))
-        .route("/v1/auth/mode", get(account::mode))
-        .route("/v1/auth/signup", post(account::signup))
-        .route("/v1/auth/confirm", post(account::confirm))
-        .route("/v1/auth/login", post(account::login))
-        .route("/v1/auth/refresh", post(account::refresh))
+    let users = Router::new()
         .route("/v1/personas", post(personas::extract))
         .route("/v1/personas/{conversation_id}/card", get(cards::export))
         .route(
@@ -43,9 +37,27 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         )
         .route("/v1/conversations/{id}/messages", post(conversations::send))
         .route("/v1/chat", post(chat::chat))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admission::users,
+        ));
+    let accounts = Router::new()
+        .route("/v1/auth/signup", post(account::signup))
+        .route("/v1/auth/confirm", post(account::confirm))
+        .route("/v1/auth/login", post(account::login))
+        .route("/v1/auth/refresh", post(account::refresh))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admission::accounts,
+        ));
+    let api = Router::new()
+        .route("/v1/auth/token", post(dev_token::mint_dev_token))
+        .route("/v1/auth/mode", get(account::mode))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))
+        .merge(users)
+        .merge(accounts)
         .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

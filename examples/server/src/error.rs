@@ -1,5 +1,7 @@
-//! Errors as HTTP responses: `{"error": {"code": "...", "message": "..."}}` with the status
-//! and headers each kind deserves.
+//! Errors as HTTP responses: `{"error": {"code": "...", "message": "..."}}` (the wire crate's
+//! [`ErrorBody`]) with the status and headers each kind deserves. Statuses, codes and public
+//! messages come from the one table in `link_core::Error`; this file only adds what is
+//! HTTP's own (`Retry-After`, body-parsing rejections).
 
 use std::time::Duration;
 
@@ -7,36 +9,15 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use link_core::{Error, RateDecision, RequestContext};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use crate::limits::rate_limit_headers;
-
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetail,
-}
-
-/// What went wrong.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable machine-readable code (`unauthorized`, `rate_limited`, `not_found`, ...).
-    pub code: String,
-    /// A human-readable explanation.
-    pub message: String,
-}
+use link::Error;
+pub use link_wire::{ErrorBody, ErrorDetail};
 
 /// An error on its way to becoming a response.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: String,
-    message: String,
+    detail: ErrorDetail,
     retry_after: Option<Duration>,
-    rate: Option<RateDecision>,
 }
 
 impl ApiError {
@@ -44,27 +25,17 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.to_owned(),
-            message: message.into(),
+            detail: ErrorDetail {
+                code: code.to_owned(),
+                message: message.into(),
+            },
             retry_after: None,
-            rate: None,
         }
     }
 
     /// The one answer for every authentication failure: no detail that helps an attacker.
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid bearer token is required",
-        )
-    }
-
-    /// An engine error, with the rate-limit state of the request it failed in.
-    pub fn from_core(error: Error, ctx: &RequestContext) -> Self {
-        let mut api = Self::from(error);
-        api.rate = ctx.rate_decision();
-        api
+        Self::from(Error::unauthorized("no valid bearer token"))
     }
 
     /// Adds a `Retry-After`.
@@ -80,79 +51,31 @@ impl ApiError {
 
     /// The machine-readable code.
     pub fn code(&self) -> &str {
-        &self.code
+        &self.detail.code
     }
 
     /// The human-readable message.
     pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-/// The status for each kind of engine error.
-fn status_of(error: &Error) -> StatusCode {
-    match error {
-        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::InvalidPersona { .. }
-        | Error::GuardrailBlocked { .. }
-        | Error::ContentFiltered { .. }
-        | Error::Refusal { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::Provider {
-            retryable: true, ..
-        }
-        | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Provider { .. } | Error::Truncated { .. } | Error::MalformedOutput { .. } => {
-            StatusCode::BAD_GATEWAY
-        }
-        Error::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// What the caller is told. Internal failures are logged in full and reported briefly;
-/// authentication failures never say why.
-fn public_message(error: &Error) -> String {
-    match error {
-        Error::Unauthorized { .. } => "a valid bearer token is required".to_owned(),
-        Error::Provider {
-            provider,
-            status,
-            retryable,
-            ..
-        } => {
-            let status = status.map(|s| format!(" (status {s})")).unwrap_or_default();
-            let again = if *retryable {
-                "; try again shortly"
-            } else {
-                ""
-            };
-            format!("the {provider} model service failed{status}{again}")
-        }
-        Error::Storage { .. } | Error::Config { .. } => "internal error".to_owned(),
-        other => other.to_string(),
+        &self.detail.message
     }
 }
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        let status = status_of(&error);
+        let status =
+            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(%error, code = error.code(), "request failed");
         }
+        // A busy local model frees up within a second or so: say when to come back.
         let retry_after = error.retry_after().or(match error {
             Error::Busy { .. } => Some(Duration::from_secs(1)),
             _ => None,
         });
         Self {
             status,
-            code: error.code().to_owned(),
-            message: public_message(&error),
+            detail: ErrorDetail::from_error(&error),
             retry_after,
-            rate: None,
         }
     }
 }
@@ -177,19 +100,11 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut headers = HeaderMap::new();
-        if let Some(rate) = self.rate {
-            rate_limit_headers(&mut headers, rate);
-        }
         if let Some(after) = self.retry_after {
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-            },
-        };
+        let body = ErrorBody { error: self.detail };
         (self.status, headers, Json(body)).into_response()
     }
 }
@@ -200,31 +115,45 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_meaning_of_the_error() {
-        let upstream = |retryable| Error::Provider {
-            provider: "openai".into(),
-            status: Some(500),
-            message: "boom".into(),
-            retryable,
-            retry_after: Some(Duration::from_millis(1500)),
-            body: Some("secret body".into()),
+        let upstream = |retryable| {
+            Error::provider("openai", "boom")
+                .with_status(500)
+                .with_retryable(retryable)
+                .with_retry_after(Duration::from_millis(1500))
+                .with_body("secret body")
         };
-        assert_eq!(status_of(&upstream(true)), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(status_of(&upstream(false)), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            ApiError::from(upstream(true)).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(upstream(false)).status(),
+            StatusCode::BAD_GATEWAY
+        );
         let api = ApiError::from(upstream(true));
-        assert!(!api.message.contains("secret body"));
+        assert!(!api.detail.message.contains("secret body"));
         let response = api.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
         let guardrail = Error::GuardrailBlocked {
             message: "no".into(),
         };
-        assert_eq!(status_of(&guardrail), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
-            status_of(&Error::Timeout { what: "x".into() }),
+            ApiError::from(guardrail).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            ApiError::from(Error::Timeout { what: "x".into() }).status(),
             StatusCode::GATEWAY_TIMEOUT
         );
         assert_eq!(
-            ApiError::from(Error::storage("disk /x full")).message,
+            ApiError::from(Error::storage("disk /x full"))
+                .detail
+                .message,
             "internal error"
         );
+        let busy = ApiError::from(Error::Busy {
+            message: "queue full".into(),
+        });
+        assert_eq!(busy.into_response().headers()[header::RETRY_AFTER], "1");
     }
 }

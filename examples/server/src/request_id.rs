@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use link_core::RequestId;
+use link::RequestId;
 use tracing::Instrument;
 
 /// The header name.

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use link::{AuthMode, ExposeSecret, Result, Secrets};
 
+use crate::HttpOptions;
 use crate::accounts::{Accounts, ClientSecret};
 use crate::config::Config;
 use crate::state::AppState;
-use crate::HttpOptions;
 
 /// Builds the engine and everything around it from `config` and the secrets in the
 /// environment.

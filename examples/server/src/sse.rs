@@ -1,15 +1,15 @@
-//! A streamed turn as Server-Sent Events: `delta` events, then `done` or `error`.
+//! A streamed turn as Server-Sent Events: `delta` events, then `done` or `error` (the shapes
+//! and names of `link_wire::events`).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use link_core::{TurnEvent, TurnStream};
+use link::{TurnEvent, TurnStream};
+use link_wire::events::{DELTA, DONE, ERROR};
+use link_wire::{DeltaEvent, DoneEvent, ErrorDetail, UsageBody};
 use serde::Serialize;
-
-use crate::dto::{DeltaEvent, DoneEvent, UsageBody};
-use crate::error::ErrorDetail;
 
 /// The SSE response for a turn. When the client goes away, the stream is dropped, which
 /// cancels the model call; the engine stores the partial reply and audits it.
@@ -18,15 +18,15 @@ pub fn response(turn: TurnStream) -> Sse<impl Stream<Item = Result<Event, Infall
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-fn to_event(item: link_core::Result<TurnEvent>) -> Event {
+fn to_event(item: link::Result<TurnEvent>) -> Event {
     match item {
-        Ok(TurnEvent::Delta { text }) => json_event("delta", &DeltaEvent { text }),
+        Ok(TurnEvent::Delta { text }) => json_event(DELTA, &DeltaEvent { text }),
         Ok(TurnEvent::Done {
             message,
             stop_reason,
             usage,
         }) => json_event(
-            "done",
+            DONE,
             &DoneEvent {
                 stop_reason: stop_reason.to_string(),
                 usage: usage.map(UsageBody::from),
@@ -38,12 +38,10 @@ fn to_event(item: link_core::Result<TurnEvent>) -> Event {
             Event::default().comment("unknown event")
         }
         Err(error) => {
-            let api = crate::error::ApiError::from(error);
-            let detail = ErrorDetail {
-                code: api.code().to_owned(),
-                message: api.message().to_owned(),
-            };
-            json_event("error", &detail)
+            if error.http_status() >= 500 {
+                tracing::error!(%error, code = error.code(), "stream failed");
+            }
+            json_event(ERROR, &ErrorDetail::from_error(&error))
         }
     }
 }

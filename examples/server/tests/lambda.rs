@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::to_bytes;
+use link::Link;
+use link::testing::{ScriptedChatModel, ScriptedExtractor};
 use link_auth::DevAuthenticator;
-use link_core::Link;
-use link_core::testing::{ScriptedChatModel, ScriptedExtractor};
 use link_server::state::{AppState, DevTokens};
 use link_server::{HttpOptions, router};
 use serde_json::{Value, json};

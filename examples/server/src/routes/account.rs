@@ -1,47 +1,20 @@
 //! Account routes: the auth mode, and (Cognito mode) sign-up, confirmation, sign-in and
-//! refresh, each rate limited per client IP.
+//! refresh, each rate limited per client IP (by `admission::accounts`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 
 use crate::accounts::Accounts;
-use crate::dto::{
-    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
-    SignUpReply,
-};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
-
-/// The client's IP address, the key of the per-IP account rate limit: the socket peer, or
-/// (on Lambda, where there is no socket) the last `X-Forwarded-For` hop, which API Gateway
-/// appends itself. Without either, all such clients share one bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            return Ok(Self(addr.ip().to_string()));
-        }
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|hop| hop.parse::<std::net::IpAddr>().is_ok());
-        Ok(Self(forwarded.unwrap_or("unknown").to_owned()))
-    }
-}
+use link_wire::{
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
+    SignUpReply,
+};
 
 /// How the page signs people in.
 #[utoipa::path(get, path = "/v1/auth/mode", tag = "auth",
@@ -55,8 +28,9 @@ pub async fn mode(State(state): State<AppState>) -> Json<AuthModeBody> {
     Json(AuthModeBody { mode: mode.into() })
 }
 
-/// The accounts service, after the per-IP rate limit; a 404 outside Cognito mode.
-fn accounts(state: &AppState, ip: &ClientIp) -> Result<Arc<Accounts>, ApiError> {
+/// The accounts service; a 404 outside Cognito mode. (The per-IP limit ran before the
+/// handler, in `admission::accounts`.)
+fn accounts(state: &AppState) -> Result<Arc<Accounts>, ApiError> {
     let Some(accounts) = state.accounts.clone() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -64,7 +38,6 @@ fn accounts(state: &AppState, ip: &ClientIp) -> Result<Arc<Accounts>, ApiError> 
             "accounts exist only in Cognito auth mode",
         ));
     };
-    accounts.check_rate(&ip.0)?;
     Ok(accounts)
 }
 
@@ -94,10 +67,9 @@ fn check(value: &str, name: &str, max_chars: usize) -> Result<(), ApiError> {
     ))]
 pub async fn signup(
     State(state): State<AppState>,
-    ip: ClientIp,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Json<SignUpReply>, ApiError> {
-    let accounts = accounts(&state, &ip)?;
+    let accounts = accounts(&state)?;
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(&body.password, "password", 256)?;
@@ -127,10 +99,9 @@ pub async fn signup(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    ip: ClientIp,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<StatusCode, ApiError> {
-    let accounts = accounts(&state, &ip)?;
+    let accounts = accounts(&state)?;
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(body.code.trim(), "code", 64)?;
@@ -151,10 +122,9 @@ pub async fn confirm(
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ip: ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<LoginReply>, ApiError> {
-    let accounts = accounts(&state, &ip)?;
+    let accounts = accounts(&state)?;
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(&body.password, "password", 256)?;
@@ -187,10 +157,9 @@ pub async fn login(
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
-    ip: ClientIp,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<RefreshReply>, ApiError> {
-    let accounts = accounts(&state, &ip)?;
+    let accounts = accounts(&state)?;
     check(&body.refresh_token, "refresh_token", 16384)?;
     let username = body.username.as_deref().map(str::trim);
     let tokens = accounts.refresh(&body.refresh_token, username).await?;
@@ -204,35 +173,6 @@ pub async fn refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::Request;
-
-    async fn ip_of(request: Request<()>) -> String {
-        let (mut parts, ()) = request.into_parts();
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &()).await;
-        ip
-    }
-
-    #[tokio::test]
-    async fn the_client_ip_is_the_peer_else_the_last_forwarded_hop() {
-        let mut request = Request::new(());
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
-        request
-            .headers_mut()
-            .insert("x-forwarded-for", "9.9.9.9".parse().unwrap());
-        assert_eq!(ip_of(request).await, "10.1.2.3");
-        let request = Request::builder()
-            .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
-            .body(())
-            .unwrap();
-        assert_eq!(ip_of(request).await, "203.0.113.7");
-        let request = Request::builder()
-            .header("x-forwarded-for", "not an ip")
-            .body(())
-            .unwrap();
-        assert_eq!(ip_of(request).await, "unknown");
-    }
 
     #[test]
     fn fields_are_checked() {

@@ -3,15 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use link_core::{CharacterCard, PersonaSource};
+use axum::response::{IntoResponse, Response};
+use link::{CharacterCard, PersonaSource};
 
-use super::{conversation_id, with_rate};
-use crate::auth::Caller;
-use crate::dto::ConversationBody;
+use super::conversation_id;
+use crate::admission::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
+use link_wire::ConversationBody;
 
 /// The conversation's persona as a Character Card V2 (`chara_card_v2`).
 #[utoipa::path(get, path = "/v1/personas/{conversation_id}/card", tag = "personas",
@@ -28,13 +28,9 @@ pub async fn export(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let detail = state
-        .link
-        .get_conversation(&ctx, id)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let detail = state.link.get_conversation(&ctx, id).await?;
     let card = CharacterCard::from_persona(&detail.conversation.persona);
-    Ok(with_rate(&ctx, Json(card)))
+    Ok(Json(card).into_response())
 }
 
 /// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept.
@@ -57,8 +53,7 @@ pub async fn import(
     let detail = state
         .link
         .create_conversation(&ctx, PersonaSource::Persona(Box::new(persona)))
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+        .await?;
     let body = ConversationBody::from(detail);
-    Ok(with_rate(&ctx, (StatusCode::CREATED, Json(body))))
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }

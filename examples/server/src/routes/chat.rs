@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::{conversation_id, with_rate};
-use crate::auth::Caller;
-use crate::dto::{ChatBody, ChatReplyBody};
+use super::conversation_id;
+use crate::admission::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
+use link_wire::{ChatBody, ChatReplyBody};
 
 /// Without a conversation (or when asked for another character) the prompt names a
 /// character and a new conversation starts; otherwise the character replies.
@@ -34,15 +34,11 @@ pub async fn chat(
         .as_deref()
         .map(conversation_id)
         .transpose()?;
-    let outcome = state
-        .link
-        .chat(&ctx, &body.prompt, conversation)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let outcome = state.link.chat(&ctx, &body.prompt, conversation).await?;
     let body = ChatReplyBody {
         completion: outcome.completion,
         conversation_id: outcome.conversation_id.to_string(),
         persona: outcome.persona,
     };
-    Ok(with_rate(&ctx, Json(body)))
+    Ok(Json(body).into_response())
 }

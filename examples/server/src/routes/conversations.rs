@@ -5,20 +5,20 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use link_core::PersonaSource;
+use link::PersonaSource;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{conversation_id, wants_sse, with_rate};
-use crate::auth::Caller;
-use crate::dto::{
-    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
-    ReplyBody, SendMessage, UsageBody,
-};
+use super::{conversation_id, wants_sse};
+use crate::admission::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::sse;
 use crate::state::AppState;
+use link_wire::{
+    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
+    ReplyBody, SendMessage, UsageBody,
+};
 
 /// Starts a conversation; the character's greeting is its first message.
 #[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
@@ -48,13 +48,9 @@ pub async fn create(
             ));
         }
     };
-    let detail = state
-        .link
-        .create_conversation(&ctx, source)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let detail = state.link.create_conversation(&ctx, source).await?;
     let body = ConversationBody::from(detail);
-    Ok(with_rate(&ctx, (StatusCode::CREATED, Json(body))))
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// The caller's conversations, most recently updated first.
@@ -69,18 +65,14 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
 ) -> Result<Response, ApiError> {
-    let conversations = state
-        .link
-        .list_conversations(&ctx)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
+    let conversations = state.link.list_conversations(&ctx).await?;
     let body = ConversationList {
         conversations: conversations
             .into_iter()
             .map(ConversationSummary::from)
             .collect(),
     };
-    Ok(with_rate(&ctx, Json(body)))
+    Ok(Json(body).into_response())
 }
 
 /// How much of a conversation to return.
@@ -116,9 +108,8 @@ pub async fn get(
         None => state.link.get_conversation(&ctx, id).await,
         Some(0) => return Err(invalid("`last` must be at least 1".into())),
         Some(last) => state.link.get_conversation_last(&ctx, id, last).await,
-    }
-    .map_err(|e| ApiError::from_core(e, &ctx))?;
-    Ok(with_rate(&ctx, Json(ConversationBody::from(detail))))
+    }?;
+    Ok(Json(ConversationBody::from(detail)).into_response())
 }
 
 /// Deletes a conversation and its messages.
@@ -136,12 +127,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    state
-        .link
-        .delete_conversation(&ctx, id)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
-    Ok(with_rate(&ctx, StatusCode::NO_CONTENT))
+    state.link.delete_conversation(&ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Sends a message. With `Accept: text/event-stream` the reply streams as SSE events
@@ -171,24 +158,15 @@ pub async fn send(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let failed = |e| ApiError::from_core(e, &ctx);
     if wants_sse(&headers) {
-        let turn = state
-            .link
-            .send_stream(&ctx, id, &body.content)
-            .await
-            .map_err(failed)?;
-        return Ok(with_rate(&ctx, sse::response(turn).into_response()));
+        let turn = state.link.send_stream(&ctx, id, &body.content).await?;
+        return Ok(sse::response(turn).into_response());
     }
-    let reply = state
-        .link
-        .send(&ctx, id, &body.content)
-        .await
-        .map_err(failed)?;
+    let reply = state.link.send(&ctx, id, &body.content).await?;
     let body = ReplyBody {
         message: MessageBody::from(reply.message),
         usage: reply.usage.map(UsageBody::from),
         stop_reason: reply.stop_reason.to_string(),
     };
-    Ok(with_rate(&ctx, Json(body)))
+    Ok(Json(body).into_response())
 }

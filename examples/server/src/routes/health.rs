@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::dto::HealthBody;
 use crate::state::AppState;
+use link_wire::HealthBody;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health",

@@ -1,27 +1,21 @@
-//! The HTTP routes, one file per resource.
+//! The HTTP routes, one file per resource. Protected handlers take a [`Caller`] (set by
+//! `admission::users`) and make one engine call; `RateLimit-*` headers are added by the
+//! admission layer, not here.
+//!
+//! [`Caller`]: crate::admission::Caller
 
 pub mod account;
 pub mod cards;
 pub mod chat;
 pub mod conversations;
+pub mod dev_token;
 pub mod health;
 pub mod personas;
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use link_core::{ConversationId, RequestContext};
+use link::ConversationId;
 
 use crate::error::ApiError;
-use crate::limits::rate_limit_headers;
-
-/// A response with the request's `RateLimit-*` headers.
-pub fn with_rate(ctx: &RequestContext, response: impl IntoResponse) -> Response {
-    let mut response = response.into_response();
-    if let Some(decision) = ctx.rate_decision() {
-        rate_limit_headers(response.headers_mut(), decision);
-    }
-    response
-}
 
 /// A conversation id from a path segment; a malformed one is a 400.
 pub fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {

@@ -2,21 +2,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::with_rate;
-use crate::auth::Caller;
-use crate::dto::PersonaRequest;
+use crate::admission::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
+use link_wire::PersonaRequest;
 
 /// Extracts a persona from a free-text request.
 #[utoipa::path(post, path = "/v1/personas", tag = "personas",
     request_body = PersonaRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The persona", body = crate::dto::PersonaSchema),
+        (status = 200, description = "The persona", body = link_wire::PersonaSchema),
         (status = 400, description = "Bad request", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 422, description = "The extracted persona is invalid or was refused", body = ErrorBody),
@@ -28,10 +27,6 @@ pub async fn extract(
     Caller(ctx): Caller,
     ApiJson(body): ApiJson<PersonaRequest>,
 ) -> Result<Response, ApiError> {
-    let persona = state
-        .link
-        .extract_persona(&ctx, &body.request)
-        .await
-        .map_err(|e| ApiError::from_core(e, &ctx))?;
-    Ok(with_rate(&ctx, Json(persona)))
+    let persona = state.link.extract_persona(&ctx, &body.request).await?;
+    Ok(Json(persona).into_response())
 }

@@ -1,0 +1,223 @@
+//! Who is calling and whether they may, for every protected route: the bearer token is
+//! verified, the request is counted against the caller's quota, and the decision travels to
+//! the engine in the request's [`RequestContext`] (the engine enforces it and audits a denial
+//! as the action it refused). The `RateLimit-*` headers are set here and nowhere else, on
+//! whatever the route answered. The account routes, which have no user yet, are counted per
+//! client address by the same mechanism and refused here.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use link::{Error, Principal, RateDecision, RequestContext, RequestId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller of a request, with the request's id and its admission: what the
+/// handlers of protected routes take.
+#[derive(Debug, Clone)]
+pub struct Caller(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Present on every route behind `users`; its absence is a routing mistake, and the
+        // safe answer to a mistake is "not authenticated".
+        parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// Middleware of the protected routes: authenticate, admit, run, add the headers.
+pub async fn users(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::generate);
+    let principal = match authenticate(&state, request.headers()).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused.into_response(),
+    };
+    let decision = state.link.rate_limiter().check(&principal);
+    let ctx = RequestContext::new(principal)
+        .with_request_id(request_id)
+        .admitted(decision);
+    request.extensions_mut().insert(ctx);
+    with_headers(next.run(request).await, decision)
+}
+
+/// Middleware of the account routes (Cognito mode): counted per client address; a denial is
+/// answered here, before anything reaches Cognito.
+pub async fn accounts(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(accounts) = &state.accounts else {
+        // Outside Cognito mode the routes only say that accounts do not exist here.
+        return next.run(request).await;
+    };
+    let decision = accounts.limiter().check(&ip.principal());
+    if let RateDecision::Denied { retry_after, .. } = decision {
+        tracing::info!("account request refused: per-IP rate limit");
+        let refused = ApiError::from(Error::RateLimited { retry_after }).into_response();
+        return with_headers(refused, decision);
+    }
+    with_headers(next.run(request).await, decision)
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(token) = bearer(headers) else {
+        tracing::info!("request without a bearer token refused");
+        return Err(ApiError::unauthorized());
+    };
+    state.auth.authenticate(token).await.map_err(|error| {
+        // The reason names the failed check, never the token or its claims.
+        tracing::info!(reason = %error, "bearer token refused");
+        ApiError::unauthorized()
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Sets `RateLimit-Limit`, `RateLimit-Remaining` and, when denied, `RateLimit-Reset`
+/// (seconds until the next request is allowed).
+fn with_headers(mut response: Response, decision: RateDecision) -> Response {
+    let (limit, remaining, reset) = match decision {
+        RateDecision::Allowed { limit, remaining } => (limit, remaining, None),
+        RateDecision::Denied { limit, retry_after } => (limit, 0, Some(retry_after.as_secs())),
+    };
+    // An unlimited limiter reports u32::MAX: such headers would only confuse clients.
+    if limit == u32::MAX {
+        return response;
+    }
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    if let Some(reset) = reset {
+        headers.insert("ratelimit-reset", HeaderValue::from(reset));
+    }
+    response
+}
+
+/// The client's IP address, the key of the per-IP account rate limit: the socket peer, or
+/// (on Lambda, where there is no socket) the last `X-Forwarded-For` hop, which API Gateway
+/// appends itself. Without either, all such clients share one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl ClientIp {
+    /// The limiter's key for this address.
+    fn principal(&self) -> Principal {
+        Principal::new(format!("ip:{}", self.0))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            return Ok(Self(addr.ip().to_string()));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|hop| hop.parse::<IpAddr>().is_ok());
+        Ok(Self(forwarded.unwrap_or("unknown").to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request as HttpRequest;
+    use link::RateLimiter;
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(AUTHORIZATION, "Bearer abc.def.ghi".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc.def.ghi"));
+        headers.insert(AUTHORIZATION, "bearer  xyz ".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("xyz"));
+        headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+        headers.insert(AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+
+    async fn ip_of(request: HttpRequest<()>) -> String {
+        let (mut parts, ()) = request.into_parts();
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &()).await;
+        ip
+    }
+
+    #[tokio::test]
+    async fn the_client_ip_is_the_peer_else_the_last_forwarded_hop() {
+        let mut request = HttpRequest::new(());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", "9.9.9.9".parse().unwrap());
+        assert_eq!(ip_of(request).await, "10.1.2.3");
+        let request = HttpRequest::builder()
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+            .body(())
+            .unwrap();
+        assert_eq!(ip_of(request).await, "203.0.113.7");
+        let request = HttpRequest::builder()
+            .header("x-forwarded-for", "not an ip")
+            .body(())
+            .unwrap();
+        assert_eq!(ip_of(request).await, "unknown");
+    }
+
+    #[test]
+    fn headers_carry_the_decision_and_hide_unlimited() {
+        let allowed = RateDecision::Allowed {
+            limit: 25,
+            remaining: 3,
+        };
+        let response = with_headers(Response::default(), allowed);
+        assert_eq!(response.headers()["ratelimit-remaining"], "3");
+        assert!(response.headers().get("ratelimit-reset").is_none());
+        let denied = RateDecision::Denied {
+            limit: 25,
+            retry_after: std::time::Duration::from_secs(4),
+        };
+        let response = with_headers(Response::default(), denied);
+        assert_eq!(response.headers()["ratelimit-reset"], "4");
+        let unlimited = link::Unlimited.check(&Principal::new("x"));
+        assert!(
+            with_headers(Response::default(), unlimited)
+                .headers()
+                .is_empty()
+        );
+    }
+}
