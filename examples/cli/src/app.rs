@@ -3,9 +3,9 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use link_core::{Error, Result};
-use link_server::Config;
-use link_server::dto::ConversationList;
+use link::Config;
+use link::{Error, Result};
+use link_wire::ConversationList;
 
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;

@@ -2,9 +2,10 @@
 //! where to run the engine and what to do.
 
 use clap::{Args, Parser, Subcommand};
-use link_server::Config;
+use link::Config;
 
-/// What `--help` says about exit codes; the numbers live in [`crate::exit`].
+/// What `--help` says about exit codes; the numbers live in `link::exit` (one table with the
+/// HTTP statuses, in `link_core::Error`).
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
@@ -40,7 +41,7 @@ pub struct Cli {
     pub command: Command,
 
     /// The engine's configuration, shared with link-server.
-    #[command(flatten, next_help_heading = "Engine (as link-server)")]
+    #[command(flatten, next_help_heading = "Engine")]
     pub config: Config,
 }
 

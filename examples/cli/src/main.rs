@@ -1,12 +1,12 @@
 //! `link`: chat with any character from the terminal. See `link --help`.
 //!
-//! The engine runs in this process, configured like `link-server` (same flags, environment
-//! and `.env`), or `--server URL` talks to a running server over its HTTP API.
+//! The engine runs in this process, built by the `link` crate from the same engine settings as
+//! `link-server` (flags, environment and `.env`), or `--server URL` talks to a running server
+//! over its HTTP API with the `link-wire` shapes.
 
 mod app;
 mod backend;
 mod cli;
-mod exit;
 mod oneshot;
 mod out;
 mod reply;
@@ -19,7 +19,7 @@ mod style;
 use std::process::ExitCode;
 
 use clap::Parser;
-use link_core::Error;
+use link::Error;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
         Err(error) => {
             let style = style::Style::detect();
             out::note(&style.error(&format!("link: {}", describe(&error))));
-            ExitCode::from(exit::code(&error))
+            ExitCode::from(error.exit_code())
         }
     }
 }

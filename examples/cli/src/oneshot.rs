@@ -1,7 +1,7 @@
 //! `link chat` for scripts: one message (from `--message` or stdin), one reply, exit.
 
-use link_core::{Error, Result};
-use link_server::dto::{ConversationBody, UsageBody};
+use link::{Error, Result};
+use link_wire::{ConversationBody, UsageBody};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 

@@ -6,7 +6,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use futures::StreamExt;
-use link_core::Result;
+use link::Result;
 
 use crate::backend::{ReplyEvent, ReplyStream};
 use crate::out;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use link_core::{CharacterCard, Error, Persona, Result};
-use link_server::dto::ConversationBody;
+use link::{CharacterCard, Error, Persona, Result};
+use link_wire::ConversationBody;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 

@@ -1,7 +1,7 @@
 //! Text renderings of personas, conversations and messages.
 
-use link_core::{Persona, PersonaKind};
-use link_server::dto::{ConversationSummary, MessageBody};
+use link::{Persona, PersonaKind};
+use link_wire::{ConversationSummary, MessageBody};
 use time::format_description::well_known::Rfc3339;
 
 use crate::style::Style;

@@ -1,12 +1,11 @@
-//! The engine in this process, built exactly as link-server builds it.
+//! The engine in this process, built from the same configuration as link-server's.
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use link_core::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
-use link_server::Config;
-use link_server::auth::dev_subject;
-use link_server::config::AuthMode;
-use link_server::dto::{ConversationBody, ConversationSummary, UsageBody};
+use link::auth::dev_subject;
+use link::{Config, Secrets};
+use link::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
+use link_wire::{ConversationBody, ConversationSummary, UsageBody};
 
 use super::{Backend, ReplyEvent, ReplyStream};
 
@@ -18,18 +17,15 @@ pub struct LocalBackend {
 }
 
 impl LocalBackend {
-    /// Builds providers, store and engine from link-server's configuration. Nobody presents
-    /// a token in-process, so the user is `user`, with the subject link-server's dev mode
-    /// gives the same name (both then see the same conversations).
+    /// Builds providers, store and engine from the engine's configuration, as link-server
+    /// does. Nobody presents a token in-process, so the user is `user`, with the subject
+    /// link-server's dev mode gives the same name (both then see the same conversations).
     pub async fn new(config: &Config, user: &str) -> Result<Self> {
-        let mut config = config.clone();
-        // Token verification plays no part here; dev mode needs no Cognito settings.
-        config.auth = AuthMode::Dev;
-        let state = link_server::build_state(&config).await?;
+        let link = config.build(&Secrets::from_env()).await?;
         let mut principal = Principal::new(dev_subject(user));
         principal.username = Some(user.to_owned());
         Ok(Self {
-            link: state.link,
+            link,
             ctx: RequestContext::new(principal),
         })
     }
@@ -68,8 +64,8 @@ impl Backend for LocalBackend {
             .await?;
         let events = turn.filter_map(|item| async move {
             match item {
-                Ok(link_core::TurnEvent::Delta { text }) => Some(Ok(ReplyEvent::Delta(text))),
-                Ok(link_core::TurnEvent::Done {
+                Ok(link::TurnEvent::Delta { text }) => Some(Ok(ReplyEvent::Delta(text))),
+                Ok(link::TurnEvent::Done {
                     message,
                     stop_reason,
                     usage,

@@ -1,6 +1,6 @@
 //! Where the engine runs: in this process ([`local::LocalBackend`]) or behind a running
 //! link-server ([`remote::RemoteBackend`]). Both answer with the server's wire shapes
-//! (`link_server::dto`), so `--json` prints the same thing either way.
+//! (`link_wire`), so `--json` prints the same thing either way.
 
 pub mod local;
 pub mod remote;
@@ -8,8 +8,8 @@ mod sse;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use link_core::{Persona, Result};
-use link_server::dto::{ConversationBody, ConversationSummary, UsageBody};
+use link::{Persona, Result};
+use link_wire::{ConversationBody, ConversationSummary, UsageBody};
 
 /// One event of a streamed reply.
 #[derive(Debug)]

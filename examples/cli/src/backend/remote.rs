@@ -4,17 +4,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use link_core::{Error, Persona, Result};
-use link_server::dto::{ConversationBody, ConversationList, ConversationSummary};
+use link::{Error, Persona, Result};
+use link_wire::{ConversationBody, ConversationList, ConversationSummary, ErrorBody, ErrorDetail};
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Backend, ReplyStream, sse};
-
-/// Who failed, in errors about the server itself.
-const PROVIDER: &str = "link-server";
 
 /// A link-server at `base`, called with a bearer token.
 pub struct RemoteBackend {
@@ -95,33 +92,13 @@ fn unreachable(error: reqwest::Error) -> Error {
     if timeout {
         return Error::Timeout { what: message };
     }
-    Error::Provider {
-        provider: PROVIDER.into(),
-        status: None,
-        message,
-        retryable: true,
-        retry_after: None,
-        body: None,
-    }
+    Error::provider(link_wire::SERVER, message).with_retryable(true)
 }
 
 fn malformed(error: &reqwest::Error) -> Error {
     Error::MalformedOutput {
         message: format!("unexpected answer from the server: {error}"),
     }
-}
-
-/// The server's error body.
-#[derive(Debug, Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-/// What went wrong, as the server says it (also the data of SSE `error` events).
-#[derive(Debug, Deserialize)]
-pub(super) struct ErrorDetail {
-    pub(super) code: String,
-    pub(super) message: String,
 }
 
 /// The response when it succeeded, else its error mapped back to the engine's meaning.
@@ -143,49 +120,7 @@ async fn checked(response: Response) -> Result<Response> {
             code: String::new(),
             message: format!("status {}", status.as_u16()),
         });
-    Err(error_from_api(Some(status.as_u16()), &detail, retry_after))
-}
-
-/// Maps the server's error code back to the engine error it came from.
-pub(super) fn error_from_api(
-    status: Option<u16>,
-    detail: &ErrorDetail,
-    retry_after: Option<Duration>,
-) -> Error {
-    let message = detail.message.clone();
-    match detail.code.as_str() {
-        "unauthorized" => Error::Unauthorized { reason: message },
-        "forbidden" => Error::Forbidden { reason: message },
-        "rate_limited" => Error::RateLimited {
-            retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
-        },
-        "not_found" => Error::NotFound {
-            what: message.trim_end_matches(" not found").to_owned(),
-        },
-        "invalid_request" | "payload_too_large" | "unsupported_media_type" => {
-            Error::InvalidRequest { message }
-        }
-        "invalid_persona" => Error::InvalidPersona {
-            problems: vec![message],
-        },
-        "guardrail_blocked" => Error::GuardrailBlocked { message },
-        "content_filtered" => Error::ContentFiltered { message },
-        "refusal" => Error::Refusal { message },
-        "truncated" => Error::Truncated { message },
-        "malformed_output" => Error::MalformedOutput { message },
-        "timeout" => Error::Timeout { what: message },
-        "busy" => Error::Busy { message },
-        "storage_error" => Error::Storage { message },
-        "config_error" => Error::Config { message },
-        _ => Error::Provider {
-            provider: PROVIDER.into(),
-            status,
-            retryable: status.is_some_and(|s| s == 503 || s == 504),
-            message,
-            retry_after,
-            body: None,
-        },
-    }
+    Err(detail.to_error(Some(status.as_u16()), retry_after))
 }
 
 fn path_id(id: &str) -> Result<&str> {
@@ -248,16 +183,16 @@ mod tests {
 
     #[test]
     fn api_errors_map_back_to_their_meaning() {
-        let missing = error_from_api(Some(404), &detail("not_found"), None);
+        let missing = detail("not_found").to_error(Some(404), None);
         assert_eq!(
             missing,
             Error::NotFound {
                 what: "conversation".into()
             }
         );
-        let limited = error_from_api(Some(429), &detail("rate_limited"), None);
+        let limited = detail("rate_limited").to_error(Some(429), None);
         assert!(matches!(limited, Error::RateLimited { .. }));
-        let upstream = error_from_api(Some(503), &detail("upstream_error"), None);
+        let upstream = detail("upstream_error").to_error(Some(503), None);
         assert!(matches!(
             upstream,
             Error::Provider {

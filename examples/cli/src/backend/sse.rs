@@ -4,24 +4,11 @@
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use link_core::{Error, Result};
-use link_server::dto::UsageBody;
-use serde::Deserialize;
+use link::{Error, Result};
+use link_wire::events::{DELTA, DONE, ERROR};
+use link_wire::{DeltaEvent, DoneEvent, ErrorDetail};
 
 use super::ReplyEvent;
-use super::remote::{ErrorDetail, error_from_api};
-
-#[derive(Deserialize)]
-struct Delta {
-    text: String,
-}
-
-#[derive(Deserialize)]
-struct Done {
-    stop_reason: String,
-    usage: Option<UsageBody>,
-    message_id: String,
-}
 
 /// The reply events in an SSE body; the stream ends after `done` or the first error.
 pub fn reply_events<E: std::fmt::Display + Send + 'static>(
@@ -48,35 +35,32 @@ fn parse(name: &str, data: &str) -> Result<Option<ReplyEvent>> {
         message: format!("bad {name} event from the server: {e}"),
     };
     match name {
-        "delta" => {
-            let delta: Delta = serde_json::from_str(data).map_err(bad)?;
+        DELTA => {
+            let delta: DeltaEvent = serde_json::from_str(data).map_err(bad)?;
             Ok(Some(ReplyEvent::Delta(delta.text)))
         }
-        "done" => {
-            let done: Done = serde_json::from_str(data).map_err(bad)?;
+        DONE => {
+            let done: DoneEvent = serde_json::from_str(data).map_err(bad)?;
             Ok(Some(ReplyEvent::Done {
                 message_id: done.message_id,
                 stop_reason: done.stop_reason,
                 usage: done.usage,
             }))
         }
-        "error" => {
+        ERROR => {
             let detail: ErrorDetail = serde_json::from_str(data).map_err(bad)?;
-            Err(error_from_api(None, &detail, None))
+            Err(detail.to_error(None, None))
         }
         _ => Ok(None),
     }
 }
 
 fn broken(message: &str) -> Error {
-    Error::Provider {
-        provider: "link-server".into(),
-        status: None,
-        message: format!("the reply stream broke: {message}"),
-        retryable: true,
-        retry_after: None,
-        body: None,
-    }
+    Error::provider(
+        link_wire::SERVER,
+        format!("the reply stream broke: {message}"),
+    )
+    .with_retryable(true)
 }
 
 #[cfg(test)]
