@@ -105,6 +105,8 @@ fn dev_subjects_are_stable_and_case_insensitive() {
     // The value link-server has always given "alice": existing databases keep their owner.
     assert_eq!(dev_subject("alice"), "dev-8bdc78b8777ac19b785479c2d4b590eb");
     let auth = DevAuthenticator::new([7u8; 32]).unwrap();
-    let claims = auth.verify(&auth.mint_for_username("Alice").unwrap()).unwrap();
+    let claims = auth
+        .verify(&auth.mint_for_username("Alice").unwrap())
+        .unwrap();
     assert_eq!(claims.sub(), Some(dev_subject("alice").as_str()));
 }
