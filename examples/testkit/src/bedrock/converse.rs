@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::{CUT_MID_FRAME, SPLIT_FRAMES, STREAM_THROTTLE, error, scripted_error};
 use super::frames::{Framing, event_stream, frame, pieces};
-use super::server::{Incoming, MockState, record};
+use super::server::{MockState, receive};
 use super::{BLOCKED, TRIGGER};
 use crate::openai::reply::pause;
 
@@ -120,20 +119,9 @@ pub fn guardrail_trace() -> Value {
 pub async fn converse(
     State(state): State<Arc<MockState>>,
     Path(model): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let incoming = Incoming {
-        operation: "converse",
-        model: &model,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        body: &body,
-    };
-    let (count, body) = match record(&state, incoming) {
+    let (count, body, _) = match receive(&state, "converse", &model, request).await {
         Ok(ok) => ok,
         Err(response) => return *response,
     };
@@ -188,20 +176,9 @@ fn text_frames(pieces: &[String]) -> Vec<Bytes> {
 pub async fn converse_stream(
     State(state): State<Arc<MockState>>,
     Path(model): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let incoming = Incoming {
-        operation: "converse-stream",
-        model: &model,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        body: &body,
-    };
-    let (count, body) = match record(&state, incoming) {
+    let (count, body, _) = match receive(&state, "converse-stream", &model, request).await {
         Ok(ok) => ok,
         Err(response) => return *response,
     };

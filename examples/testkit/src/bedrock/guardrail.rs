@@ -2,34 +2,21 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::TRIGGER;
 use super::errors::error;
-use super::server::{Incoming, MockState, record};
+use super::server::{MockState, receive};
 
 /// `POST /guardrail/{id}/version/{version}/apply`.
 pub async fn apply_guardrail(
     State(state): State<Arc<MockState>>,
     Path((id, version)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let incoming = Incoming {
-        operation: "apply-guardrail",
-        model: &id,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        body: &body,
-    };
-    let (_, body) = match record(&state, incoming) {
+    let (_, body, _) = match receive(&state, "apply-guardrail", &id, request).await {
         Ok(ok) => ok,
         Err(response) => return *response,
     };

@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::converse::{guardrail_trace, texts, usage};
 use super::errors::{error, scripted_error};
-use super::server::{Incoming, MockState, record};
+use super::server::{MockState, receive};
 use super::{BLOCKED, TRIGGER};
 
 /// Checks a Nova `messages-v1` body; returns the last user text.
@@ -53,20 +51,9 @@ fn check_nova(body: &Value) -> Result<String, String> {
 pub async fn invoke(
     State(state): State<Arc<MockState>>,
     Path(model): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let incoming = Incoming {
-        operation: "invoke",
-        model: &model,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        body: &body,
-    };
-    let (count, body) = match record(&state, incoming) {
+    let (count, body, headers) = match receive(&state, "invoke", &model, request).await {
         Ok(ok) => ok,
         Err(response) => return *response,
     };

@@ -10,6 +10,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::Region;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::routing::post;
@@ -181,19 +182,46 @@ impl Mock {
     }
 }
 
+/// An accepted request: its model's call count, its JSON body and its headers.
+pub type Accepted = (usize, Value, HeaderMap);
+
+/// Reads, counts and records a request of `operation` on `model` (a guardrail id for
+/// ApplyGuardrail), then checks what every operation checks.
+pub async fn receive(
+    state: &MockState,
+    operation: &'static str,
+    model: &str,
+    request: Request,
+) -> Result<Accepted, Box<Response>> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| Box::new(error(400, "ValidationException", &e.to_string())))?;
+    let incoming = Incoming {
+        operation,
+        model,
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
+        body: &body,
+    };
+    let (count, json) = record(state, incoming)?;
+    Ok((count, json, parts.headers))
+}
+
 /// One incoming request.
-pub struct Incoming<'a> {
-    pub(crate) operation: &'static str,
-    pub(crate) model: &'a str,
-    pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) body: &'a Bytes,
+struct Incoming<'a> {
+    operation: &'static str,
+    model: &'a str,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
 }
 
 /// Counts and records `request`, then checks what every operation checks; gives the call
 /// count for its model and the JSON body, or the error answer.
-pub fn record(state: &MockState, request: Incoming<'_>) -> Result<(usize, Value), Box<Response>> {
+fn record(state: &MockState, request: Incoming<'_>) -> Result<(usize, Value), Box<Response>> {
     let count = {
         let mut calls = state.calls.lock().unwrap();
         let count = calls.entry(request.model.to_owned()).or_default();
