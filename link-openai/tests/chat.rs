@@ -115,7 +115,7 @@ async fn finish_reasons_map_and_unknown_ones_do_not_fail() {
 
 #[tokio::test]
 async fn missing_usage_is_none_not_zero() {
-    let answer = wiremock::ResponseTemplate::new(200).set_body_json(json!({
+    let answer = Reply::new(200).set_body_json(json!({
         "choices": [{"message": {"role": "assistant", "content": "Elementary."}, "finish_reason": "stop"}]
     }));
     let fake = FakeOpenAi::start(vec![fixed(answer)]).await;
@@ -214,7 +214,7 @@ async fn an_error_object_mid_stream_is_a_mid_stream_error() {
 async fn junk_in_a_stream_is_malformed_output() {
     let body =
         "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\ndata: {oops\n\ndata: [DONE]\n\n";
-    let template = wiremock::ResponseTemplate::new(200).set_body_raw(body, "text/event-stream");
+    let template = Reply::new(200).set_body_raw(body, "text/event-stream");
     let fake = FakeOpenAi::start(vec![fixed(template)]).await;
     let events = collect(&OpenAiChatModel::new(fake.config())).await;
     assert!(
@@ -386,7 +386,7 @@ async fn debug_output_never_shows_the_key() {
     );
     assert!(!shown.contains(KEY), "{shown}");
     assert!(
-        shown.contains(&fake.server.uri()),
+        shown.contains(fake.uri()),
         "the Debug output is still useful"
     );
 }

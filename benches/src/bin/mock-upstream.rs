@@ -1,5 +1,5 @@
-//! `mock-upstream`: OpenAI Chat Completions, Bedrock Converse/ConverseStream, a JWKS and a
-//! token minter on one loopback port, with timing knobs. Prints `listening on ADDR` once
+//! `mock-upstream`: OpenAI Chat Completions, Bedrock Converse/ConverseStream (link-testkit's
+//! mocks), a JWKS and a token minter on one loopback port, with timing knobs. Prints `listening on ADDR` once
 //! ready (to stderr, through tracing) and writes the port to `--port-file` if given.
 //!
 //! ```text

@@ -5,7 +5,7 @@
 mod support;
 
 use support::World;
-use support::mock_openai::REPLY;
+use support::mock_openai::{KEY, REPLY, mask_key};
 
 #[test]
 fn persona_prints_the_extracted_persona_as_json() {
@@ -133,7 +133,7 @@ fn an_upstream_failure_exits_with_4() {
     let run = world.run(&["chat", "-c", &id, "-m", "use up the quota"]);
     run.code_is(4);
     assert!(run.stderr.contains("openai"), "{run:#?}");
-    assert!(!run.stderr.contains("test-key"), "the key is never shown");
+    assert!(!run.stderr.contains(KEY), "the key is never shown");
     let persona = world.run(&["persona", "quota"]);
     persona.code_is(4);
 }
@@ -148,6 +148,25 @@ fn a_rejected_key_is_an_upstream_failure_too() {
         .unwrap();
     assert_eq!(run.status.code(), Some(4), "{run:?}");
     assert!(!String::from_utf8_lossy(&run.stderr).contains("wrong-key"));
+}
+
+#[test]
+fn the_upstream_401_is_shown_without_the_key_it_masks() {
+    // OpenAI's 401 echoes the key masked (`sk-proj-****...wxyz`): the CLI names the failure
+    // and shows neither the key nor the masked key.
+    let world = World::new();
+    let wrong = "sk-proj-notthekeyatall0123456789wxyz";
+    let run = world
+        .link(&["persona", "Ada Lovelace"])
+        .env("OPENAI_API_KEY", wrong)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(4), "{run:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("Incorrect API key provided"), "{stderr}");
+    assert!(!stderr.contains(wrong), "{stderr}");
+    assert!(!stderr.contains(&mask_key(wrong)), "{stderr}");
+    assert!(!stderr.contains("0123456789wxyz"), "{stderr}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod support;
 use futures::StreamExt;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use support::mock_openai::REPLY;
+use support::mock_openai::{PROMPT_TOKENS, REPLY, completion_tokens};
 use support::{Stack, parse_sse};
 
 fn client() -> Client {
@@ -180,7 +180,10 @@ async fn a_whole_conversation_over_json() {
     assert_eq!(reply["message"]["content"], REPLY);
     assert_eq!(reply["message"]["role"], "assistant");
     assert_eq!(reply["stop_reason"], "end_turn");
-    assert_eq!(reply["usage"]["total_tokens"], 54);
+    assert_eq!(
+        reply["usage"]["total_tokens"],
+        PROMPT_TOKENS + completion_tokens(REPLY)
+    );
     let audit = s.server.wait_for_audit("req-abc-123").await;
     assert!(audit.contains(r#""action":"send_message""#), "{audit}");
     assert!(audit.contains(r#""outcome":"ok""#), "{audit}");

@@ -8,7 +8,9 @@ use aws_sdk_bedrockruntime::config::Region;
 use link_bedrock::BedrockChatModel;
 use link_core::{ChatModel, Error};
 
-use crate::mock::{ACCESS_DENIED, Mock, THROTTLE_ONCE, TIMEOUT, UNAVAILABLE, VALIDATION};
+use aws_sdk_bedrockruntime::config::Credentials;
+
+use crate::mock::{ACCESS_DENIED, Mock, REGION, THROTTLE_ONCE, TIMEOUT, UNAVAILABLE, VALIDATION};
 use crate::{model, request};
 
 fn provider(err: Error) -> (Option<u16>, bool, String, Option<String>) {
@@ -161,4 +163,49 @@ async fn bad_configuration_and_requests_fail_before_any_call() {
         Err(Error::InvalidRequest { .. })
     ));
     assert!(mock.requests().is_empty());
+}
+
+/// A client of the mock signing with `credentials` for `region`.
+async fn signed_by(mock_url: &str, region: &str, credentials: Credentials) -> BedrockChatModel {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(mock_url)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .empty_test_environment()
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    BedrockChatModel::new(aws_sdk_bedrockruntime::Client::new(&config))
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_refused_as_bedrock_refuses_it() {
+    let mock = Mock::start().await;
+    let url = mock.url.clone();
+    let wrong_secret = Credentials::new("ANOTREAL", "not-the-secret", None, None, "test");
+    let err = signed_by(&url, REGION, wrong_secret)
+        .await
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
+    let (status, retryable, message, _) = provider(err);
+    assert_eq!((status, retryable), (Some(403), false));
+    assert!(message.contains("InvalidSignatureException"), "{message}");
+
+    let wrong_region = signed_by(&url, "eu-west-1", Credentials::for_tests())
+        .await
+        .complete(request("hi"))
+        .await
+        .unwrap_err();
+    let (status, _, message, _) = provider(wrong_region);
+    assert_eq!(status, Some(403));
+    assert!(
+        message.contains("IncompleteSignatureException"),
+        "{message}"
+    );
+    assert_eq!(
+        mock.requests().len(),
+        2,
+        "both reached the mock and were refused"
+    );
 }

@@ -9,7 +9,7 @@ use link_core::{
     StopReason, TurnEvent, Usage,
 };
 
-use crate::mock::{BLOCKED, Mock, STREAM_THROTTLE, TRIGGER};
+use crate::mock::{BLOCKED, CUT_MID_FRAME, Mock, SPLIT_FRAMES, STREAM_THROTTLE, TRIGGER};
 use crate::{guarded, guardrail, model, request};
 
 async fn collect(model: &dyn ChatModel, text: &str) -> Vec<Result<ChatEvent>> {
@@ -159,5 +159,48 @@ async fn the_engine_turns_an_intervention_into_guardrail_blocked() {
         Some(Error::GuardrailBlocked {
             message: BLOCKED.into()
         })
+    );
+}
+
+#[tokio::test]
+async fn frames_split_across_reads_decode_whole() {
+    let mock = Mock::start().await;
+    let model = model(&mock).with_model(SPLIT_FRAMES).unwrap();
+    let events = collect(&model, "Piece by piece").await;
+    assert_eq!(text_of(&events), "You said: Piece by piece");
+    assert!(
+        matches!(
+            events.last(),
+            Some(Ok(ChatEvent::Done {
+                stop_reason: StopReason::EndTurn,
+                usage: Some(_)
+            }))
+        ),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_frame_ends_with_an_error_after_the_deltas() {
+    let mock = Mock::start().await;
+    let model = model(&mock).with_model(CUT_MID_FRAME).unwrap();
+    let events = collect(&model, "Go on").await;
+    let (last, before) = events.split_last().unwrap();
+    assert_eq!(text_of(before), "You said: Go on");
+    assert!(before.iter().all(Result::is_ok), "{events:?}");
+    assert!(
+        !before
+            .iter()
+            .any(|e| matches!(e, Ok(ChatEvent::Done { .. }))),
+        "{events:?}"
+    );
+    assert!(
+        matches!(last, Err(Error::Provider { provider, .. }) if provider == "bedrock"),
+        "{last:?}"
+    );
+    assert_eq!(
+        mock.calls(CUT_MID_FRAME),
+        1,
+        "a broken stream is not retried"
     );
 }

@@ -1,7 +1,7 @@
 //! Running the real `link` binary (and `link-server`) against the mock OpenAI upstream.
 #![allow(dead_code)]
 
-pub use link_testkit::mock_openai;
+pub use link_testkit::openai as mock_openai;
 
 use std::io::Write;
 use std::ops::Deref;
@@ -24,7 +24,7 @@ impl World {
     /// A fresh mock and an empty data directory.
     pub fn new() -> Self {
         Self {
-            mock: MockOpenAi::start_on_thread(),
+            mock: MockOpenAi::setup().start_on_thread(),
             dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -46,7 +46,7 @@ impl World {
             .env("LINK_PERSONA_PROVIDER", "openai")
             .env("LINK_CHAT_PROVIDER", "openai")
             .env("OPENAI_BASE_URL", &self.mock.base_url)
-            .env("OPENAI_API_KEY", "test-key")
+            .env("OPENAI_API_KEY", mock_openai::KEY)
             // No .env of the developer's is read: the working directory is the temp dir.
             .current_dir(self.dir.path())
             .args(args);
@@ -162,7 +162,7 @@ impl Server {
             .env("LINK_PERSONA_PROVIDER", "openai")
             .env("LINK_CHAT_PROVIDER", "openai")
             .env("OPENAI_BASE_URL", &world.mock.base_url)
-            .env("OPENAI_API_KEY", "test-key")
+            .env("OPENAI_API_KEY", mock_openai::KEY)
             .env("LINK_SHUTDOWN_GRACE_SECS", "1")
             .current_dir(world.dir.path());
         Self(ServerProcess::spawn(&mut command))

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
-pub use link_testkit::mock_openai;
+pub use link_testkit::openai as mock_openai;
 pub mod moto;
 
 use std::ops::Deref;
@@ -52,7 +52,7 @@ impl Server {
             .env("LINK_PERSONA_PROVIDER", "openai")
             .env("LINK_CHAT_PROVIDER", "openai")
             .env("OPENAI_BASE_URL", options.openai_base_url)
-            .env("OPENAI_API_KEY", "test-key")
+            .env("OPENAI_API_KEY", mock_openai::KEY)
             .env("LINK_DEV_SECRET", DEV_SECRET)
             .env("LINK_SHUTDOWN_GRACE_SECS", "2")
             .current_dir(std::env::temp_dir());
@@ -116,7 +116,7 @@ pub struct Stack {
 impl Stack {
     /// Starts the mock, then the server with `env` on top of the test defaults.
     pub async fn start(env: Vec<(&'static str, String)>) -> Self {
-        let mock = mock_openai::MockOpenAi::start().await;
+        let mock = mock_openai::MockOpenAi::setup().start().await;
         let (dir, database) = temp_database();
         let server = Server::start(Options {
             database: &database,
