@@ -90,6 +90,11 @@ const STRING_FORMATS: &[&str] = &[
 
 /// The JSON Schema of `T` (as schemars derives it for deserialising), cleaned for strict mode.
 ///
+/// Unlike [`make_strict`] on an arbitrary schema, an optional property is made nullable only
+/// where `T` accepts `null` (an `Option`): a `#[serde(default)]` field of another type becomes
+/// required as it is, because serde does not turn `null` into the default, so an answer with
+/// `null` there would not deserialise.
+///
 /// Fails with [`Error::Config`] when `T` uses something strict mode cannot express (a map,
 /// an arbitrary JSON value, `not`, a tuple, ...).
 pub fn strict_schema_for<T: JsonSchema + ?Sized>() -> Result<Value> {
@@ -97,7 +102,7 @@ pub fn strict_schema_for<T: JsonSchema + ?Sized>() -> Result<Value> {
         .for_deserialize()
         .into_generator()
         .into_root_schema_for::<T>();
-    make_strict(schema.to_value())
+    strict(schema.to_value(), Optional::AsIs)
 }
 
 /// Rewrites any JSON Schema (draft 2020-12 or draft-07 style) for strict mode.
@@ -108,10 +113,22 @@ pub fn strict_schema_for<T: JsonSchema + ?Sized>() -> Result<Value> {
 /// still checked when it is deserialised); a single `allOf` is merged into its parent;
 /// `$ref`s with sibling keys are inlined; `definitions` move to `$defs` and unused ones go.
 ///
-/// A `#[serde(default)]` field that is not an `Option` is optional too, so it becomes
-/// nullable; serde does not turn `null` into the default, so give such fields an `Option`
-/// type (or a deserializer that maps `null` to the default) when the model may omit them.
+/// For the schema of a Rust type use [`strict_schema_for`], which leaves `#[serde(default)]`
+/// fields non-nullable (serde does not turn `null` into the default).
 pub fn make_strict(schema: Value) -> Result<Value> {
+    strict(schema, Optional::Nullable)
+}
+
+/// What strict mode does with a property that was optional.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Optional {
+    /// It may be `null` (the usual way to say "absent" when every key must be sent).
+    Nullable,
+    /// Only if its schema already allows `null`; otherwise it is simply required.
+    AsIs,
+}
+
+fn strict(schema: Value, optional: Optional) -> Result<Value> {
     let Value::Object(mut root) = schema else {
         return Err(config("the root schema must be a JSON object"));
     };
@@ -128,6 +145,7 @@ pub fn make_strict(schema: Value) -> Result<Value> {
         defs: &defs,
         inlining: Vec::new(),
         properties: 0,
+        optional,
     };
     let mut cleaned_defs = Map::new();
     for (name, def) in &defs {
@@ -169,6 +187,8 @@ struct Cleaner<'a> {
     inlining: Vec<String>,
     /// Properties seen so far, for the strict-mode limit.
     properties: usize,
+    /// What optional properties become.
+    optional: Optional,
 }
 
 impl Cleaner<'_> {
@@ -254,7 +274,7 @@ impl Cleaner<'_> {
         for (name, schema) in properties {
             self.properties += 1;
             let mut schema = self.clean(schema, depth)?;
-            if !required.contains(&name) {
+            if !required.contains(&name) && self.optional == Optional::Nullable {
                 schema = nullable(schema);
             }
             cleaned.insert(name, Value::Object(schema));

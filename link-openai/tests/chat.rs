@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use futures::StreamExt;
+use link_core::testing::text_of;
 use link_core::{
     ChatEvent, ChatMessage, ChatModel, ChatRequest, Error, GenerationParams, StopReason, Usage,
 };
@@ -31,16 +32,6 @@ fn request() -> ChatRequest {
 
 async fn collect(model: &OpenAiChatModel) -> Vec<link_core::Result<ChatEvent>> {
     model.stream(request()).await.unwrap().collect().await
-}
-
-fn text_of(events: &[link_core::Result<ChatEvent>]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ChatEvent::Delta { text }) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

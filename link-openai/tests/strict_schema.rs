@@ -86,30 +86,70 @@ fn uncleaned_schemars_output_is_caught_by_the_validator() {
     assert!(!strict_schema_violations(&raw).is_empty());
 }
 
-#[test]
-fn a_model_answer_under_the_strict_schema_deserialises() {
-    // Under strict mode the model sends every key, with null for the optional ones.
-    let answer = json!({
-        "home": {"city": "London", "country": null},
-        "holiday": null,
-        "history": [{"city": "Bath", "country": "England"}],
-        "style": {"armed": {"weapon": "cane"}},
-        "age": 40, "height": 1.83,
-        "nicknames": ["Sherlock"],
-        "mood": "restless",
-        "region": {"name": "UK", "parts": [], "parent": null},
-        "tag": "pacifist"
-    });
-    let parsed: Everything = serde_json::from_value(answer).unwrap();
-    assert_eq!(parsed.home.city, "London");
-    assert!(parsed.holiday.is_none());
+/// Every property the strict schema lets the model set to `null`, with its path.
+fn nullable_paths(schema: &serde_json::Value, path: &str, into: &mut Vec<String>) {
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (name, property) in properties {
+        let here = format!("{path}/{name}");
+        let types = &property["type"];
+        let null_type =
+            types == "null" || types.as_array().is_some_and(|t| t.contains(&json!("null")));
+        let null_branch = property["anyOf"]
+            .as_array()
+            .is_some_and(|b| b.contains(&json!({"type": "null"})));
+        if null_type || null_branch {
+            into.push(here.clone());
+        }
+        nullable_paths(property, &here, into);
+    }
 }
 
 #[test]
-fn serde_default_fields_become_required_and_nullable() {
+fn a_model_answer_with_null_wherever_the_strict_schema_allows_it_deserialises() {
     let schema = strict_schema_for::<Everything>().unwrap();
-    let nicknames = &schema["properties"]["nicknames"];
-    assert_eq!(nicknames["type"], json!(["array", "null"]));
+    let mut nullable = Vec::new();
+    nullable_paths(&schema, "", &mut nullable);
+    nullable_paths(&schema["$defs"]["Place"], "/Place", &mut nullable);
+    nullable_paths(&schema["$defs"]["Region"], "/Region", &mut nullable);
+    nullable.sort();
+    assert_eq!(
+        nullable,
+        [
+            "/Place/country",
+            "/Region/parent",
+            "/holiday",
+            "/home/country",
+            "/tag"
+        ],
+        "exactly the Option fields may be null"
+    );
+    // Under strict mode the model sends every key: here null in every place the schema allows.
+    let answer = json!({
+        "home": {"city": "London", "country": null},
+        "holiday": null,
+        "history": [{"city": "Bath", "country": null}],
+        "style": {"armed": {"weapon": "cane"}},
+        "age": 40, "height": 1.83,
+        "nicknames": [],
+        "mood": "restless",
+        "region": {"name": "UK", "parts": [], "parent": null},
+        "tag": null
+    });
+    let parsed: Everything = serde_json::from_value(answer).unwrap();
+    assert_eq!(parsed.home.city, "London");
+    assert!(parsed.holiday.is_none() && parsed.tag.is_none());
+}
+
+#[test]
+fn serde_default_fields_become_required_but_not_nullable() {
+    let schema = strict_schema_for::<Everything>().unwrap();
+    let required = schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("nicknames")) && required.contains(&json!("mood")));
+    // serde does not turn null into the default: a null here would not deserialise.
+    assert_eq!(schema["properties"]["nicknames"]["type"], "array");
+    assert!(serde_json::from_value::<Vec<String>>(json!(null)).is_err());
     assert!(schema["properties"]["mood"].get("default").is_none());
 }
 

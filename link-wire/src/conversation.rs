@@ -126,7 +126,7 @@ pub struct SendMessage {
 }
 
 /// Token counts.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageBody {
     /// Prompt tokens.

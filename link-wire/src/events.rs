@@ -1,6 +1,7 @@
 //! The Server-Sent Events of a streamed reply: `delta` events, then `done` or `error`
 //! (whose data is an [`ErrorDetail`](crate::ErrorDetail)).
 
+use link_core::{Message, StopReason, Usage};
 use serde::{Deserialize, Serialize};
 
 use crate::UsageBody;
@@ -21,7 +22,7 @@ pub struct DeltaEvent {
 }
 
 /// SSE `done` event data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DoneEvent {
     /// Why the reply ended.
@@ -30,4 +31,15 @@ pub struct DoneEvent {
     pub usage: Option<UsageBody>,
     /// The id of the stored reply.
     pub message_id: String,
+}
+
+impl DoneEvent {
+    /// The `done` event of a turn that ended with the stored `message`.
+    pub fn new(message: &Message, stop_reason: &StopReason, usage: Option<Usage>) -> Self {
+        Self {
+            stop_reason: stop_reason.to_string(),
+            usage: usage.map(UsageBody::from),
+            message_id: message.id.to_string(),
+        }
+    }
 }

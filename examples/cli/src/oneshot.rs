@@ -90,11 +90,7 @@ async fn send(backend: &dyn Backend, id: &str, message: &str, json: bool) -> Res
         out::line("");
     }
     let (message_id, stop_reason, usage) = match played.done {
-        Some(ReplyEvent::Done {
-            message_id,
-            stop_reason,
-            usage,
-        }) => (Some(message_id), Some(stop_reason), usage),
+        Some(ReplyEvent::Done(done)) => (Some(done.message_id), Some(done.stop_reason), done.usage),
         _ => (None, None, None),
     };
     Ok(ReplyJson {

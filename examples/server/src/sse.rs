@@ -8,7 +8,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use link::{TurnEvent, TurnStream};
 use link_wire::events::{DELTA, DONE, ERROR};
-use link_wire::{DeltaEvent, DoneEvent, ErrorDetail, UsageBody};
+use link_wire::{DeltaEvent, DoneEvent, ErrorDetail};
 use serde::Serialize;
 
 /// The SSE response for a turn. When the client goes away, the stream is dropped, which
@@ -25,14 +25,7 @@ fn to_event(item: link::Result<TurnEvent>) -> Event {
             message,
             stop_reason,
             usage,
-        }) => json_event(
-            DONE,
-            &DoneEvent {
-                stop_reason: stop_reason.to_string(),
-                usage: usage.map(UsageBody::from),
-                message_id: message.id.to_string(),
-            },
-        ),
+        }) => json_event(DONE, &DoneEvent::new(&message, &stop_reason, usage)),
         Ok(other) => {
             tracing::warn!(?other, "unknown turn event not sent");
             Event::default().comment("unknown event")

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use link_core::testing::text_of;
 use link_core::{
     ChatEvent, ChatMessage, ChatModel, ChatRequest, Error, PersonaExtractor, StopReason,
 };
@@ -24,16 +25,6 @@ fn request(text: &str) -> ChatRequest {
 
 async fn events(model: &OpenAiChatModel, text: &str) -> Vec<link_core::Result<ChatEvent>> {
     model.stream(request(text)).await.unwrap().collect().await
-}
-
-fn text_of(events: &[link_core::Result<ChatEvent>]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ChatEvent::Delta { text }) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn has_done(events: &[link_core::Result<ChatEvent>]) -> bool {

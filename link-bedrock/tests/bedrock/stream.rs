@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use link_bedrock::{BedrockPersonaExtractor, StreamMode};
+use link_core::testing::text_of;
 use link_core::{
     ChatEvent, ChatModel, Error, Link, PersonaSource, Principal, RequestContext, Result,
     StopReason, TurnEvent, Usage,
@@ -14,16 +15,6 @@ use crate::{guarded, guardrail, model, request};
 
 async fn collect(model: &dyn ChatModel, text: &str) -> Vec<Result<ChatEvent>> {
     model.stream(request(text)).await.unwrap().collect().await
-}
-
-fn text_of(events: &[Result<ChatEvent>]) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Ok(ChatEvent::Delta { text }) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod conformance;
+mod events;
 mod recording;
 mod scripted;
 
@@ -15,5 +16,6 @@ pub use crate::ports::{
     MockAuditSink, MockAuthenticator, MockChatModel, MockConversationStore, MockPersonaExtractor,
     MockRateLimiter,
 };
+pub use events::text_of;
 pub use recording::RecordingAuditSink;
 pub use scripted::{ScriptedChatModel, ScriptedExtractor, Step};

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use link::auth::dev_subject;
 use link::{Config, Secrets};
 use link::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
-use link_wire::{ConversationBody, ConversationSummary, UsageBody};
+use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
 
 use super::{Backend, ReplyEvent, ReplyStream};
 
@@ -69,11 +69,11 @@ impl Backend for LocalBackend {
                     message,
                     stop_reason,
                     usage,
-                }) => Some(Ok(ReplyEvent::Done {
-                    message_id: message.id.to_string(),
-                    stop_reason: stop_reason.to_string(),
-                    usage: usage.map(UsageBody::from),
-                })),
+                }) => Some(Ok(ReplyEvent::Done(DoneEvent::new(
+                    &message,
+                    &stop_reason,
+                    usage,
+                )))),
                 // Events this CLI does not know yet carry nothing it can show.
                 Ok(_) => None,
                 Err(error) => Some(Err(error)),

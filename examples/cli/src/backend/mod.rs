@@ -9,22 +9,15 @@ mod sse;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
-use link_wire::{ConversationBody, ConversationSummary, UsageBody};
+use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
 
-/// One event of a streamed reply.
+/// One event of a streamed reply: the same whether the engine runs here or behind a server.
 #[derive(Debug)]
 pub enum ReplyEvent {
     /// More reply text.
     Delta(String),
-    /// The reply is complete and stored.
-    Done {
-        /// The stored reply's id.
-        message_id: String,
-        /// Why it ended.
-        stop_reason: String,
-        /// Token counts, when the provider reported them.
-        usage: Option<UsageBody>,
-    },
+    /// The reply is complete and stored (the SSE `done` event's data).
+    Done(DoneEvent),
 }
 
 /// A streamed reply; dropping it stops the reply (the partial text is kept).

@@ -41,11 +41,7 @@ fn parse(name: &str, data: &str) -> Result<Option<ReplyEvent>> {
         }
         DONE => {
             let done: DoneEvent = serde_json::from_str(data).map_err(bad)?;
-            Ok(Some(ReplyEvent::Done {
-                message_id: done.message_id,
-                stop_reason: done.stop_reason,
-                usage: done.usage,
-            }))
+            Ok(Some(ReplyEvent::Done(done)))
         }
         ERROR => {
             let detail: ErrorDetail = serde_json::from_str(data).map_err(bad)?;
@@ -88,7 +84,7 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert!(matches!(&got[0], Ok(ReplyEvent::Delta(t)) if t == "Hel"));
         assert!(matches!(&got[1], Ok(ReplyEvent::Delta(t)) if t == "lo"));
-        assert!(matches!(&got[2], Ok(ReplyEvent::Done { message_id, .. }) if message_id == "m1"));
+        assert!(matches!(&got[2], Ok(ReplyEvent::Done(done)) if done.message_id == "m1"));
     }
 
     #[tokio::test]
