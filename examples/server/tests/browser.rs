@@ -274,21 +274,9 @@ async fn chat_page_reports_rate_limits_and_upstream_failures() {
     sign_in(&browser, &s.server.url, "Grace").await;
     start_conversation(&browser, "Ada Lovelace").await;
     // The upstream fails (4): the page names the model service, not a raw error.
-    browser
-        .type_into("#message", &format!("you are overloaded{ENTER}"))
-        .await;
-    let notice = browser
-        .wait_js(
-            "const n = document.getElementById('notice');
-             return !n.hidden && n.textContent",
-            "the upstream failure message",
-        )
-        .await;
+    let notice = notice_after(&browser, "you are overloaded").await;
     assert!(
-        notice
-            .as_str()
-            .unwrap()
-            .contains("model service is not answering"),
+        notice.contains("model service is not answering"),
         "{notice}"
     );
     // Over the limit (5): the retry time from Retry-After is shown.
@@ -314,9 +302,8 @@ async fn chat_page_reports_rate_limits_and_upstream_failures() {
     browser.finish().await;
 }
 
-/// Sends `message` and waits for the notice the stream's `error` event brings up: the
-/// notice's text and the failed reply's text.
-async fn stream_failure(browser: &Browser, message: &str) -> (String, String) {
+/// Sends `message` and waits for the notice it brings up; its text.
+async fn notice_after(browser: &Browser, message: &str) -> String {
     browser
         .type_into("#message", &format!("{message}{ENTER}"))
         .await;
@@ -324,14 +311,21 @@ async fn stream_failure(browser: &Browser, message: &str) -> (String, String) {
         .wait_js(
             "const n = document.getElementById('notice');
              return !n.hidden && n.textContent.trim()",
-            "the stream's error notice",
+            "a notice",
         )
         .await;
+    notice.as_str().unwrap().to_owned()
+}
+
+/// Sends `message` and waits for the notice the stream's `error` event brings up: the
+/// notice's text and the failed reply's text.
+async fn stream_failure(browser: &Browser, message: &str) -> (String, String) {
+    let notice = notice_after(browser, message).await;
     let reply = browser.js(LAST_REPLY, vec![]).await;
     assert_eq!(reply["state"], "failed", "{reply}");
     browser.click("#notice-close").await;
     let text = reply["text"].as_str().unwrap().to_owned();
-    (notice.as_str().unwrap().to_owned(), text)
+    (notice, text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::Server;
 
 impl Server {
-    /// Creates a conversation with the character `request` asks for; its id.
-    pub async fn conversation(&self, token: &str, request: &str) -> String {
+    /// Creates a conversation with the character `request` asks for; the answer's body.
+    pub async fn create(&self, token: &str, request: &str) -> Value {
         let response = Client::new()
             .post(format!("{}/v1/conversations", self.url))
             .bearer_auth(token)
@@ -19,8 +19,15 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        response.json().await.unwrap()
+    }
+
+    /// Creates a conversation with the character `request` asks for; its id.
+    pub async fn conversation(&self, token: &str, request: &str) -> String {
+        self.create(token, request).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The conversation `id` with all its messages.
