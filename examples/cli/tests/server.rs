@@ -5,8 +5,65 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 use support::mock_openai::REPLY;
 use support::{Server, World};
+
+/// One HTTP/1.1 exchange on a fresh connection to `url` (`http://host:port`): the status
+/// and the body. The CLI's tests have no HTTP client of their own, and need only this.
+fn http(url: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let host = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\n{auth}content-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// The reply stored after the user's message in alice's conversation `id`, once the API
+/// shows one; the bound only fails a test that would otherwise wait for ever.
+fn stored_reply(url: &str, id: &str) -> String {
+    let (status, minted) = http(
+        url,
+        "POST",
+        "/v1/auth/token",
+        None,
+        r#"{"username":"alice"}"#,
+    );
+    assert_eq!(status, 200, "{minted}");
+    let minted: Value = serde_json::from_str(&minted).unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let start = Instant::now();
+    loop {
+        let path = format!("/v1/conversations/{id}");
+        let (status, body) = http(url, "GET", &path, Some(token), "");
+        assert_eq!(status, 200, "{body}");
+        let conversation: Value = serde_json::from_str(&body).unwrap();
+        if let Some(reply) = conversation["messages"][2]["content"].as_str() {
+            return reply.to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no reply stored: {conversation}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 #[test]
 fn the_cli_talks_to_a_running_server() {
@@ -111,9 +168,10 @@ fn ctrl_c_stops_a_streamed_reply_from_the_server_and_the_part_is_kept() {
     chat.send_line("/quit").unwrap();
     chat.exp_eof().unwrap();
 
-    // The server notices the client go at its next event (50 ms apart in the slow mock),
-    // stops the model and stores the part said; give it a moment beyond that.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The server notices the client go at its next event, stops the model and stores the
+    // part said: wait until the API shows it.
+    let partial = stored_reply(&server.url, &id);
+    assert!(partial.starts_with("word0 word1 word2"), "{partial}");
     let mut resumed = spawn(&["chat", "-c", &id]);
     resumed
         .exp_string("Sherlock Holmes: word0 word1 word2")

@@ -14,25 +14,10 @@ fn client() -> Client {
     Client::new()
 }
 
-async fn create(s: &Stack, token: &str, request: &str) -> Value {
-    let response = client()
-        .post(format!("{}/v1/conversations", s.server.url))
-        .bearer_auth(token)
-        .json(&json!({"persona_request": request}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
 /// A token for alice and the id of a new Sherlock Holmes conversation of hers.
 async fn holmes_for_alice(s: &Stack) -> (String, String) {
     let token = s.server.token("alice").await;
-    let id = create(s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = s.server.conversation(&token, "Sherlock Holmes").await;
     (token, id)
 }
 
@@ -152,7 +137,7 @@ async fn a_whole_conversation_over_json() {
     assert_eq!(persona["name"], "Ada Lovelace");
     assert!(persona["description"].is_string());
 
-    let conversation = create(&s, &token, "Sherlock Holmes").await;
+    let conversation = s.server.create(&token, "Sherlock Holmes").await;
     let id = conversation["id"].as_str().unwrap().to_owned();
     assert_eq!(conversation["persona"]["name"], "Sherlock Holmes");
     let first = &conversation["messages"][0];
@@ -220,7 +205,7 @@ async fn a_whole_conversation_over_json() {
         );
     }
 
-    create(&s, &token, "Ada Lovelace").await;
+    s.server.create(&token, "Ada Lovelace").await;
     let list: Value = client()
         .get(format!("{url}/v1/conversations"))
         .bearer_auth(&token)
@@ -255,10 +240,7 @@ async fn another_users_conversation_is_not_found() {
     let s = Stack::start(vec![]).await;
     let alice = s.server.token("alice").await;
     let bob = s.server.token("bob").await;
-    let id = create(&s, &alice, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = s.server.conversation(&alice, "Sherlock Holmes").await;
     let url = &s.server.url;
     let requests = [
         client().get(format!("{url}/v1/conversations/{id}")),
@@ -367,10 +349,7 @@ async fn bad_requests_get_clear_statuses() {
     let s = Stack::start(vec![("LINK_MAX_BODY_BYTES", "1024".into())]).await;
     let token = s.server.token("alice").await;
     let url = &s.server.url;
-    let id = create(&s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = s.server.conversation(&token, "Sherlock Holmes").await;
     let messages = format!("{url}/v1/conversations/{id}/messages");
 
     let big = json!({"content": "x".repeat(4000)});
@@ -635,10 +614,7 @@ async fn cards_export_and_import_and_the_seed_chat_endpoint_routes() {
 async fn conversations_survive_a_restart() {
     let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
-    let id = create(&s, &token, "Sherlock Holmes").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = s.server.conversation(&token, "Sherlock Holmes").await;
     let (s, clean) = s.restart();
     assert!(clean, "the server did not shut down cleanly on SIGTERM");
     let read = client()

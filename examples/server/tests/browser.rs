@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::Stack;
 use support::browser::{Browser, ENTER};
-use support::mock_openai::GRADUAL_REPLY;
+use support::mock_openai::{Fault, GRADUAL_REPLY, REPLY};
 
 /// The last assistant message: its text and streaming state.
 const LAST_REPLY: &str = "const m = [...document.querySelectorAll('#messages .message.assistant')].pop();
@@ -147,8 +147,24 @@ async fn chat_page_signs_in_streams_resumes_and_deletes() {
             .contains("Victorian London")
     );
     browser.screenshot("03-persona-card").await;
+    // The export ends in a click on a download link, or in a notice: wait for either.
+    browser
+        .js(
+            "window.exported = null;
+             document.addEventListener('click', e => {
+               if (e.target.download) window.exported = e.target.download;
+             }, true);",
+            vec![],
+        )
+        .await;
     browser.click("#card-export").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let exported = browser
+        .wait_js(
+            "return window.exported || (!document.getElementById('notice').hidden && 'failed')",
+            "the card's download",
+        )
+        .await;
+    assert_eq!(exported, "Sherlock_Holmes.card.json");
     assert_eq!(
         browser
             .js("return document.getElementById('notice').hidden", vec![])
@@ -189,8 +205,14 @@ async fn chat_page_signs_in_streams_resumes_and_deletes() {
     assert_eq!(roles, json!(["assistant", "user", "assistant"]));
 
     // A phone-sized screen: one column, nothing wider than the viewport.
+    let wide = browser.js("return window.innerWidth", vec![]).await;
     browser.client.set_window_size(390, 844).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    browser
+        .wait_js(
+            &format!("return window.innerWidth !== {wide}"),
+            "the narrow window",
+        )
+        .await;
     let overflow = browser
         .js(
             "return document.documentElement.scrollWidth > window.innerWidth",
@@ -252,21 +274,9 @@ async fn chat_page_reports_rate_limits_and_upstream_failures() {
     sign_in(&browser, &s.server.url, "Grace").await;
     start_conversation(&browser, "Ada Lovelace").await;
     // The upstream fails (4): the page names the model service, not a raw error.
-    browser
-        .type_into("#message", &format!("you are overloaded{ENTER}"))
-        .await;
-    let notice = browser
-        .wait_js(
-            "const n = document.getElementById('notice');
-             return !n.hidden && n.textContent",
-            "the upstream failure message",
-        )
-        .await;
+    let notice = notice_after(&browser, "you are overloaded").await;
     assert!(
-        notice
-            .as_str()
-            .unwrap()
-            .contains("model service is not answering"),
+        notice.contains("model service is not answering"),
         "{notice}"
     );
     // Over the limit (5): the retry time from Retry-After is shown.
@@ -289,6 +299,60 @@ async fn chat_page_reports_rate_limits_and_upstream_failures() {
         .unwrap_or_else(|| panic!("no retry time in {text:?}"));
     assert!((1..=60).contains(&seconds), "{text}");
     browser.screenshot("05-rate-limited").await;
+    browser.finish().await;
+}
+
+/// Sends `message` and waits for the notice it brings up; its text.
+async fn notice_after(browser: &Browser, message: &str) -> String {
+    browser
+        .type_into("#message", &format!("{message}{ENTER}"))
+        .await;
+    let notice = browser
+        .wait_js(
+            "const n = document.getElementById('notice');
+             return !n.hidden && n.textContent.trim()",
+            "a notice",
+        )
+        .await;
+    notice.as_str().unwrap().to_owned()
+}
+
+/// Sends `message` and waits for the notice the stream's `error` event brings up: the
+/// notice's text and the failed reply's text.
+async fn stream_failure(browser: &Browser, message: &str) -> (String, String) {
+    let notice = notice_after(browser, message).await;
+    let reply = browser.js(LAST_REPLY, vec![]).await;
+    assert_eq!(reply["state"], "failed", "{reply}");
+    browser.click("#notice-close").await;
+    let text = reply["text"].as_str().unwrap().to_owned();
+    (notice, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_page_shows_the_error_event_of_a_stream_that_fails_midway() {
+    let s = Stack::start(vec![]).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &s.server.url, "Lin").await;
+    start_conversation(&browser, "Ada Lovelace").await;
+
+    // The upstream breaks after some words: the words stay, marked failed, and the notice
+    // speaks of the model service (the event's code `upstream_error`).
+    let trigger = Fault::MidStreamError.trigger();
+    let (notice, text) = stream_failure(&browser, &format!("please {trigger}")).await;
+    assert!(
+        notice.contains("model service is not answering"),
+        "{notice}"
+    );
+    assert!(!text.is_empty() && REPLY.starts_with(&text), "{text}");
+    browser.screenshot("06-stream-failed").await;
+
+    // The content filter stops a reply (`content_filtered`).
+    let trigger = Fault::ContentFilter.trigger();
+    let (notice, _) = stream_failure(&browser, &format!("a {trigger}")).await;
+    assert!(
+        notice.contains("withheld by the content filter"),
+        "{notice}"
+    );
     browser.finish().await;
 }
 

@@ -1,6 +1,8 @@
 //! Starting the real `link-server` binary for black-box tests.
 #![allow(dead_code)]
 
+pub mod api;
+pub mod bedrock;
 pub mod browser;
 pub use link_testkit::openai as mock_openai;
 pub mod moto;
@@ -116,7 +118,12 @@ pub struct Stack {
 impl Stack {
     /// Starts the mock, then the server with `env` on top of the test defaults.
     pub async fn start(env: Vec<(&'static str, String)>) -> Self {
-        let mock = mock_openai::MockOpenAi::setup().start().await;
+        Self::start_with(mock_openai::MockOpenAi::setup(), env).await
+    }
+
+    /// Starts a mock set up as `setup`, then the server with `env` on top of the defaults.
+    pub async fn start_with(setup: mock_openai::Setup, env: Vec<(&'static str, String)>) -> Self {
+        let mock = setup.start().await;
         let (dir, database) = temp_database();
         let server = Server::start(Options {
             database: &database,
