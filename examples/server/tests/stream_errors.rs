@@ -86,7 +86,6 @@ async fn a_content_filter_on_a_stream_is_an_error_event_and_nothing_is_stored() 
 }
 
 #[tokio::test]
-#[ignore = "link-core puts the filtered text in Error::ContentFiltered's public message"]
 async fn the_content_filter_error_event_does_not_repeat_the_filtered_text() {
     let s = Stack::start(vec![]).await;
     let (text, error) = filtered_turn(&s).await;

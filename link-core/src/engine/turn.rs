@@ -74,8 +74,10 @@ pub(super) fn blocked(stop_reason: &StopReason, text: &str) -> Result<()> {
         StopReason::GuardrailIntervened => Err(Error::GuardrailBlocked {
             message: text.to_owned(),
         }),
+        // The filtered text is what must not be shown: it stays out of the error (and so out
+        // of responses and logs); the audit event keeps it under the content policy.
         StopReason::ContentFiltered => Err(Error::ContentFiltered {
-            message: text.to_owned(),
+            message: "the provider's content filter stopped the reply".to_owned(),
         }),
         _ => Ok(()),
     }

@@ -61,7 +61,8 @@ mod rows {
     });
     pub(super) const NOT_FOUND: Class = Class::new("not_found", 404, exit::NOT_FOUND, |w| Error::not_found(w.message));
     pub(super) const GUARDRAIL_BLOCKED: Class = Class::new("guardrail_blocked", 422, UPSTREAM, |w| Error::GuardrailBlocked { message: w.message });
-    pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message });
+    // The filter withheld text: never say what it was.
+    pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message }).saying("the reply was withheld by the content filter");
     pub(super) const REFUSAL: Class = Class::new("refusal", 422, UPSTREAM, |w| Error::Refusal { message: w.message });
     pub(super) const TRUNCATED: Class = Class::new("truncated", 502, UPSTREAM, |w| Error::Truncated { message: w.message });
     pub(super) const MALFORMED_OUTPUT: Class = Class::new("malformed_output", 502, UPSTREAM, |w| Error::MalformedOutput { message: w.message });
