@@ -54,6 +54,7 @@ impl Pool {
                 queue: Arc::clone(&queue),
                 counters: Arc::clone(&counters),
                 params: context_params(config),
+                window: config.context_tokens as usize,
             };
             let ready = ready_tx.clone();
             std::thread::Builder::new()
@@ -107,6 +108,8 @@ struct Worker {
     queue: Arc<Mutex<Receiver<Job>>>,
     counters: Arc<Counters>,
     params: LlamaContextParams,
+    /// The configured context window, which the context's own may exceed.
+    window: usize,
 }
 
 impl Worker {
@@ -116,6 +119,7 @@ impl Worker {
             queue,
             counters,
             params,
+            window,
         } = self;
         let created = backend().and_then(|backend| {
             let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +136,7 @@ impl Worker {
                     model: &model,
                     ctx,
                     cache: CachedPrefix::default(),
+                    window,
                 }
             }
             Err(e) => {

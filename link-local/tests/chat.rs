@@ -228,3 +228,35 @@ async fn a_grammar_constrains_the_reply() {
         .expect("a grammar that does not parse is refused");
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }
+
+/// The small context window of the edge test: a prompt fills it in a fraction of a second.
+const WINDOW: u32 = 128;
+
+/// Tokens left for the reply when the prompt nearly fills [`WINDOW`].
+const ROOM: u64 = 3;
+
+/// The standard request with `words` filler words before the question.
+fn padded(words: u64, max_tokens: u32) -> link_core::ChatRequest {
+    let mut padded = request(max_tokens, 0.0, &[]);
+    let question = &padded.messages[0].content;
+    padded.messages[0].content = format!("{}{question}", "word ".repeat(words as usize));
+    padded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_reaches_the_edge_of_the_context_stops_there() {
+    let _serial = common::SERIAL.lock().await;
+    let model = load(|c| c.with_context_tokens(WINDOW)).await;
+    // The prompt's size without filler, as the model counts it; each filler word is a token.
+    let bare = model.complete(padded(0, 1)).await.unwrap();
+    let bare = bare.usage.unwrap().input_tokens;
+    let words = u64::from(WINDOW) - ROOM - bare;
+
+    // Far more tokens asked for than fit: the reply must stop at the edge, not fail there.
+    let reply = model.complete(padded(words, 1000)).await.unwrap();
+    let usage = reply.usage.unwrap();
+    assert_eq!(usage.input_tokens, u64::from(WINDOW) - ROOM, "{reply:?}");
+    assert_eq!(reply.stop_reason, StopReason::MaxTokens, "{reply:?}");
+    assert_eq!(usage.output_tokens, ROOM, "{reply:?}");
+    assert_eq!(usage.total_tokens, u64::from(WINDOW), "{reply:?}");
+}
