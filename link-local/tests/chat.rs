@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use link_core::{ChatEvent, ChatMessage, ChatModel, Error, StopReason};
@@ -117,14 +117,12 @@ async fn dropping_the_stream_stops_generation() {
     );
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while model.stats().active_generations != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the worker did not go idle after the drop"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::wait_until(
+        Duration::from_secs(10),
+        "the worker did not go idle after the drop",
+        || model.stats().active_generations == 0,
+    )
+    .await;
     let after_drop = model.stats().tokens_generated;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -151,11 +149,19 @@ async fn a_full_queue_answers_busy() {
 
     let queued_model = model.clone();
     let queued = tokio::spawn(async move { queued_model.complete(request(3, 0.0, &[])).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The only worker is busy with the first request, so the second one waits in the queue.
+    common::wait_until(
+        Duration::from_secs(30),
+        "the second request never reached the queue",
+        || model.stats().queued_generations == 1,
+    )
+    .await;
 
-    let err = model
-        .stream(request(3, 0.0, &[]))
+    // Bounded: a third request that was queued instead of refused would wait for ever.
+    let third = tokio::time::timeout(Duration::from_secs(30), model.stream(request(3, 0.0, &[])));
+    let err = third
         .await
+        .expect("the third request must be answered at once, not queued")
         .err()
         .expect("third request must be refused");
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");
@@ -171,6 +177,11 @@ async fn a_full_queue_answers_busy() {
         queued.unwrap().usage.unwrap().output_tokens,
         3,
         "the queued request is served"
+    );
+    assert_eq!(
+        model.stats().queued_generations,
+        0,
+        "the queue is empty again"
     );
 }
 
