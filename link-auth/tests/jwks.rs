@@ -389,27 +389,8 @@ async fn a_hundred_concurrent_unknown_kids_cause_one_fetch() {
 #[tokio::test]
 async fn stale_keys_are_kept_when_the_endpoint_fails() {
     let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
-    let auth = CognitoAuthenticator::builder(REGION, POOL)
-        .client_id(CLIENT)
-        .jwks_url(&server.url)
-        .jwks_cooldown(Duration::ZERO)
-        .build()
-        .unwrap();
-    assert!(auth.verify(&ID_KEY.token(&id_claims())).await.is_ok());
-
-    server.set_failing(true);
-    let err = rejection(&auth, &ROTATED_KEY.token(&id_claims())).await;
-    assert!(
-        matches!(
-            err,
-            AuthError::JwksUnavailable {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(server.fetches(), 2, "the refresh was attempted");
+    let auth = cooling_down(&server, Duration::ZERO);
+    let err = fail_a_refresh(&server, &auth).await;
     assert!(
         auth.verify(&ID_KEY.token(&id_claims())).await.is_ok(),
         "known keys keep verifying"
@@ -450,8 +431,8 @@ fn cooling_down(server: &JwksServer, cooldown: Duration) -> CognitoAuthenticator
 }
 
 /// Verifies a good token (the first fetch), then fails the refresh that `ROTATED_KEY`'s
-/// unknown `kid` asks for: the cool-down starts now.
-async fn fail_a_refresh(server: &JwksServer, auth: &CognitoAuthenticator) {
+/// unknown `kid` asks for (the cool-down starts now); returns the refusal.
+async fn fail_a_refresh(server: &JwksServer, auth: &CognitoAuthenticator) -> AuthError {
     assert!(auth.verify(&ID_KEY.token(&id_claims())).await.is_ok());
     server.set_failing(true);
     let err = rejection(auth, &ROTATED_KEY.token(&id_claims())).await;
@@ -466,6 +447,7 @@ async fn fail_a_refresh(server: &JwksServer, auth: &CognitoAuthenticator) {
         "{err:?}"
     );
     assert_eq!(server.fetches(), 2, "one fetch, then one failed refresh");
+    err
 }
 
 #[tokio::test]
