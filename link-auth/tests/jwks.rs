@@ -389,27 +389,8 @@ async fn a_hundred_concurrent_unknown_kids_cause_one_fetch() {
 #[tokio::test]
 async fn stale_keys_are_kept_when_the_endpoint_fails() {
     let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
-    let auth = CognitoAuthenticator::builder(REGION, POOL)
-        .client_id(CLIENT)
-        .jwks_url(&server.url)
-        .jwks_cooldown(Duration::ZERO)
-        .build()
-        .unwrap();
-    assert!(auth.verify(&ID_KEY.token(&id_claims())).await.is_ok());
-
-    server.set_failing(true);
-    let err = rejection(&auth, &ROTATED_KEY.token(&id_claims())).await;
-    assert!(
-        matches!(
-            err,
-            AuthError::JwksUnavailable {
-                status: Some(503),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(server.fetches(), 2, "the refresh was attempted");
+    let auth = cooling_down(&server, Duration::ZERO);
+    let err = fail_a_refresh(&server, &auth).await;
     assert!(
         auth.verify(&ID_KEY.token(&id_claims())).await.is_ok(),
         "known keys keep verifying"
@@ -421,16 +402,118 @@ async fn stale_keys_are_kept_when_the_endpoint_fails() {
 #[tokio::test]
 async fn a_stalled_endpoint_times_out() {
     let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
-    server.set_delay(Duration::from_secs(5));
+    server.stall();
     let auth = CognitoAuthenticator::builder(REGION, POOL)
         .client_id(CLIENT)
         .jwks_url(&server.url)
         .fetch_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let started = std::time::Instant::now();
-    let err = rejection(&auth, &ID_KEY.token(&id_claims())).await;
+    // The endpoint never answers, so only the fetch timeout can end the verification; the
+    // bound turns a missing timeout into a failure instead of a hang.
+    let token = ID_KEY.token(&id_claims());
+    let err = tokio::time::timeout(Duration::from_secs(60), rejection(&auth, &token))
+        .await
+        .expect("the fetch never timed out");
     assert!(matches!(err, AuthError::JwksUnavailable { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(server.fetches(), 1, "the fetch reached the endpoint");
+}
+
+/// A Cognito verifier that waits `cooldown` between refreshes for unknown `kid`s.
+fn cooling_down(server: &JwksServer, cooldown: Duration) -> CognitoAuthenticator {
+    CognitoAuthenticator::builder(REGION, POOL)
+        .client_id(CLIENT)
+        .jwks_url(&server.url)
+        .jwks_cooldown(cooldown)
+        .build()
+        .unwrap()
+}
+
+/// Verifies a good token (the first fetch), then fails the refresh that `ROTATED_KEY`'s
+/// unknown `kid` asks for (the cool-down starts now); returns the refusal.
+async fn fail_a_refresh(server: &JwksServer, auth: &CognitoAuthenticator) -> AuthError {
+    assert!(auth.verify(&ID_KEY.token(&id_claims())).await.is_ok());
+    server.set_failing(true);
+    let err = rejection(auth, &ROTATED_KEY.token(&id_claims())).await;
+    assert!(
+        matches!(
+            err,
+            AuthError::JwksUnavailable {
+                status: Some(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.fetches(), 2, "one fetch, then one failed refresh");
+    err
+}
+
+#[tokio::test]
+async fn a_failed_refresh_starts_a_cool_down_without_fetches() {
+    let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
+    // Far longer than the test: every step below runs within the cool-down.
+    let auth = cooling_down(&server, Duration::from_secs(3600));
+    fail_a_refresh(&server, &auth).await;
+
+    let rotated = ROTATED_KEY.token(&id_claims());
+    let other = ID_KEY.sign(&json!({"alg": "RS256", "kid": "nobody"}), &id_claims());
+    for token in [&rotated, &other].repeat(10) {
+        assert_eq!(rejection(&auth, token).await, AuthError::UnknownKeyId);
+    }
+    // Not even an endpoint that works again and publishes the key ends the cool-down early.
+    server.set_failing(false);
+    server.set_keys(vec![ID_KEY.jwk(), ROTATED_KEY.jwk()]);
+    assert_eq!(rejection(&auth, &rotated).await, AuthError::UnknownKeyId);
+    assert_eq!(server.fetches(), 2, "no fetch during the cool-down");
+
+    assert!(
+        auth.verify(&ID_KEY.token(&id_claims())).await.is_ok(),
+        "known keys keep verifying"
+    );
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_first_fetch_also_cools_down() {
+    let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
+    server.set_failing(true);
+    let auth = cooling_down(&server, Duration::from_secs(3600));
+    let token = ID_KEY.token(&id_claims());
+    for _ in 0..10 {
+        let err = rejection(&auth, &token).await;
+        assert!(matches!(err, AuthError::JwksUnavailable { .. }), "{err:?}");
+    }
+    assert_eq!(server.fetches(), 1, "one failed fetch, then the cool-down");
+}
+
+#[tokio::test]
+async fn when_the_cool_down_runs_out_a_refresh_fetches_the_published_key() {
+    let server = JwksServer::start(vec![ID_KEY.jwk()]).await;
+    let auth = cooling_down(&server, Duration::from_millis(200));
+    fail_a_refresh(&server, &auth).await;
+    server.set_failing(false);
+    server.set_keys(vec![ID_KEY.jwk(), ROTATED_KEY.jwk()]);
+
+    // Ask until the key is accepted; the bound only turns a cool-down that never ends into
+    // a failure. Every refusal on the way must have been answered without a fetch.
+    let rotated = ROTATED_KEY.token(&id_claims());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(err) = auth.verify(&rotated).await {
+        assert_eq!(err, AuthError::UnknownKeyId);
+        assert_eq!(server.fetches(), 2, "a refusal in the cool-down fetched");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cool-down never ran out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        server.fetches(),
+        3,
+        "one refresh once the cool-down ran out"
+    );
+    assert!(auth.verify(&rotated).await.is_ok());
+    assert_eq!(server.fetches(), 3, "the new key is cached");
 }

@@ -40,6 +40,9 @@ pub(crate) struct WorkerContext<'m> {
     pub(crate) model: &'m LlamaModel,
     pub(crate) ctx: LlamaContext<'m>,
     pub(crate) cache: CachedPrefix,
+    /// The configured context window (prompt plus reply). llama.cpp rounds its context up
+    /// (to a multiple of 256), so the configured size, not the context's, bounds a request.
+    pub(crate) window: usize,
 }
 
 /// Runs `job` on this worker's context and reports through its channel.
@@ -65,10 +68,15 @@ pub(crate) fn run(worker: &mut WorkerContext<'_>, job: Job, counters: &Counters)
 type Outcome = Result<std::result::Result<ChatEvent, CallerGone>>;
 
 fn generate(worker: &mut WorkerContext<'_>, job: Job, counters: &Counters) -> Outcome {
-    let WorkerContext { model, ctx, cache } = worker;
+    let WorkerContext {
+        model,
+        ctx,
+        cache,
+        window,
+    } = worker;
     let vocab = model.vocab();
     let prompt = vocab.tokenize(job.prompt.as_bytes(), true, true);
-    let n_ctx = ctx.n_ctx() as usize;
+    let n_ctx = (ctx.n_ctx() as usize).min(*window);
     if prompt.is_empty() || prompt.len() >= n_ctx {
         return Err(Error::invalid(format!(
             "the prompt is {} tokens; the local model's context holds {n_ctx}",

@@ -61,6 +61,10 @@ struct Inner {
 pub struct LocalStats {
     /// Generations running right now.
     pub active_generations: usize,
+    /// Requests accepted and waiting in the queue for a worker (at most `LocalConfig::queue`;
+    /// a further request fails with `Error::Busy`). A request whose caller gave up while it
+    /// waited still counts until a worker takes it and drops it.
+    pub queued_generations: usize,
     /// Tokens generated since the model was loaded, over all requests.
     pub tokens_generated: u64,
     /// Times the output grammar rejected a freely sampled token and the whole vocabulary had
@@ -128,6 +132,7 @@ impl LocalModel {
         let c = &self.inner.pool.counters;
         LocalStats {
             active_generations: c.active.load(Ordering::SeqCst),
+            queued_generations: c.queued(),
             tokens_generated: c.tokens.load(Ordering::Relaxed),
             grammar_rejections: c.grammar_rejections.load(Ordering::Relaxed),
             prompt_tokens_reused: c.prompt_tokens_reused.load(Ordering::Relaxed),

@@ -5,7 +5,7 @@
 //! [`Error::Busy`] instead of unbounded memory.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,9 @@ static CONTEXT_CREATION: Mutex<()> = Mutex::new(());
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) active: AtomicUsize,
+    /// Jobs accepted into the queue and not yet taken by a worker. Signed because a worker
+    /// may take a job (and count it out) before its submitter has counted it in.
+    queued: AtomicIsize,
     pub(crate) tokens: AtomicU64,
     pub(crate) grammar_rejections: AtomicU64,
     pub(crate) prompt_tokens_reused: AtomicU64,
@@ -54,6 +57,7 @@ impl Pool {
                 queue: Arc::clone(&queue),
                 counters: Arc::clone(&counters),
                 params: context_params(config),
+                window: config.context_tokens as usize,
             };
             let ready = ready_tx.clone();
             std::thread::Builder::new()
@@ -89,7 +93,11 @@ impl Pool {
             TrySendError::Disconnected(_) => {
                 failure("the local model's workers have stopped".into())
             }
-        })
+        })?;
+        // Counted only once the job is really in the queue, so that a reader who sees it
+        // counted knows that the queue holds it (or a worker has just taken it).
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -107,6 +115,8 @@ struct Worker {
     queue: Arc<Mutex<Receiver<Job>>>,
     counters: Arc<Counters>,
     params: LlamaContextParams,
+    /// The configured context window, which the context's own may exceed.
+    window: usize,
 }
 
 impl Worker {
@@ -116,6 +126,7 @@ impl Worker {
             queue,
             counters,
             params,
+            window,
         } = self;
         let created = backend().and_then(|backend| {
             let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +143,7 @@ impl Worker {
                     model: &model,
                     ctx,
                     cache: CachedPrefix::default(),
+                    window,
                 }
             }
             Err(e) => {
@@ -146,7 +158,10 @@ impl Worker {
                 Err(_) => return,
             };
             match job {
-                Ok(job) => run(&mut worker, job, &counters),
+                Ok(job) => {
+                    counters.queued.fetch_sub(1, Ordering::SeqCst);
+                    run(&mut worker, job, &counters);
+                }
                 Err(_) => return, // the model was dropped
             }
         }
@@ -156,5 +171,10 @@ impl Worker {
 impl Counters {
     pub(crate) fn add_token(&self) {
         self.tokens.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Jobs waiting for a worker; never negative, even while a count-in is still on its way.
+    pub(crate) fn queued(&self) -> usize {
+        usize::try_from(self.queued.load(Ordering::SeqCst)).unwrap_or(0)
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use link_core::{ChatEvent, ChatMessage, ChatModel, Error, StopReason};
@@ -117,14 +117,12 @@ async fn dropping_the_stream_stops_generation() {
     );
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while model.stats().active_generations != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the worker did not go idle after the drop"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::wait_until(
+        Duration::from_secs(10),
+        "the worker did not go idle after the drop",
+        || model.stats().active_generations == 0,
+    )
+    .await;
     let after_drop = model.stats().tokens_generated;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -151,11 +149,19 @@ async fn a_full_queue_answers_busy() {
 
     let queued_model = model.clone();
     let queued = tokio::spawn(async move { queued_model.complete(request(3, 0.0, &[])).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The only worker is busy with the first request, so the second one waits in the queue.
+    common::wait_until(
+        Duration::from_secs(30),
+        "the second request never reached the queue",
+        || model.stats().queued_generations == 1,
+    )
+    .await;
 
-    let err = model
-        .stream(request(3, 0.0, &[]))
+    // Bounded: a third request that was queued instead of refused would wait for ever.
+    let third = tokio::time::timeout(Duration::from_secs(30), model.stream(request(3, 0.0, &[])));
+    let err = third
         .await
+        .expect("the third request must be answered at once, not queued")
         .err()
         .expect("third request must be refused");
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");
@@ -171,6 +177,11 @@ async fn a_full_queue_answers_busy() {
         queued.unwrap().usage.unwrap().output_tokens,
         3,
         "the queued request is served"
+    );
+    assert_eq!(
+        model.stats().queued_generations,
+        0,
+        "the queue is empty again"
     );
 }
 
@@ -227,4 +238,36 @@ async fn a_grammar_constrains_the_reply() {
         .err()
         .expect("a grammar that does not parse is refused");
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
+}
+
+/// The small context window of the edge test: a prompt fills it in a fraction of a second.
+const WINDOW: u32 = 128;
+
+/// Tokens left for the reply when the prompt nearly fills [`WINDOW`].
+const ROOM: u64 = 3;
+
+/// The standard request with `words` filler words before the question.
+fn padded(words: u64, max_tokens: u32) -> link_core::ChatRequest {
+    let mut padded = request(max_tokens, 0.0, &[]);
+    let question = &padded.messages[0].content;
+    padded.messages[0].content = format!("{}{question}", "word ".repeat(words as usize));
+    padded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_reaches_the_edge_of_the_context_stops_there() {
+    let _serial = common::SERIAL.lock().await;
+    let model = load(|c| c.with_context_tokens(WINDOW)).await;
+    // The prompt's size without filler, as the model counts it; each filler word is a token.
+    let bare = model.complete(padded(0, 1)).await.unwrap();
+    let bare = bare.usage.unwrap().input_tokens;
+    let words = u64::from(WINDOW) - ROOM - bare;
+
+    // Far more tokens asked for than fit: the reply must stop at the edge, not fail there.
+    let reply = model.complete(padded(words, 1000)).await.unwrap();
+    let usage = reply.usage.unwrap();
+    assert_eq!(usage.input_tokens, u64::from(WINDOW) - ROOM, "{reply:?}");
+    assert_eq!(reply.stop_reason, StopReason::MaxTokens, "{reply:?}");
+    assert_eq!(usage.output_tokens, ROOM, "{reply:?}");
+    assert_eq!(usage.total_tokens, u64::from(WINDOW), "{reply:?}");
 }

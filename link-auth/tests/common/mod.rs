@@ -244,6 +244,12 @@ impl JwksServer {
     pub fn set_delay(&self, delay: Duration) {
         self.behaviour.lock().unwrap().delay = delay;
     }
+
+    /// Makes every later fetch hang without an answer, as a stalled endpoint does. (tokio
+    /// turns an overlong sleep into one that ends in the far future.)
+    pub fn stall(&self) {
+        self.set_delay(Duration::MAX);
+    }
 }
 
 impl Drop for JwksServer {

@@ -1,6 +1,8 @@
 //! Finding and loading the real model for the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::{Duration, Instant};
+
 use link_core::{ChatMessage, ChatRequest, GenerationParams};
 use link_local::{LocalConfig, LocalModel, default_model_path};
 
@@ -41,5 +43,18 @@ pub fn request(max_tokens: u32, temperature: f32, stop: &[&str]) -> ChatRequest 
             stop: stop.iter().map(|s| (*s).to_owned()).collect(),
             ..GenerationParams::default()
         },
+    }
+}
+
+/// Polls until `done` holds. `bound` only turns a hang into a failure naming `what`; it
+/// orders nothing, so make it generous.
+pub async fn wait_until(bound: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + bound;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {bound:?} in vain: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
