@@ -75,10 +75,41 @@ pub struct AuditEvent {
     pub model: Option<String>,
     /// Token counts, if reported.
     pub usage: Option<Usage>,
-    /// The user's text (subject to the sink's [`ContentPolicy`]).
+    /// The length and hash of the user's input as received, for every action that takes one:
+    /// also for one the limiter refused or whose input was rejected, whose text is not kept.
+    pub input: Option<InputDigest>,
+    /// The user's text, once it passed the rate limit and validation (subject to the sink's
+    /// [`ContentPolicy`]).
     pub prompt: Option<String>,
     /// The reply text (subject to the sink's [`ContentPolicy`]).
     pub response: Option<String>,
+}
+
+/// What an audit record keeps of an input it does not keep: enough to correlate and size it,
+/// nothing of its text.
+///
+/// ```
+/// use link_core::InputDigest;
+/// let digest = InputDigest::of("hi");
+/// assert_eq!(digest.chars, 2);
+/// assert!(digest.sha256.starts_with("8f4343"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputDigest {
+    /// Its length in characters.
+    pub chars: usize,
+    /// The hex SHA-256 of its UTF-8 bytes.
+    pub sha256: String,
+}
+
+impl InputDigest {
+    /// The digest of `text`.
+    pub fn of(text: &str) -> Self {
+        Self {
+            chars: text.chars().count(),
+            sha256: hex::encode(Sha256::digest(text)),
+        }
+    }
 }
 
 impl AuditEvent {

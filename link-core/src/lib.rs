@@ -60,8 +60,8 @@ mod route;
 pub mod testing;
 
 pub use audit::{
-    AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, TracingAuditSink,
-    WriterAuditSink, render as render_audit_line,
+    AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, InputDigest,
+    TracingAuditSink, WriterAuditSink, render as render_audit_line,
 };
 pub use card::CharacterCard;
 pub use chat::{

@@ -553,3 +553,38 @@ fn check_hashed(output: &str, prompt: &str, reply: &str) {
         "the prompt hash is missing: {output}"
     );
 }
+
+#[tokio::test]
+async fn refused_inputs_cost_their_sender_not_the_audit_log() {
+    let f = fixture(ScriptedChatModel::replying(["Indeed."]));
+    let id = start(&f.link, "alice").await;
+    let long = "x".repeat(9000);
+    let denied = ctx("alice").admitted(RateDecision::Denied {
+        limit: 25,
+        retry_after: Duration::from_secs(3),
+    });
+    assert!(matches!(
+        f.link.send(&denied, id, &long).await,
+        Err(Error::RateLimited { .. })
+    ));
+    assert!(matches!(
+        f.link.send(&ctx("alice"), id, &long).await,
+        Err(Error::InvalidRequest { .. })
+    ));
+    f.link
+        .send(&ctx("alice"), id, "Who are you?")
+        .await
+        .unwrap();
+
+    let events = f.audit.events();
+    let (denied, oversize, ok) = (&events[1], &events[2], &events[3]);
+    assert_eq!(denied.outcome, AuditOutcome::RateLimited);
+    for refused in [denied, oversize] {
+        assert_eq!(refused.prompt, None, "a refused input's text is not kept");
+        let digest = refused.input.as_ref().expect("its length and hash are");
+        assert_eq!(digest.chars, 9000);
+        assert_eq!(digest.sha256, link_core::InputDigest::of(&long).sha256);
+    }
+    assert_eq!(ok.prompt.as_deref(), Some("Who are you?"));
+    assert_eq!(ok.input.as_ref().map(|d| d.chars), Some(12));
+}

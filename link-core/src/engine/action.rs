@@ -7,15 +7,16 @@ use crate::{AuditAction, ConversationId, Error, RateDecision, RequestContext, Re
 
 impl Link {
     /// Runs `body` as the action `action` of `ctx`'s caller: exactly one audit event, written
-    /// also when the limiter refuses, the body fails, or the caller drops the future.
+    /// also when the limiter refuses, the body fails, or the caller drops the future. Of the
+    /// caller's `input` the event keeps only its length and hash until the body records the
+    /// text (after validating it), so a refused request costs its sender, not the log.
     pub(super) async fn act<T>(
         &self,
         ctx: &RequestContext,
-        action: AuditAction,
-        conversation: Option<ConversationId>,
+        action: Action<'_>,
         body: impl AsyncFnOnce(&mut AuditGuard) -> Result<T>,
     ) -> Result<T> {
-        let mut audit = self.admit(ctx, action, conversation).await?;
+        let mut audit = self.admit(ctx, action).await?;
         let result = body(&mut audit).await;
         audit.finish(&result).await;
         result
@@ -27,12 +28,14 @@ impl Link {
     pub(super) async fn admit(
         &self,
         ctx: &RequestContext,
-        action: AuditAction,
-        conversation: Option<ConversationId>,
+        action: Action<'_>,
     ) -> Result<AuditGuard> {
-        let mut audit = AuditGuard::start(self.audit.clone(), ctx, action);
-        if let Some(id) = conversation {
+        let mut audit = AuditGuard::start(self.audit.clone(), ctx, action.kind);
+        if let Some(id) = action.conversation {
             audit.conversation(id);
+        }
+        if let Some(input) = action.input {
+            audit.input(input);
         }
         let decision = ctx
             .admission()
@@ -43,5 +46,36 @@ impl Link {
                 Err(audit.fail(Error::RateLimited { retry_after }).await)
             }
         }
+    }
+}
+
+/// What an action is, as its audit event first records it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Action<'a> {
+    kind: AuditAction,
+    conversation: Option<ConversationId>,
+    input: Option<&'a str>,
+}
+
+impl<'a> Action<'a> {
+    /// An action of this kind.
+    pub(super) fn new(kind: AuditAction) -> Self {
+        Self {
+            kind,
+            conversation: None,
+            input: None,
+        }
+    }
+
+    /// On this conversation.
+    pub(super) fn on(mut self, conversation: ConversationId) -> Self {
+        self.conversation = Some(conversation);
+        self
+    }
+
+    /// Taking this input from the caller.
+    pub(super) fn with_input(mut self, input: &'a str) -> Self {
+        self.input = Some(input);
+        self
     }
 }

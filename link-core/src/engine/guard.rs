@@ -34,6 +34,7 @@ impl AuditGuard {
             latency_ms: 0.0,
             model: None,
             usage: None,
+            input: None,
             prompt: None,
             response: None,
         };
@@ -58,6 +59,13 @@ impl AuditGuard {
         self.edit(|e| e.model = Some(model));
     }
 
+    /// Records the input's length and hash (never its text): what is kept of an input that the
+    /// limiter or validation refuses.
+    pub(crate) fn input(&mut self, text: &str) {
+        self.edit(|e| e.input = Some(crate::InputDigest::of(text)));
+    }
+
+    /// Records the input's text, once it passed the rate limit and validation.
     pub(crate) fn prompt(&mut self, text: &str) {
         self.edit(|e| e.prompt = Some(text.to_owned()));
     }

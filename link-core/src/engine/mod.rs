@@ -19,6 +19,7 @@ pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
+use action::Action;
 use guard::AuditGuard;
 use turn::{blocked, persist_turn};
 
@@ -77,8 +78,8 @@ impl Link {
 
     /// Extracts, normalises and validates a persona without starting a conversation.
     pub async fn extract_persona(&self, ctx: &RequestContext, request: &str) -> Result<Persona> {
-        self.act(ctx, AuditAction::ExtractPersona, None, async |audit| {
-            audit.prompt(request);
+        let action = Action::new(AuditAction::ExtractPersona).with_input(request);
+        self.act(ctx, action, async |audit| {
             let persona = self.persona_from(audit, request).await?;
             audit.response(&persona.name, None);
             Ok(persona)
@@ -93,13 +94,14 @@ impl Link {
         ctx: &RequestContext,
         source: PersonaSource,
     ) -> Result<ConversationDetail> {
-        self.act(ctx, AuditAction::CreateConversation, None, async |audit| {
-            let persona = match source {
-                PersonaSource::Request(request) => {
-                    audit.prompt(&request);
-                    self.persona_from(audit, &request).await?
-                }
-                PersonaSource::Persona(persona) => persona.validated()?,
+        let mut action = Action::new(AuditAction::CreateConversation);
+        if let PersonaSource::Request(request) = &source {
+            action = action.with_input(request);
+        }
+        self.act(ctx, action, async |audit| {
+            let persona = match &source {
+                PersonaSource::Request(request) => self.persona_from(audit, request).await?,
+                PersonaSource::Persona(persona) => persona.as_ref().clone().validated()?,
             };
             let conversation = Conversation::new(ctx.principal.sub.clone(), persona);
             audit.conversation(conversation.id);
@@ -118,6 +120,7 @@ impl Link {
 
     async fn persona_from(&self, audit: &mut AuditGuard, request: &str) -> Result<Persona> {
         let request = validate_request(request)?;
+        audit.prompt(request);
         audit.model(self.extractor.model_id());
         self.extractor.extract(request).await?.validated()
     }
@@ -143,7 +146,10 @@ impl Link {
         id: ConversationId,
         content: &str,
     ) -> Result<(Reply, Persona)> {
-        self.act(ctx, AuditAction::SendMessage, Some(id), async |audit| {
+        let action = Action::new(AuditAction::SendMessage)
+            .on(id)
+            .with_input(content);
+        self.act(ctx, action, async |audit| {
             let turn = self.prepare_turn(ctx, id, content, audit).await?;
             let response = self.model.complete(turn.request).await?;
             audit.response(&response.text, response.usage);
@@ -170,9 +176,10 @@ impl Link {
         id: ConversationId,
         content: &str,
     ) -> Result<TurnStream> {
-        let mut audit = self
-            .admit(ctx, AuditAction::StreamMessage, Some(id))
-            .await?;
+        let action = Action::new(AuditAction::StreamMessage)
+            .on(id)
+            .with_input(content);
+        let mut audit = self.admit(ctx, action).await?;
         let started = async {
             let turn = self.prepare_turn(ctx, id, content, &mut audit).await?;
             let upstream = self.model.stream(turn.request).await?;
@@ -225,9 +232,11 @@ impl Link {
 
     /// The caller's conversations, most recently updated first.
     pub async fn list_conversations(&self, ctx: &RequestContext) -> Result<Vec<Conversation>> {
-        self.act(ctx, AuditAction::ListConversations, None, async |_| {
-            self.store.list(&ctx.principal.sub).await
-        })
+        self.act(
+            ctx,
+            Action::new(AuditAction::ListConversations),
+            async |_| self.store.list(&ctx.principal.sub).await,
+        )
         .await
     }
 
@@ -257,7 +266,8 @@ impl Link {
         id: ConversationId,
         last: Option<usize>,
     ) -> Result<ConversationDetail> {
-        self.act(ctx, AuditAction::GetConversation, Some(id), async |_| {
+        let action = Action::new(AuditAction::GetConversation).on(id);
+        self.act(ctx, action, async |_| {
             let conversation = self.owned(ctx, id).await?;
             let messages = self.store.messages(&ctx.principal.sub, id, last).await?;
             Ok(ConversationDetail {
@@ -274,15 +284,13 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
     ) -> Result<()> {
-        self.act(
-            ctx,
-            AuditAction::DeleteConversation,
-            Some(id),
-            async |_| match self.store.delete(&ctx.principal.sub, id).await? {
+        let action = Action::new(AuditAction::DeleteConversation).on(id);
+        self.act(ctx, action, async |_| {
+            match self.store.delete(&ctx.principal.sub, id).await? {
                 true => Ok(()),
                 false => Err(Error::not_found("conversation")),
-            },
-        )
+            }
+        })
         .await
     }
 

@@ -25,8 +25,8 @@ impl Link {
         content: &str,
         audit: &mut AuditGuard,
     ) -> Result<PreparedTurn> {
-        audit.prompt(content);
         let content = self.validate_message(content)?;
+        audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
         let window = Some(self.limits.history_window);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;

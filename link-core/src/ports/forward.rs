@@ -217,6 +217,7 @@ mod tests {
             latency_ms: 1.0,
             model: None,
             usage: None,
+            input: None,
             prompt: None,
             response: None,
         }
