@@ -6,6 +6,7 @@
 //! client address by the same mechanism and refused here.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -13,6 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::{IpNet, Ipv6Net};
 use link::{Error, Principal, RateDecision, RequestContext, RequestId};
 
 use crate::error::ApiError;
@@ -118,16 +120,58 @@ fn with_headers(mut response: Response, decision: RateDecision) -> Response {
     response
 }
 
-/// The client's IP address, the key of the per-IP account rate limit: the socket peer, or
-/// (on Lambda, where there is no socket) the last `X-Forwarded-For` hop, which API Gateway
-/// appends itself. Without either, all such clients share one bucket.
+/// The proxies whose `X-Forwarded-For` is believed (`LINK_TRUSTED_PROXIES`), put in every
+/// request's extensions by the router. Empty by default: the socket peer (or, on Lambda, API
+/// Gateway's source address) is the client, whatever the headers say.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Arc<[IpNet]>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind `peer`: the peer itself unless it is a trusted proxy; then the
+    /// right-most `X-Forwarded-For` hop that is not one (each trusted proxy appends the
+    /// address it saw, so hops further left are the client's own claims).
+    fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        hops.iter()
+            .rev()
+            .find(|hop| !self.trusts(**hop))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer)
+    }
+}
+
+/// The client's address, the key of the per-IP account rate limit (see [`TrustedProxies`]).
+/// `None` when the server knows no peer at all (then all such clients share one bucket).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIp(pub String);
+pub struct ClientIp(pub Option<IpAddr>);
 
 impl ClientIp {
-    /// The limiter's key for this address.
+    /// The limiter's key for this address. An IPv6 client is keyed by its /64: one host
+    /// usually holds the whole prefix, so each of its addresses must not be a new bucket.
     fn principal(&self) -> Principal {
-        Principal::new(format!("ip:{}", self.0))
+        let key = match self.0 {
+            Some(IpAddr::V4(ip)) => ip.to_string(),
+            Some(IpAddr::V6(ip)) => match Ipv6Net::new(ip, 64) {
+                Ok(net) => net.trunc().to_string(),
+                Err(_) => ip.to_string(),
+            },
+            None => "unknown".to_owned(),
+        };
+        Principal::new(format!("ip:{key}"))
     }
 }
 
@@ -135,18 +179,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            return Ok(Self(addr.ip().to_string()));
-        }
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|hop| hop.parse::<IpAddr>().is_ok());
-        Ok(Self(forwarded.unwrap_or("unknown").to_owned()))
+        let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Self(None));
+        };
+        let proxies = parts
+            .extensions
+            .get::<TrustedProxies>()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Self(Some(proxies.client(addr.ip(), &parts.headers))))
     }
 }
 
@@ -170,32 +211,60 @@ mod tests {
         assert_eq!(bearer(&headers), None);
     }
 
-    async fn ip_of(request: HttpRequest<()>) -> String {
+    async fn ip_of(request: HttpRequest<()>) -> Option<IpAddr> {
         let (mut parts, ()) = request.into_parts();
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &()).await;
         ip
     }
 
-    #[tokio::test]
-    async fn the_client_ip_is_the_peer_else_the_last_forwarded_hop() {
-        let mut request = HttpRequest::new(());
+    fn from_peer(peer: [u8; 4], forwarded: &str, trusted: &[&str]) -> HttpRequest<()> {
+        let mut request = HttpRequest::builder()
+            .header("x-forwarded-for", forwarded)
+            .body(())
+            .unwrap();
         request
             .extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 5000))));
+            .insert(ConnectInfo(SocketAddr::from((peer, 5000))));
+        let nets: Vec<IpNet> = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        request.extensions_mut().insert(TrustedProxies(nets.into()));
         request
-            .headers_mut()
-            .insert("x-forwarded-for", "9.9.9.9".parse().unwrap());
-        assert_eq!(ip_of(request).await, "10.1.2.3");
+    }
+
+    #[tokio::test]
+    async fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // Nobody trusted: the header is the client's own claim and is ignored.
+        let request = from_peer([10, 1, 2, 3], "9.9.9.9", &[]);
+        assert_eq!(ip_of(request).await, ip("10.1.2.3"));
+        // A trusted proxy: the right-most hop it did not add itself.
+        let request = from_peer([10, 1, 2, 3], "6.6.6.6, 203.0.113.7", &["10.0.0.0/8"]);
+        assert_eq!(ip_of(request).await, ip("203.0.113.7"));
+        // A chain of trusted proxies is skipped; a spoofed left-most hop is not believed.
+        let request = from_peer(
+            [10, 1, 2, 3],
+            "1.1.1.1, 203.0.113.7, 10.9.9.9",
+            &["10.0.0.0/8"],
+        );
+        assert_eq!(ip_of(request).await, ip("203.0.113.7"));
+        // An untrusted peer sending the header is still the client.
+        let request = from_peer([192, 0, 2, 1], "203.0.113.7", &["10.0.0.0/8"]);
+        assert_eq!(ip_of(request).await, ip("192.0.2.1"));
+        // No peer at all: nobody to believe.
         let request = HttpRequest::builder()
-            .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+            .header("x-forwarded-for", "203.0.113.7")
             .body(())
             .unwrap();
-        assert_eq!(ip_of(request).await, "203.0.113.7");
-        let request = HttpRequest::builder()
-            .header("x-forwarded-for", "not an ip")
-            .body(())
-            .unwrap();
-        assert_eq!(ip_of(request).await, "unknown");
+        assert_eq!(ip_of(request).await, None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let key = |s: &str| ClientIp(Some(s.parse().unwrap())).principal().sub;
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), "ip:203.0.113.7");
+        assert_eq!(ClientIp(None).principal().sub, "ip:unknown");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The router: routes, body limit, CORS, request ids and JSON fallbacks.
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
@@ -13,12 +13,14 @@ use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
 
 /// HTTP-level settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpOptions {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Origins allowed by CORS (none: no CORS headers at all).
     pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The whole HTTP application.
@@ -66,7 +68,9 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         Some(cors) => api.layer(cors),
         None => api,
     };
-    api.layer(middleware::from_fn(request_id::middleware))
+    let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
+    api.layer(Extension(proxies))
+        .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
 

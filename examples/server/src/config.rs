@@ -32,6 +32,11 @@ pub struct Config {
     #[arg(long, env = "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
     pub account_rate_limit_per_minute: u32,
 
+    /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` names the client, for the
+    /// per-IP limits (none by default: the socket peer is the client).
+    #[arg(long, env = "LINK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Largest request body, in bytes.
     #[arg(long, env = "LINK_MAX_BODY_BYTES", default_value_t = 65536)]
     pub max_body_bytes: usize,

@@ -41,6 +41,7 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,
         cors_origins: config.cors_origins.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let app = crate::router(state, &options);
     #[cfg(feature = "lambda")]

@@ -20,29 +20,38 @@ struct Setup {
 }
 
 async fn setup(account_limit: u32) -> Setup {
+    setup_with(account_limit, vec![]).await
+}
+
+async fn setup_with(account_limit: u32, extra: Vec<(&'static str, String)>) -> Setup {
     let moto = Moto::start();
     let pool = create_pool(&moto);
     let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);
-    let stack = Stack::start(vec![
-        ("LINK_AUTH", "cognito".into()),
-        ("COGNITO_REGION", pool.region.clone()),
-        ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
-        ("COGNITO_CLIENT_ID", pool.client_id.clone()),
-        ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
-        ("COGNITO_JWKS_URL", jwks),
-        (
-            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-            moto.endpoint(),
-        ),
-        ("AWS_REGION", pool.region.clone()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        (
-            "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
-            account_limit.to_string(),
-        ),
-    ])
+    let stack = Stack::start(
+        vec![
+            ("LINK_AUTH", "cognito".into()),
+            ("COGNITO_REGION", pool.region.clone()),
+            ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
+            ("COGNITO_CLIENT_ID", pool.client_id.clone()),
+            ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
+            ("COGNITO_JWKS_URL", jwks),
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                moto.endpoint(),
+            ),
+            ("AWS_REGION", pool.region.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            (
+                "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
+                account_limit.to_string(),
+            ),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect(),
+    )
     .await;
     Setup { stack, _moto: moto }
 }
@@ -223,5 +232,65 @@ async fn account_requests_are_rate_limited_per_ip() {
     assert_eq!(
         failure(limited).await,
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
+    );
+}
+
+/// Logs in as a ghost from behind `forwarded` (an `X-Forwarded-For` value); the status.
+async fn login_from(s: &Setup, forwarded: &str) -> StatusCode {
+    Client::new()
+        .post(format!("{}/v1/auth/login", s.stack.server.url))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"username": "ghost", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_counts_only_behind_a_trusted_proxy() {
+    // No trusted proxy: eleven logins claiming eleven addresses are one client, the peer.
+    let s = setup(10).await;
+    for n in 0..10 {
+        let status = login_from(&s, &format!("198.51.100.{n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_from(&s, "198.51.100.99").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Behind a trusted proxy (the loopback peer here), each forwarded client has its own
+    // bucket; IPv6 addresses of one /64 share one.
+    let s = setup_with(
+        2,
+        vec![("LINK_TRUSTED_PROXIES", "127.0.0.0/8,::1/128".into())],
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            login_from(&s, "203.0.113.7").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&s, "203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&s, "203.0.113.8").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&s, "2001:db8:1:2::1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&s, "2001:db8:1:2::2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&s, "2001:db8:1:2::3").await,
+        StatusCode::TOO_MANY_REQUESTS
     );
 }

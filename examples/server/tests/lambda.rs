@@ -41,6 +41,7 @@ fn app_with_accounts(accounts: Option<Arc<Accounts>>) -> axum::Router {
         &HttpOptions {
             max_body_bytes: 65536,
             cors_origins: vec![],
+            ..HttpOptions::default()
         },
     )
 }
