@@ -6,6 +6,7 @@
 //! client address by the same mechanism and refused here.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -13,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use link::{Error, Principal, RateDecision, RequestContext, RequestId};
+use link::{Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -72,6 +73,28 @@ pub async fn accounts(
     let decision = accounts.limiter().check(&ip.principal());
     if let RateDecision::Denied { retry_after, .. } = decision {
         tracing::info!("account request refused: per-IP rate limit");
+        let refused = ApiError::from(Error::RateLimited { retry_after }).into_response();
+        return with_headers(refused, decision);
+    }
+    with_headers(next.run(request).await, decision)
+}
+
+/// A per-client-IP limiter of its own, for a route that has no user yet and no account
+/// service behind it (the dev token route).
+#[derive(Clone)]
+pub struct PerIp(pub Arc<dyn RateLimiter>);
+
+/// Middleware of the dev token route: counted per client address like the account routes, so
+/// that nobody mints tokens (each an HMAC signature) in bulk; a denial is answered here.
+pub async fn per_ip(
+    State(PerIp(limiter)): State<PerIp>,
+    ip: ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let decision = limiter.check(&ip.principal());
+    if let RateDecision::Denied { retry_after, .. } = decision {
+        tracing::info!("dev token request refused: per-IP rate limit");
         let refused = ApiError::from(Error::RateLimited { retry_after }).into_response();
         return with_headers(refused, decision);
     }
@@ -154,7 +177,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 mod tests {
     use super::*;
     use axum::http::Request as HttpRequest;
-    use link::RateLimiter;
 
     #[test]
     fn bearer_tokens_are_read_strictly() {
