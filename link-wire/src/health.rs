@@ -8,4 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct HealthBody {
     /// `ok`, `ready` or `not_ready`.
     pub status: String,
+    /// Why this deployment is not fit to face strangers, when it is not (dev auth is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }

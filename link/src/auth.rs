@@ -48,9 +48,10 @@ impl From<TokenUseArg> for CognitoTokenUse {
 #[derive(Debug, Clone, Args)]
 #[group(id = "authentication")]
 pub struct AuthConfig {
-    /// How bearer tokens are verified.
-    #[arg(long, env = "LINK_AUTH", value_enum, default_value_t = AuthMode::Dev)]
-    pub auth: AuthMode,
+    /// How bearer tokens are verified (dev when unset, which a server may refuse where others
+    /// can reach it).
+    #[arg(long, env = "LINK_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
 
     /// Cognito region.
     #[arg(long, env = "COGNITO_REGION")]
@@ -105,6 +106,13 @@ impl AuthConfig {
         FromEnv::<Self>::parse_env()
     }
 
+    /// The mode in force: the one `LINK_AUTH` names, dev when it names none. Whether it was
+    /// named is `auth.is_some()`, which a transport uses to refuse implicit dev auth where
+    /// strangers could reach it.
+    pub fn mode(&self) -> AuthMode {
+        self.auth.unwrap_or(AuthMode::Dev)
+    }
+
     /// The Cognito region and app client id, which Cognito mode needs.
     pub fn cognito_client(&self) -> Result<(&str, &str)> {
         match (&self.cognito_region, &self.cognito_client_id) {
@@ -118,7 +126,7 @@ impl AuthConfig {
     /// Builds the authenticator the settings name. Dev tokens are signed with
     /// `LINK_DEV_SECRET` (from `secrets`), or a random per-process secret without one.
     pub fn build(&self, secrets: &Secrets) -> Result<Auth> {
-        match self.auth {
+        match self.mode() {
             AuthMode::Dev => {
                 let dev = dev_tokens(secrets)?;
                 Ok(Auth {

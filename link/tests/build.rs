@@ -128,7 +128,7 @@ async fn the_engine_limits_each_user_at_the_configured_rate() {
 #[test]
 fn dev_auth_mints_tokens_its_authenticator_accepts() {
     let auth = AuthConfig {
-        auth: AuthMode::Dev,
+        auth: Some(AuthMode::Dev),
         cognito_region: None,
         cognito_user_pool_id: None,
         cognito_client_id: None,
@@ -154,7 +154,7 @@ fn dev_auth_mints_tokens_its_authenticator_accepts() {
 #[test]
 fn cognito_auth_names_what_it_is_missing() {
     let mut auth = AuthConfig {
-        auth: AuthMode::Cognito,
+        auth: Some(AuthMode::Cognito),
         cognito_region: Some("us-east-1".into()),
         cognito_user_pool_id: None,
         cognito_client_id: Some("client".into()),
@@ -182,6 +182,9 @@ fn both_settings_groups_flatten_into_one_command_line() {
     Both::command().debug_assert();
     let both =
         Both::try_parse_from(["x", "--auth", "cognito", "--chat-provider", "openai"]).unwrap();
-    assert_eq!(both.auth.auth, AuthMode::Cognito);
+    assert_eq!(both.auth.auth, Some(AuthMode::Cognito));
     assert_eq!(both.engine.chat_provider, Provider::Openai);
+    let unset = Both::try_parse_from(["x"]).unwrap();
+    assert_eq!(unset.auth.auth, None, "an unset LINK_AUTH stays visible");
+    assert_eq!(unset.auth.mode(), AuthMode::Dev);
 }

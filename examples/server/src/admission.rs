@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::{IpNet, Ipv6Net};
-use link::{Error, Principal, RateDecision, RequestContext, RequestId};
+use link::{Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -71,9 +71,36 @@ pub async fn accounts(
         // Outside Cognito mode the routes only say that accounts do not exist here.
         return next.run(request).await;
     };
-    let decision = accounts.limiter().check(&ip.principal());
+    limited_per_ip(accounts.limiter(), &ip, request, next).await
+}
+
+/// A per-client-IP limiter of its own, for a route that has no user yet and no account
+/// service behind it (the dev token route).
+#[derive(Clone)]
+pub struct PerIp(pub Arc<dyn RateLimiter>);
+
+/// Middleware of the dev token route: counted per client address like the account routes, so
+/// that nobody mints tokens (each an HMAC signature) in bulk; a denial is answered here.
+pub async fn per_ip(
+    State(PerIp(limiter)): State<PerIp>,
+    ip: ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    limited_per_ip(limiter.as_ref(), &ip, request, next).await
+}
+
+/// Counts the request against `ip`'s bucket: a denial is answered here, with the headers;
+/// otherwise the route runs and its answer gets them.
+async fn limited_per_ip(
+    limiter: &dyn RateLimiter,
+    ip: &ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let decision = limiter.check(&ip.principal());
     if let RateDecision::Denied { retry_after, .. } = decision {
-        tracing::info!("account request refused: per-IP rate limit");
+        tracing::info!(path = %request.uri().path(), "request refused: per-IP rate limit");
         let refused = ApiError::from(Error::RateLimited { retry_after }).into_response();
         return with_headers(refused, decision);
     }
@@ -195,7 +222,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 mod tests {
     use super::*;
     use axum::http::Request as HttpRequest;
-    use link::RateLimiter;
 
     #[test]
     fn bearer_tokens_are_read_strictly() {

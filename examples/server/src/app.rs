@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::admission::PerIp;
 use crate::error::ApiError;
 use crate::routes::{account, cards, chat, conversations, dev_token, health, personas};
 use crate::state::AppState;
@@ -23,8 +24,15 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application, the dev token route without a per-IP limit (for in-process
+/// use; the binary limits it through [`router_with`]).
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    router_with(state, options, None)
+}
+
+/// The whole HTTP application; `dev_tokens`, when given, counts `POST /v1/auth/token` per
+/// client IP.
+pub fn router_with(state: AppState, options: &HttpOptions, dev_tokens: Option<PerIp>) -> Router {
     let users = Router::new()
         .route("/v1/personas", post(personas::extract))
         .route("/v1/personas/{conversation_id}/card", get(cards::export))
@@ -52,8 +60,12 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             state.clone(),
             admission::accounts,
         ));
+    let mut dev = Router::new().route("/v1/auth/token", post(dev_token::mint_dev_token));
+    if let Some(limit) = dev_tokens {
+        dev = dev.route_layer(middleware::from_fn_with_state(limit, admission::per_ip));
+    }
     let api = Router::new()
-        .route("/v1/auth/token", post(dev_token::mint_dev_token))
+        .merge(dev)
         .route("/v1/auth/mode", get(account::mode))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

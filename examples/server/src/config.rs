@@ -82,12 +82,55 @@ impl Config {
 
     /// Whether nothing was configured away from the embedded defaults.
     pub fn is_embedded_default(&self) -> bool {
-        self.engine.is_local_only() && self.auth.auth == link::AuthMode::Dev
+        self.engine.is_local_only() && self.auth.mode() == link::AuthMode::Dev
+    }
+
+    /// Refuses settings that would be unsafe or cannot work, before anything starts: dev
+    /// auth nobody asked for where strangers could reach it (a listen address that is not
+    /// loopback, or Lambda), and a CORS wildcard (which would let any site call the API).
+    pub fn check(&self) -> link::Result<()> {
+        let refuse = |message: String| Err(link::Error::Config { message });
+        if self.cors_origins.iter().any(|origin| origin.trim() == "*") {
+            return refuse(
+                "LINK_CORS_ORIGINS=* is not supported: list the allowed origins, \
+                 comma-separated (e.g. https://app.example,https://admin.example)"
+                    .into(),
+            );
+        }
+        if self.auth.auth.is_none() && !self.is_private() {
+            let place = if self.is_lambda() {
+                "in Lambda mode".to_owned()
+            } else {
+                format!("on {}, which is not a loopback address", self.listen)
+            };
+            return refuse(format!(
+                "LINK_AUTH is unset, and dev auth (anyone may mint a token for any user) is \
+                 refused {place}: set LINK_AUTH=cognito, or LINK_AUTH=dev to accept dev auth"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether only this machine can reach the server.
+    fn is_private(&self) -> bool {
+        !self.is_lambda() && self.listen.ip().is_loopback()
+    }
+
+    /// Whether the server serves Lambda invocations instead of a socket.
+    #[cfg(feature = "lambda")]
+    fn is_lambda(&self) -> bool {
+        self.lambda
+    }
+
+    /// Without the `lambda` feature there is only the socket.
+    #[cfg(not(feature = "lambda"))]
+    fn is_lambda(&self) -> bool {
+        false
     }
 
     /// One line saying what runs, for the log (no secrets).
     pub fn summary(&self) -> String {
-        let auth = format!("{:?}", self.auth.auth).to_lowercase();
+        let auth = format!("{:?}", self.auth.mode()).to_lowercase();
         format!("{} auth={auth}", self.engine.summary())
     }
 }
@@ -126,5 +169,45 @@ mod tests {
         );
         assert_eq!(config.cors_origins.len(), 2);
         assert!(Config::try_parse_from(["link-server", "--auth", "magic"]).is_err());
+    }
+
+    fn refusal(args: &[&str]) -> Option<String> {
+        let config = Config::try_parse_from(["link-server"].iter().chain(args)).unwrap();
+        match config.check() {
+            Ok(()) => None,
+            Err(link::Error::Config { message }) => Some(message),
+            Err(other) => panic!("not a configuration error: {other}"),
+        }
+    }
+
+    #[test]
+    fn implicit_dev_auth_is_refused_where_strangers_reach_it() {
+        assert_eq!(refusal(&[]), None, "the embedded default must start");
+        assert_eq!(refusal(&["--listen", "[::1]:9000"]), None);
+        let exposed = refusal(&["--listen", "0.0.0.0:8080"]).unwrap();
+        assert!(exposed.contains("LINK_AUTH"), "{exposed}");
+        assert!(exposed.contains("0.0.0.0:8080"), "{exposed}");
+        assert_eq!(
+            refusal(&["--listen", "0.0.0.0:8080", "--auth", "dev"]),
+            None
+        );
+    }
+
+    #[cfg(feature = "lambda")]
+    #[test]
+    fn implicit_dev_auth_is_refused_on_lambda() {
+        let lambda = refusal(&["--lambda"]).unwrap();
+        assert!(
+            lambda.contains("Lambda") && lambda.contains("LINK_AUTH"),
+            "{lambda}"
+        );
+        assert_eq!(refusal(&["--lambda", "--auth", "dev"]), None);
+    }
+
+    #[test]
+    fn a_cors_wildcard_is_refused() {
+        let wildcard = refusal(&["--cors-origins", "https://a.example, *"]).unwrap();
+        assert!(wildcard.contains("list the allowed origins"), "{wildcard}");
+        assert_eq!(refusal(&["--cors-origins", "https://a.example"]), None);
     }
 }

@@ -1,11 +1,13 @@
 //! From configuration to a running server.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use link::{AuthMode, ExposeSecret, Result, Secrets};
 
 use crate::HttpOptions;
 use crate::accounts::{Accounts, ClientSecret};
+use crate::admission::PerIp;
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -15,7 +17,7 @@ pub async fn build_state(config: &Config) -> Result<AppState> {
     let secrets = Secrets::from_env();
     let link = config.engine.build(&secrets).await?;
     let auth = config.auth.build(&secrets)?;
-    let accounts = match config.auth.auth {
+    let accounts = match config.auth.mode() {
         AuthMode::Cognito => Some(accounts(config, &secrets).await?),
         AuthMode::Dev => None,
     };
@@ -35,15 +37,37 @@ async fn accounts(config: &Config, secrets: &Secrets) -> Result<std::sync::Arc<A
     Accounts::connect(region, client, secret, config.account_rate_limit_per_minute).await
 }
 
+/// The per-IP limit of the dev token route, in dev mode (the account routes' quota).
+fn dev_token_limit(config: &Config) -> Result<Option<PerIp>> {
+    if config.auth.mode() != AuthMode::Dev {
+        return Ok(None);
+    }
+    let limiter = link::per_minute(config.account_rate_limit_per_minute)?;
+    Ok(Some(PerIp(Arc::new(limiter))))
+}
+
+/// Says loudly, once, that anyone who reaches the server may mint a token for any user.
+fn warn_about_dev_auth(config: &Config) {
+    if config.auth.auth == Some(AuthMode::Dev) {
+        tracing::warn!(
+            "LINK_AUTH=dev: DEV AUTH IS ON. Anyone who can reach this server can mint a token \
+             for any user at POST /v1/auth/token; never expose it to untrusted networks"
+        );
+    }
+}
+
 /// Runs the server (or the Lambda handler) until shut down.
 pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    config.check()?;
+    warn_about_dev_auth(&config);
+    let dev_tokens = dev_token_limit(&config)?;
     let state = build_state(&config).await?;
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,
         cors_origins: config.cors_origins.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let app = crate::router(state, &options);
+    let app = crate::app::router_with(state, &options, dev_tokens);
     #[cfg(feature = "lambda")]
     if config.lambda {
         tracing::info!(settings = %config.summary(), "link-server serving AWS Lambda invocations");

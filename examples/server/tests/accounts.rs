@@ -9,7 +9,7 @@ mod support;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use support::Stack;
-use support::moto::{Moto, create_pool};
+use support::moto::{Moto, cognito_env, create_pool};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 const EMAIL: &str = "ada.lovelace@example.com";
@@ -26,33 +26,9 @@ async fn setup(account_limit: u32) -> Setup {
 async fn setup_with(account_limit: u32, extra: Vec<(&'static str, String)>) -> Setup {
     let moto = Moto::start();
     let pool = create_pool(&moto);
-    let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);
-    let stack = Stack::start(
-        vec![
-            ("LINK_AUTH", "cognito".into()),
-            ("COGNITO_REGION", pool.region.clone()),
-            ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
-            ("COGNITO_CLIENT_ID", pool.client_id.clone()),
-            ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
-            ("COGNITO_JWKS_URL", jwks),
-            (
-                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-                moto.endpoint(),
-            ),
-            ("AWS_REGION", pool.region.clone()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            (
-                "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
-                account_limit.to_string(),
-            ),
-        ]
-        .into_iter()
-        .chain(extra)
-        .collect(),
-    )
-    .await;
+    let mut env = cognito_env(&moto, &pool, account_limit);
+    env.extend(extra);
+    let stack = Stack::start(env).await;
     Setup { stack, _moto: moto }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use crate::accounts::Accounts;
 use crate::error::{ApiError, ErrorBody};
@@ -15,6 +16,18 @@ use link_wire::{
     AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
     SignUpReply,
 };
+
+/// A JSON answer that carries a token: `Cache-Control: no-store`, so that no cache or
+/// proxy keeps a copy (RFC 6749 §5.1).
+#[derive(Debug)]
+pub struct Tokens<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Tokens<T> {
+    fn into_response(self) -> Response {
+        let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+        (no_store, Json(self.0)).into_response()
+    }
+}
 
 /// How the page signs people in.
 #[utoipa::path(get, path = "/v1/auth/mode", tag = "auth",
@@ -123,7 +136,7 @@ pub async fn confirm(
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginBody>,
-) -> Result<Json<LoginReply>, ApiError> {
+) -> Result<Tokens<LoginReply>, ApiError> {
     let accounts = accounts(&state)?;
     let username = body.username.trim();
     check(username, "username", 128)?;
@@ -136,7 +149,7 @@ pub async fn login(
             "the account service sent no refresh token",
         ));
     };
-    Ok(Json(LoginReply {
+    Ok(Tokens(LoginReply {
         id_token: tokens.id_token,
         access_token: tokens.access_token,
         refresh_token,
@@ -158,12 +171,12 @@ pub async fn login(
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
-) -> Result<Json<RefreshReply>, ApiError> {
+) -> Result<Tokens<RefreshReply>, ApiError> {
     let accounts = accounts(&state)?;
     check(&body.refresh_token, "refresh_token", 16384)?;
     let username = body.username.as_deref().map(str::trim);
     let tokens = accounts.refresh(&body.refresh_token, username).await?;
-    Ok(Json(RefreshReply {
+    Ok(Tokens(RefreshReply {
         id_token: tokens.id_token,
         access_token: tokens.access_token,
         expires_in: tokens.expires_in,
@@ -173,6 +186,13 @@ pub async fn refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_answers_are_never_stored() {
+        let response = Tokens(serde_json::json!({"token": "t"})).into_response();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
 
     #[test]
     fn fields_are_checked() {

@@ -1,12 +1,13 @@
-//! `POST /v1/auth/token`: a dev token for any name (dev auth mode only).
+//! `POST /v1/auth/token`: a dev token for any name (dev auth mode only), never cached, rate
+//! limited per client IP (by `admission::per_ip`).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use link_wire::{TokenRequest, TokenResponse};
 
 use crate::error::ApiError;
 use crate::json::ApiJson;
+use crate::routes::account::Tokens;
 use crate::state::AppState;
 
 /// Mints a dev token for a name (dev mode only).
@@ -17,12 +18,13 @@ use crate::state::AppState;
         (status = 200, description = "A dev token", body = TokenResponse),
         (status = 400, description = "Bad username", body = crate::error::ErrorBody),
         (status = 404, description = "Not in dev mode", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many dev token requests from this IP", body = crate::error::ErrorBody),
     )
 )]
 pub async fn mint_dev_token(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Tokens<TokenResponse>, ApiError> {
     let Some(dev) = &state.dev else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -45,7 +47,7 @@ pub async fn mint_dev_token(
         .authenticator
         .mint_for_username(username)
         .map_err(link::Error::from)?;
-    Ok(Json(TokenResponse {
+    Ok(Tokens(TokenResponse {
         token,
         expires_in: dev.lifetime.as_secs(),
     }))

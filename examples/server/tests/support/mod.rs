@@ -43,25 +43,30 @@ impl Server {
     /// Starts the binary with dev auth and the OpenAI provider pointed at the mock, and waits
     /// for its "listening" line.
     pub fn start(options: Options<'_>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_link-server"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("RUST_LOG", "info")
-            .env("LINK_LISTEN", "127.0.0.1:0")
-            .env("LINK_DATABASE", options.database)
-            .env("LINK_PERSONA_PROVIDER", "openai")
-            .env("LINK_CHAT_PROVIDER", "openai")
-            .env("OPENAI_BASE_URL", options.openai_base_url)
-            .env("OPENAI_API_KEY", mock_openai::KEY)
-            .env("LINK_DEV_SECRET", DEV_SECRET)
-            .env("LINK_SHUTDOWN_GRACE_SECS", "2")
-            .current_dir(std::env::temp_dir());
-        for (key, value) in options.env {
-            command.env(key, value);
+        Self(ServerProcess::spawn(&mut command(options)))
+    }
+
+    /// Runs the binary as [`Server::start`] would, for a configuration it must refuse: waits
+    /// (at most a minute) for it to exit, and gives back its exit status and stderr.
+    pub fn refused(options: Options<'_>) -> (std::process::ExitStatus, String) {
+        let mut child = command(options)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("link-server started instead of refusing its configuration");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        Self(ServerProcess::spawn(&mut command))
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     /// The audit lines logged so far.
@@ -101,6 +106,30 @@ impl Server {
         let body: Value = response.json().await.unwrap();
         body["token"].as_str().unwrap().to_owned()
     }
+}
+
+/// The binary with dev auth (`LINK_AUTH` unset) on 127.0.0.1 and the OpenAI provider pointed
+/// at the mock, `options.env` on top.
+fn command(options: Options<'_>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_link-server"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("RUST_LOG", "info")
+        .env("LINK_LISTEN", "127.0.0.1:0")
+        .env("LINK_DATABASE", options.database)
+        .env("LINK_PERSONA_PROVIDER", "openai")
+        .env("LINK_CHAT_PROVIDER", "openai")
+        .env("OPENAI_BASE_URL", options.openai_base_url)
+        .env("OPENAI_API_KEY", mock_openai::KEY)
+        .env("LINK_DEV_SECRET", DEV_SECRET)
+        .env("LINK_SHUTDOWN_GRACE_SECS", "2")
+        .current_dir(std::env::temp_dir());
+    for (key, value) in options.env {
+        command.env(key, value);
+    }
+    command
 }
 
 /// A `link-server` on a fresh database, its upstream a mock OpenAI; all stop when dropped.

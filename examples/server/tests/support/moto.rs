@@ -29,3 +29,30 @@ pub fn create_pool(moto: &Moto) -> Pool {
         client_secret: text("client_secret"),
     }
 }
+
+/// The environment of a `link-server` in Cognito mode against `pool` on `moto` (its Cognito
+/// client and JWKS pointed at the emulator), with `account_limit` account requests per IP
+/// per minute.
+pub fn cognito_env(moto: &Moto, pool: &Pool, account_limit: u32) -> Vec<(&'static str, String)> {
+    let jwks = format!("{}/{}/.well-known/jwks.json", moto.endpoint(), pool.pool_id);
+    vec![
+        ("LINK_AUTH", "cognito".into()),
+        ("COGNITO_REGION", pool.region.clone()),
+        ("COGNITO_USER_POOL_ID", pool.pool_id.clone()),
+        ("COGNITO_CLIENT_ID", pool.client_id.clone()),
+        ("COGNITO_CLIENT_SECRET", pool.client_secret.clone()),
+        ("COGNITO_JWKS_URL", jwks),
+        (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            moto.endpoint(),
+        ),
+        ("AWS_REGION", pool.region.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "LINK_ACCOUNT_RATE_LIMIT_PER_MINUTE",
+            account_limit.to_string(),
+        ),
+    ]
+}
