@@ -22,6 +22,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a request, and a streamed reply, may take.
+    pub time_limits: crate::timeouts::TimeLimits,
 }
 
 /// The whole HTTP application, the dev token route without a per-IP limit (for in-process
@@ -81,7 +83,9 @@ pub fn router_with(state: AppState, options: &HttpOptions, dev_tokens: Option<Pe
         None => api,
     };
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
-    api.layer(Extension(proxies))
+    // Inside the request-id layer, so that a timeout's 504 carries the request id too.
+    crate::timeouts::layer(api, options.time_limits)
+        .layer(Extension(proxies))
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }

@@ -49,6 +49,23 @@ pub struct Config {
     #[arg(long, env = "LINK_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, env = "LINK_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request gets until its response starts (504 `timeout` after that).
+    #[arg(long, env = "LINK_REQUEST_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// Seconds a streamed (SSE) reply may last; it then ends with an `error` event `timeout`.
+    #[arg(long, env = "LINK_MAX_STREAM_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_stream_secs: u64,
+
+    /// Most connections open at once; more wait in the accept backlog until one closes.
+    #[arg(long, env = "LINK_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
     /// Serve AWS Lambda invocations (API Gateway REST or HTTP API) instead of a socket.
     #[cfg(feature = "lambda")]
     #[arg(long, env = "LINK_LAMBDA")]

@@ -21,6 +21,7 @@ mod run;
 pub mod serve;
 pub mod sse;
 pub mod state;
+pub mod timeouts;
 pub mod web;
 
 pub use app::{HttpOptions, router};

@@ -9,7 +9,9 @@ use crate::HttpOptions;
 use crate::accounts::{Accounts, ClientSecret};
 use crate::admission::PerIp;
 use crate::config::Config;
+use crate::serve::ServeOptions;
 use crate::state::AppState;
+use crate::timeouts::TimeLimits;
 
 /// Builds the engine and everything around it from `config` and the secrets in the
 /// environment.
@@ -66,6 +68,10 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
         max_body_bytes: config.max_body_bytes,
         cors_origins: config.cors_origins.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
+        time_limits: TimeLimits {
+            request: Duration::from_secs(config.request_timeout_secs),
+            stream: Duration::from_secs(config.max_stream_secs),
+        },
     };
     let app = crate::app::router_with(state, &options, dev_tokens);
     #[cfg(feature = "lambda")]
@@ -86,8 +92,12 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
         settings = %config.summary(),
         "link-server listening on http://{address}{defaults}"
     );
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
-    crate::serve::serve(listener, app, grace).await?;
+    let serving = ServeOptions {
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+    };
+    crate::serve::serve(listener, app, &serving).await?;
     tracing::info!("link-server stopped");
     Ok(())
 }
