@@ -211,12 +211,13 @@ async fn account_requests_are_rate_limited_per_ip() {
     );
 }
 
-/// Logs in as a ghost from behind `forwarded` (an `X-Forwarded-For` value); the status.
-async fn login_from(s: &Setup, forwarded: &str) -> StatusCode {
+/// Logs in as `user` (who does not exist) from behind `forwarded` (an `X-Forwarded-For`
+/// value); the status.
+async fn login_as(s: &Setup, user: &str, forwarded: &str) -> StatusCode {
     Client::new()
         .post(format!("{}/v1/auth/login", s.stack.server.url))
         .header("x-forwarded-for", forwarded)
-        .json(&json!({"username": "ghost", "password": PASSWORD}))
+        .json(&json!({"username": user, "password": PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -226,47 +227,51 @@ async fn login_from(s: &Setup, forwarded: &str) -> StatusCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_address_counts_only_behind_a_trusted_proxy() {
     // No trusted proxy: eleven logins claiming eleven addresses are one client, the peer.
+    // (Each as another user, so that only the per-IP limit can refuse.)
     let s = setup(10).await;
     for n in 0..10 {
-        let status = login_from(&s, &format!("198.51.100.{n}")).await;
+        let status = login_as(&s, &format!("ghost{n}"), &format!("198.51.100.{n}")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(
-        login_from(&s, "198.51.100.99").await,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    let eleventh = login_as(&s, "ghost10", "198.51.100.99").await;
+    assert_eq!(eleventh, StatusCode::TOO_MANY_REQUESTS);
 
     // Behind a trusted proxy (the loopback peer here), each forwarded client has its own
     // bucket; IPv6 addresses of one /64 share one.
-    let s = setup_with(
-        2,
-        vec![("LINK_TRUSTED_PROXIES", "127.0.0.0/8,::1/128".into())],
-    )
-    .await;
-    for _ in 0..2 {
-        assert_eq!(
-            login_from(&s, "203.0.113.7").await,
-            StatusCode::UNAUTHORIZED
-        );
+    let trusted = vec![("LINK_TRUSTED_PROXIES", "127.0.0.0/8,::1/128".into())];
+    let s = setup_with(2, trusted).await;
+    let attempts = [
+        ("203.0.113.7", StatusCode::UNAUTHORIZED),
+        ("203.0.113.7", StatusCode::UNAUTHORIZED),
+        ("203.0.113.7", StatusCode::TOO_MANY_REQUESTS),
+        ("203.0.113.8", StatusCode::UNAUTHORIZED),
+        ("2001:db8:1:2::1", StatusCode::UNAUTHORIZED),
+        ("2001:db8:1:2::2", StatusCode::UNAUTHORIZED),
+        ("2001:db8:1:2::3", StatusCode::TOO_MANY_REQUESTS),
+    ];
+    for (n, (forwarded, expected)) in attempts.into_iter().enumerate() {
+        let status = login_as(&s, &format!("caller{n}"), forwarded).await;
+        assert_eq!(status, expected, "login {n} from {forwarded}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_username_is_limited_whatever_the_address() {
+    // Behind a trusted proxy every login comes from another address, all for one username.
+    let trusted = vec![("LINK_TRUSTED_PROXIES", "127.0.0.0/8,::1/128".into())];
+    let s = setup_with(3, trusted).await;
+    for n in 0..3 {
+        let status = login_as(&s, "ada", &format!("198.51.100.{n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
-        login_from(&s, "203.0.113.7").await,
-        StatusCode::TOO_MANY_REQUESTS
+        login_as(&s, "Ada", "198.51.100.50").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the fourth guess at one account is refused from a fresh address"
     );
     assert_eq!(
-        login_from(&s, "203.0.113.8").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login_from(&s, "2001:db8:1:2::1").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login_from(&s, "2001:db8:1:2::2").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login_from(&s, "2001:db8:1:2::3").await,
-        StatusCode::TOO_MANY_REQUESTS
+        login_as(&s, "grace", "198.51.100.51").await,
+        StatusCode::UNAUTHORIZED,
+        "another account is not"
     );
 }

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use link::{Principal, RateDecision};
+
 use crate::accounts::Accounts;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
@@ -43,6 +45,20 @@ pub async fn mode(State(state): State<AppState>) -> Json<AuthModeBody> {
 
 /// The accounts service; a 404 outside Cognito mode. (The per-IP limit ran before the
 /// handler, in `admission::accounts`.)
+/// Counts a sign-in or confirmation against the username's own bucket (the per-IP quota,
+/// keyed `user:<name>`), so guessing one account's password or code from many addresses is
+/// limited too.
+fn per_username(accounts: &Accounts, username: &str) -> Result<(), ApiError> {
+    let key = Principal::new(format!("user:{}", username.to_lowercase()));
+    match accounts.limiter().check(&key) {
+        RateDecision::Denied { retry_after, .. } => {
+            tracing::info!("account request refused: per-username rate limit");
+            Err(ApiError::from(link::Error::RateLimited { retry_after }))
+        }
+        RateDecision::Allowed { .. } => Ok(()),
+    }
+}
+
 fn accounts(state: &AppState) -> Result<Arc<Accounts>, ApiError> {
     let Some(accounts) = state.accounts.clone() else {
         return Err(ApiError::new(
@@ -118,6 +134,7 @@ pub async fn confirm(
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(body.code.trim(), "code", 64)?;
+    per_username(&accounts, username)?;
     accounts.confirm(username, body.code.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,6 +158,7 @@ pub async fn login(
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(&body.password, "password", 256)?;
+    per_username(&accounts, username)?;
     let tokens = accounts.login(username, &body.password).await?;
     let Some(refresh_token) = tokens.refresh_token else {
         return Err(ApiError::new(
