@@ -15,8 +15,7 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use link::auth::GovernorRateLimiter;
-use link::{Error, RateLimiter};
+use link::Error;
 
 use crate::error::ApiError;
 
@@ -77,7 +76,6 @@ pub struct Accounts {
     client: Client,
     client_id: String,
     secret: Option<ClientSecret>,
-    limiter: GovernorRateLimiter,
 }
 
 impl fmt::Debug for Accounts {
@@ -105,13 +103,8 @@ pub enum Operation {
 impl Accounts {
     /// Builds the Cognito client from the standard AWS chain (credentials, endpoint, e.g.
     /// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`), in the pool's `region` unless the chain
-    /// names one, with `per_minute` account requests allowed per client IP.
-    pub async fn connect(
-        region: &str,
-        client_id: &str,
-        secret: Option<ClientSecret>,
-        per_minute: u32,
-    ) -> link::Result<Arc<Self>> {
+    /// names one.
+    pub async fn connect(region: &str, client_id: &str, secret: Option<ClientSecret>) -> Arc<Self> {
         let region = aws_config::meta::region::RegionProviderChain::first_try(
             aws_config::Region::new(region.to_owned()),
         );
@@ -119,18 +112,11 @@ impl Accounts {
             .region(region)
             .load()
             .await;
-        let limiter = link::per_minute(per_minute)?;
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             client: Client::new(&config),
             client_id: client_id.to_owned(),
             secret,
-            limiter,
-        }))
-    }
-
-    /// The per-IP limiter of the account routes.
-    pub fn limiter(&self) -> &dyn RateLimiter {
-        &self.limiter
+        })
     }
 
     fn hash_for(&self, username: &str) -> Option<String> {

@@ -67,37 +67,37 @@ pub async fn accounts(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(accounts) = &state.accounts else {
-        // Outside Cognito mode the routes only say that accounts do not exist here.
-        return next.run(request).await;
-    };
-    limited_per_ip(accounts.limiter(), &ip, request, next).await
+    // Outside Cognito mode the routes only say that accounts do not exist here.
+    let active = state.accounts.is_some();
+    limited_per_ip(&state, active, &ip, request, next).await
 }
 
-/// A per-client-IP limiter of its own, for a route that has no user yet and no account
-/// service behind it (the dev token route).
-#[derive(Clone)]
-pub struct PerIp(pub Arc<dyn RateLimiter>);
-
-/// Middleware of the dev token route: counted per client address like the account routes, so
-/// that nobody mints tokens (each an HMAC signature) in bulk; a denial is answered here.
-pub async fn per_ip(
-    State(PerIp(limiter)): State<PerIp>,
+/// Middleware of the dev token route (dev mode): counted per client address like the account
+/// routes, so that nobody mints tokens (each an HMAC signature) in bulk.
+pub async fn dev_tokens(
+    State(state): State<AppState>,
     ip: ClientIp,
     request: Request,
     next: Next,
 ) -> Response {
-    limited_per_ip(limiter.as_ref(), &ip, request, next).await
+    // Outside dev mode the route only says that it mints nothing here.
+    let active = state.dev.is_some();
+    limited_per_ip(&state, active, &ip, request, next).await
 }
 
-/// Counts the request against `ip`'s bucket: a denial is answered here, with the headers;
-/// otherwise the route runs and its answer gets them.
+/// Counts an `active` route's request against `ip`'s bucket of the state's per-IP limiter: a
+/// denial is answered here, with the headers; otherwise the route runs and its answer gets
+/// them.
 async fn limited_per_ip(
-    limiter: &dyn RateLimiter,
+    state: &AppState,
+    active: bool,
     ip: &ClientIp,
     request: Request,
     next: Next,
 ) -> Response {
+    let Some(limiter) = state.per_ip.as_deref().filter(|_| active) else {
+        return next.run(request).await;
+    };
     let decision = limiter.check(&ip.principal());
     if let RateDecision::Denied { retry_after, .. } = decision {
         tracing::info!(path = %request.uri().path(), "request refused: per-IP rate limit");

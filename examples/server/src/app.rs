@@ -7,7 +7,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::admission::PerIp;
 use crate::error::ApiError;
 use crate::routes::{account, cards, chat, conversations, dev_token, health, personas};
 use crate::state::AppState;
@@ -26,15 +25,8 @@ pub struct HttpOptions {
     pub time_limits: crate::timeouts::TimeLimits,
 }
 
-/// The whole HTTP application, the dev token route without a per-IP limit (for in-process
-/// use; the binary limits it through [`router_with`]).
+/// The whole HTTP application.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
-    router_with(state, options, None)
-}
-
-/// The whole HTTP application; `dev_tokens`, when given, counts `POST /v1/auth/token` per
-/// client IP.
-pub fn router_with(state: AppState, options: &HttpOptions, dev_tokens: Option<PerIp>) -> Router {
     let users = Router::new()
         .route("/v1/personas", post(personas::extract))
         .route("/v1/personas/{conversation_id}/card", get(cards::export))
@@ -62,10 +54,12 @@ pub fn router_with(state: AppState, options: &HttpOptions, dev_tokens: Option<Pe
             state.clone(),
             admission::accounts,
         ));
-    let mut dev = Router::new().route("/v1/auth/token", post(dev_token::mint_dev_token));
-    if let Some(limit) = dev_tokens {
-        dev = dev.route_layer(middleware::from_fn_with_state(limit, admission::per_ip));
-    }
+    let dev = Router::new()
+        .route("/v1/auth/token", post(dev_token::mint_dev_token))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admission::dev_tokens,
+        ));
     let api = Router::new()
         .merge(dev)
         .route("/v1/auth/mode", get(account::mode))

@@ -7,7 +7,6 @@ use link::{AuthMode, ExposeSecret, Result, Secrets};
 
 use crate::HttpOptions;
 use crate::accounts::{Accounts, ClientSecret};
-use crate::admission::PerIp;
 use crate::config::Config;
 use crate::serve::ServeOptions;
 use crate::state::AppState;
@@ -23,11 +22,13 @@ pub async fn build_state(config: &Config) -> Result<AppState> {
         AuthMode::Cognito => Some(accounts(config, &secrets).await?),
         AuthMode::Dev => None,
     };
+    let per_ip = link::per_minute(config.account_rate_limit_per_minute)?;
     Ok(AppState {
         link,
         auth: auth.authenticator,
         dev: auth.dev,
         accounts,
+        per_ip: Some(Arc::new(per_ip)),
     })
 }
 
@@ -36,16 +37,7 @@ async fn accounts(config: &Config, secrets: &Secrets) -> Result<std::sync::Arc<A
     let (region, client) = config.auth.cognito_client()?;
     let secret = (secrets.cognito_client_secret.as_ref())
         .map(|secret| ClientSecret::new(secret.expose_secret()));
-    Accounts::connect(region, client, secret, config.account_rate_limit_per_minute).await
-}
-
-/// The per-IP limit of the dev token route, in dev mode (the account routes' quota).
-fn dev_token_limit(config: &Config) -> Result<Option<PerIp>> {
-    if config.auth.mode() != AuthMode::Dev {
-        return Ok(None);
-    }
-    let limiter = link::per_minute(config.account_rate_limit_per_minute)?;
-    Ok(Some(PerIp(Arc::new(limiter))))
+    Ok(Accounts::connect(region, client, secret).await)
 }
 
 /// Says loudly, once, that anyone who reaches the server may mint a token for any user.
@@ -62,7 +54,6 @@ fn warn_about_dev_auth(config: &Config) {
 pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::Error>> {
     config.check()?;
     warn_about_dev_auth(&config);
-    let dev_tokens = dev_token_limit(&config)?;
     let state = build_state(&config).await?;
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,
@@ -73,7 +64,7 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
             stream: Duration::from_secs(config.max_stream_secs),
         },
     };
-    let app = crate::app::router_with(state, &options, dev_tokens);
+    let app = crate::router(state, &options);
     #[cfg(feature = "lambda")]
     if config.lambda {
         tracing::info!(settings = %config.summary(), "link-server serving AWS Lambda invocations");

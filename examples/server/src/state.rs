@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use link::{Authenticator, Link};
+use link::{Authenticator, Link, RateLimiter};
 
 use crate::accounts::Accounts;
 
@@ -19,4 +19,8 @@ pub struct AppState {
     pub dev: Option<DevTokens>,
     /// In Cognito mode, the account flows behind `/v1/auth/{signup,confirm,login,refresh}`.
     pub accounts: Option<Arc<Accounts>>,
+    /// Counts the routes that have no user yet (the account routes, the dev token route) per
+    /// client address, and sign-ins per username; `None` leaves them unlimited (in-process
+    /// hosts that limit elsewhere).
+    pub per_ip: Option<Arc<dyn RateLimiter>>,
 }

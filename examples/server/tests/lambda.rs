@@ -34,6 +34,10 @@ fn app_with_accounts(accounts: Option<Arc<Accounts>>) -> axum::Router {
             authenticator: dev,
             lifetime: Duration::from_secs(3600),
         }),
+        // The per-IP limit of the source-IP test; none without accounts, as in-process.
+        per_ip: accounts
+            .as_ref()
+            .map(|_| Arc::new(link::per_minute(2).unwrap()) as Arc<dyn link::RateLimiter>),
         accounts,
     };
     router(
@@ -230,9 +234,7 @@ fn http_login(ip: &str) -> Value {
 #[tokio::test]
 async fn the_per_ip_account_limit_keys_on_api_gateways_source_ip() {
     // Never called: every request here is refused before Cognito would be.
-    let accounts = Accounts::connect("us-east-1", "client-id", None, 2)
-        .await
-        .unwrap();
+    let accounts = Accounts::connect("us-east-1", "client-id", None).await;
     let app = app_with_accounts(Some(accounts));
     let status = |event: Value| {
         let app = app.clone();

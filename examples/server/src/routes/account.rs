@@ -48,9 +48,12 @@ pub async fn mode(State(state): State<AppState>) -> Json<AuthModeBody> {
 /// Counts a sign-in or confirmation against the username's own bucket (the per-IP quota,
 /// keyed `user:<name>`), so guessing one account's password or code from many addresses is
 /// limited too.
-fn per_username(accounts: &Accounts, username: &str) -> Result<(), ApiError> {
+fn per_username(state: &AppState, username: &str) -> Result<(), ApiError> {
+    let Some(limiter) = &state.per_ip else {
+        return Ok(());
+    };
     let key = Principal::new(format!("user:{}", username.to_lowercase()));
-    match accounts.limiter().check(&key) {
+    match limiter.check(&key) {
         RateDecision::Denied { retry_after, .. } => {
             tracing::info!("account request refused: per-username rate limit");
             Err(ApiError::from(link::Error::RateLimited { retry_after }))
@@ -134,7 +137,7 @@ pub async fn confirm(
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(body.code.trim(), "code", 64)?;
-    per_username(&accounts, username)?;
+    per_username(&state, username)?;
     accounts.confirm(username, body.code.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -158,7 +161,7 @@ pub async fn login(
     let username = body.username.trim();
     check(username, "username", 128)?;
     check(&body.password, "password", 256)?;
-    per_username(&accounts, username)?;
+    per_username(&state, username)?;
     let tokens = accounts.login(username, &body.password).await?;
     let Some(refresh_token) = tokens.refresh_token else {
         return Err(ApiError::new(

@@ -1,5 +1,5 @@
 //! `POST /v1/auth/token`: a dev token for any name (dev auth mode only), never cached, rate
-//! limited per client IP (by `admission::per_ip`).
+//! limited per client IP (by `admission::dev_tokens`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
