@@ -35,6 +35,24 @@ pub enum AuditAction {
     GetConversation,
     /// Deleted a conversation.
     DeleteConversation,
+    /// Asked for another version of the last reply (or a reply to a message that had none).
+    RegenerateReply,
+    /// Edited one of their messages and had the character answer it again.
+    ResendMessage,
+    /// Chose which version of a message later prompts see.
+    ChooseAlternative,
+    /// Edited a message, theirs or the character's.
+    EditMessage,
+    /// Removed the newest turns of a conversation.
+    Rewind,
+    /// Started a conversation from part of another.
+    ForkConversation,
+    /// Changed a conversation's settings (its user persona).
+    UpdateConversation,
+    /// Read their default user persona.
+    GetUserPersona,
+    /// Set or cleared their default user persona.
+    SetUserPersona,
 }
 
 /// How the action ended.
