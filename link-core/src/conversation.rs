@@ -138,6 +138,11 @@ pub struct Message {
     /// When the owner last edited it.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
+    /// How many times it was rewritten in the store (0 when new). A rewrite names the
+    /// revision it read and fails with a conflict if another came first (see
+    /// [`Splice`](crate::Splice)), so two concurrent edits never lose one silently.
+    #[serde(default)]
+    pub revision: u32,
 }
 
 impl Message {
@@ -152,6 +157,7 @@ impl Message {
             chosen: 0,
             interrupted: false,
             edited_at: None,
+            revision: 0,
         }
     }
 
@@ -213,8 +219,15 @@ impl Message {
     pub fn copied(&self) -> Self {
         Self {
             id: MessageId::new(),
+            revision: 0,
             ..self.clone()
         }
+    }
+
+    /// The message as the store holds it after a splice replaced it (its next revision).
+    pub fn stored_revision(mut self) -> Self {
+        self.revision = self.revision.wrapping_add(1);
+        self
     }
 }
 

@@ -57,7 +57,7 @@ mod ports;
 mod principal;
 pub mod prompt;
 mod route;
-mod splice;
+pub mod splice;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod user_persona;

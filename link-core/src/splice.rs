@@ -15,9 +15,12 @@ use crate::{Error, Message, MessageId, Result};
 /// 3. `keep_through` and every message of `replace` must be in the conversation, and no
 ///    replaced message may be after `keep_through` ([`Error::NotFound`](crate::Error::NotFound)
 ///    for `"message"`);
-/// 4. the messages after `keep_through` are deleted, those of `replace` overwritten (all but
-///    the id, role and `created_at`), those of `append` added at the end, in order;
-/// 5. `updated_at` moves to the newest of `append`'s `created_at` and `replace`'s `edited_at`,
+/// 4. every message of `replace` must carry the [`revision`](Message::revision) stored now
+///    ([`Error::Conflict`](crate::Error::Conflict): someone else rewrote it first);
+/// 5. the messages after `keep_through` are deleted, those of `replace` overwritten (all but
+///    the id, role and `created_at`) with their revision plus one, those of `append` added at
+///    the end, in order;
+/// 6. `updated_at` moves to the newest of `append`'s `created_at` and `replace`'s `edited_at`,
 ///    never backwards.
 ///
 /// ```
@@ -78,12 +81,10 @@ impl Splice {
     /// messages in a list (the [`MemoryStore`](crate::MemoryStore)) use it as it is; the
     /// others follow it.
     pub fn apply_to(&self, messages: &mut Vec<Message>) -> Result<()> {
-        if let Some(expected) = self.expect_last {
-            if messages.last().map(|m| m.id) != Some(expected) {
-                return Err(Error::conflict(
-                    "the conversation changed since it was read; read it again",
-                ));
-            }
+        if let Some(expected) = self.expect_last
+            && messages.last().map(|m| m.id) != Some(expected)
+        {
+            return Err(changed_meanwhile());
         }
         let keep = match self.keep_through {
             Some(id) => position(messages, id)? + 1,
@@ -92,11 +93,14 @@ impl Splice {
         let mut updated = messages[..keep].to_vec();
         for message in &self.replace {
             let at = position(&updated, message.id)?;
+            if updated[at].revision != message.revision {
+                return Err(rewritten_meanwhile());
+            }
             updated[at] = Message {
                 id: updated[at].id,
                 role: updated[at].role,
                 created_at: updated[at].created_at,
-                ..message.clone()
+                ..message.clone().stored_revision()
             };
         }
         if self.append.iter().any(|m| position(&updated, m.id).is_ok()) {
@@ -113,4 +117,14 @@ fn position(messages: &[Message], id: MessageId) -> Result<usize> {
         .iter()
         .position(|m| m.id == id)
         .ok_or_else(|| Error::not_found("message"))
+}
+
+/// The conflict of a splice whose `expect_last` is no longer the newest message.
+pub fn changed_meanwhile() -> Error {
+    Error::conflict("the conversation changed since it was read; read it again")
+}
+
+/// The conflict of a splice that replaces a message rewritten since it was read.
+pub fn rewritten_meanwhile() -> Error {
+    Error::conflict("the message was changed by another request since it was read; read it again")
 }

@@ -13,6 +13,8 @@ ALTER TABLE messages ADD COLUMN alternatives TEXT;
 ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1));
 ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+-- Bumped by every rewrite; a rewrite names the revision it read (optimistic concurrency).
+ALTER TABLE messages ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 
 -- Each user's default user persona (JSON).
 CREATE TABLE user_personas (

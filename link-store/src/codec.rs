@@ -161,12 +161,13 @@ pub(crate) struct MessageRow {
     pub(crate) chosen: i64,
     pub(crate) interrupted: bool,
     pub(crate) edited_at: Option<i64>,
+    pub(crate) revision: i64,
 }
 
 impl MessageRow {
     /// The columns in order.
     pub(crate) const COLUMNS: &'static str =
-        "id, role, content, created_at, alternatives, chosen, interrupted, edited_at";
+        "id, role, content, created_at, alternatives, chosen, interrupted, edited_at, revision";
 
     /// Reads the columns of [`Self::COLUMNS`].
     pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -179,6 +180,7 @@ impl MessageRow {
             chosen: row.get(5)?,
             interrupted: row.get(6)?,
             edited_at: row.get(7)?,
+            revision: row.get(8)?,
         })
     }
 
@@ -197,6 +199,7 @@ impl MessageRow {
             chosen: i64::try_from(message.chosen).unwrap_or(i64::MAX),
             interrupted: message.interrupted,
             edited_at: message.edited_at.map(encode_time).transpose()?,
+            revision: i64::from(message.revision),
         })
     }
 
@@ -213,6 +216,8 @@ impl MessageRow {
                 .map_err(|_| Error::storage("corrupt row: negative version index"))?,
             interrupted: self.interrupted,
             edited_at: self.edited_at.map(decode_time).transpose()?,
+            revision: u32::try_from(self.revision)
+                .map_err(|_| Error::storage("corrupt row: revision out of range"))?,
         })
     }
 }

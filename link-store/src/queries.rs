@@ -5,6 +5,7 @@
 //! behaves exactly like a missing one.
 
 use link_core::page::{decode_position, encode_position};
+use link_core::splice::{changed_meanwhile, rewritten_meanwhile};
 use link_core::{
     Conversation, ConversationId, ConversationPatch, Cursor, Error, Message, MessageId, Page,
     PageRequest, Result, Splice, UserPersona,
@@ -170,12 +171,10 @@ pub(crate) fn splice(
     if !owns(&tx, owner, id)? {
         return Err(Error::not_found("conversation"));
     }
-    if let Some(expected) = splice.expect_last {
-        if last_message(&tx, id)? != Some(expected.to_string()) {
-            return Err(Error::conflict(
-                "the conversation changed since it was read; read it again",
-            ));
-        }
+    if let Some(expected) = splice.expect_last
+        && last_message(&tx, id)? != Some(expected.to_string())
+    {
+        return Err(changed_meanwhile());
     }
     let keep = splice
         .keep_through
@@ -231,13 +230,15 @@ fn seq_of(tx: &Transaction<'_>, id: ConversationId, message: MessageId) -> Resul
         .ok_or_else(|| Error::not_found("message"))
 }
 
-/// Overwrites a message's text, versions and flags; its id, role and time stay.
+/// Overwrites a message's text, versions and flags if its revision is the one the caller
+/// read, and bumps the revision; its id, role and time stay.
 fn replace_message(tx: &Transaction<'_>, id: ConversationId, message: &Message) -> Result<()> {
     let row = MessageRow::encode(message)?;
     let changed = tx
         .prepare_cached(
             "UPDATE messages SET content = ?3, alternatives = ?4, chosen = ?5, \
-             interrupted = ?6, edited_at = ?7 WHERE id = ?1 AND conversation_id = ?2",
+             interrupted = ?6, edited_at = ?7, revision = revision + 1 \
+             WHERE id = ?1 AND conversation_id = ?2 AND revision = ?8",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -248,11 +249,13 @@ fn replace_message(tx: &Transaction<'_>, id: ConversationId, message: &Message) 
                 row.chosen,
                 row.interrupted,
                 row.edited_at,
+                row.revision,
             ])
         })
         .map_err(storage("rewriting a message"))?;
     match changed {
-        0 => Err(Error::not_found("message")),
+        // The message is there (seq_of checked): another request rewrote it first.
+        0 => seq_of(tx, id, message.id).and(Err(rewritten_meanwhile())),
         _ => Ok(()),
     }
 }
@@ -341,8 +344,8 @@ fn insert_message(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages (id, conversation_id, role, content, created_at, \
-             alternatives, chosen, interrupted, edited_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             alternatives, chosen, interrupted, edited_at, revision) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -355,6 +358,7 @@ fn insert_message(
                 row.chosen,
                 row.interrupted,
                 row.edited_at,
+                row.revision,
             ])
         });
     match inserted {

@@ -35,7 +35,7 @@ impl Commit {
                 Some(target) => {
                     let mut reply = target.clone();
                     reply.add_alternative(text);
-                    (base.clone().replace(reply.clone()), reply)
+                    (base.clone().replace(reply.clone()), reply.stored_revision())
                 }
                 None => {
                     let reply = Message::new(Role::Assistant, text);

@@ -256,7 +256,7 @@ impl Link {
     ) -> Result<Message> {
         let splice = Splice::default().replace(message.clone());
         self.store.splice(&ctx.principal.sub, id, &splice).await?;
-        Ok(message)
+        Ok(message.stored_revision())
     }
 }
 

@@ -17,6 +17,7 @@ pub async fn conversation_store_controls(store: &dyn ConversationStore) {
     message_versions_and_flags_read_back_exactly(store).await;
     forks_and_user_personas_of_conversations_read_back_exactly(store).await;
     splice_replaces_in_place_keeping_id_role_and_time(store).await;
+    splice_of_a_stale_revision_is_a_conflict_and_changes_nothing(store).await;
     splice_keep_through_removes_the_later_messages_then_appends(store).await;
     splice_with_a_stale_expect_last_is_a_conflict_and_changes_nothing(store).await;
     splice_of_a_missing_message_is_not_found_and_changes_nothing(store).await;
@@ -113,7 +114,48 @@ pub async fn splice_replaces_in_place_keeping_id_role_and_time(store: &dyn Conve
     let done = splice(store, &conversation, &Splice::default().replace(forged)).await;
     expect_ok(done, "splice");
     let read = messages_of(store, &conversation, None).await;
-    assert_eq!(read, vec![messages[0].clone(), messages[1].clone(), reply]);
+    let stored = reply.stored_revision();
+    assert_eq!(
+        read,
+        vec![messages[0].clone(), messages[1].clone(), stored.clone()]
+    );
+    assert_eq!(stored.revision, 1, "a replace bumps the revision");
+}
+
+/// A replace that names a revision other than the stored one (someone rewrote the message
+/// since it was read) fails with [`Error::Conflict`] and changes nothing.
+pub async fn splice_of_a_stale_revision_is_a_conflict_and_changes_nothing(
+    store: &dyn ConversationStore,
+) {
+    let (conversation, messages) = with_turns(store, &unique("alice"), 1).await;
+    let mut first = messages[2].clone();
+    first.add_alternative("first writer");
+    let mut second = messages[2].clone();
+    second.add_alternative("second writer");
+    let done = splice(
+        store,
+        &conversation,
+        &Splice::default().replace(first.clone()),
+    )
+    .await;
+    expect_ok(done, "splice");
+    let change = Splice::default()
+        .append(message_at(&conversation, 9, Role::User, "x"))
+        .replace(second);
+    let err = expect_err(
+        splice(store, &conversation, &change).await,
+        "a stale revision",
+    );
+    assert!(
+        matches!(err, Error::Conflict { .. }),
+        "expected a conflict, got {err:?}"
+    );
+    let read = messages_of(store, &conversation, None).await;
+    assert_eq!(
+        read[2..],
+        [first.stored_revision()],
+        "the first writer's version stays"
+    );
 }
 
 /// `keep_through` removes every later message, then `append` adds after what is kept.
