@@ -166,7 +166,7 @@ impl<'a> Session<'a> {
         {
             return Ok(id.clone());
         }
-        let list = self.backend.list().await?;
+        let list = self.backend.list().await?.conversations;
         let matches: Vec<_> = list.iter().filter(|c| c.id.starts_with(which)).collect();
         match matches.as_slice() {
             [one] => Ok(one.id.clone()),
@@ -197,7 +197,7 @@ impl<'a> Session<'a> {
     }
 
     async fn list(&mut self) -> Result<()> {
-        let list = self.backend.list().await?;
+        let list = self.backend.list().await?.conversations;
         out::line(&show::conversations(self.style, &list));
         self.listed = list.into_iter().map(|c| c.id).collect();
         Ok(())

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link::auth::dev_subject;
 use link::{Config, Secrets};
-use link::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
-use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
+use link::{
+    ConversationId, Link, PageRequest, Persona, PersonaSource, Principal, RequestContext, Result,
+};
+use link_wire::{ConversationBody, ConversationList, ConversationSummary, DoneEvent};
 
 use super::{Backend, ReplyEvent, ReplyStream};
 
@@ -47,9 +49,17 @@ impl Backend for LocalBackend {
         Ok(ConversationBody::from(detail))
     }
 
-    async fn list(&self) -> Result<Vec<ConversationSummary>> {
-        let list = self.link.list_conversations(&self.ctx).await?;
-        Ok(list.into_iter().map(ConversationSummary::from).collect())
+    async fn list(&self) -> Result<ConversationList> {
+        let page = PageRequest::default();
+        let page = self.link.list_conversations(&self.ctx, &page).await?;
+        Ok(ConversationList {
+            conversations: page
+                .items
+                .into_iter()
+                .map(ConversationSummary::from)
+                .collect(),
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        })
     }
 
     async fn get(&self, id: &str) -> Result<ConversationBody> {

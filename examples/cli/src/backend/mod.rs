@@ -9,7 +9,7 @@ mod sse;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
-use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
+use link_wire::{ConversationBody, ConversationList, DoneEvent};
 
 /// One event of a streamed reply: the same whether the engine runs here or behind a server.
 #[derive(Debug)]
@@ -30,8 +30,8 @@ pub trait Backend: Send + Sync {
     async fn extract_persona(&self, request: &str) -> Result<Persona>;
     /// Starts a conversation with the character `request` names; it holds the greeting.
     async fn create(&self, request: &str) -> Result<ConversationBody>;
-    /// The user's conversations, most recent first.
-    async fn list(&self) -> Result<Vec<ConversationSummary>>;
+    /// The first page of the user's conversations, most recent first.
+    async fn list(&self) -> Result<ConversationList>;
     /// One conversation with its messages.
     async fn get(&self, id: &str) -> Result<ConversationBody>;
     /// Sends a message and streams the reply.

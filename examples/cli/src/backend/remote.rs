@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use link::{Error, Persona, Result};
-use link_wire::{ConversationBody, ConversationList, ConversationSummary, ErrorBody, ErrorDetail};
+use link_wire::{ConversationBody, ConversationList, ErrorBody, ErrorDetail};
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
@@ -148,10 +148,9 @@ impl Backend for RemoteBackend {
         self.json(request).await
     }
 
-    async fn list(&self) -> Result<Vec<ConversationSummary>> {
+    async fn list(&self) -> Result<ConversationList> {
         let request = self.request(reqwest::Method::GET, "/v1/conversations");
-        let list: ConversationList = self.json(request).await?;
-        Ok(list.conversations)
+        self.json(request).await
     }
 
     async fn get(&self, id: &str) -> Result<ConversationBody> {
