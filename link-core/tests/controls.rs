@@ -435,3 +435,28 @@ async fn two_regenerates_at_once_give_one_result_and_one_conflict() {
     let last = messages(&f, id).await.pop().unwrap();
     assert_eq!(last.alternative_count(), 2);
 }
+
+#[tokio::test]
+async fn a_dropped_resend_stream_keeps_the_old_message_and_the_turns_after_it() {
+    let model = ScriptedChatModel::replying(["A.", "B.", "one two three four five six seven"])
+        .with_chunk_delay(Duration::from_millis(30));
+    let f = fixture(model);
+    let id = conversation(&f, 2).await;
+    let before = messages(&f, id).await;
+    let mut stream = f
+        .link
+        .resend_stream(&ctx("alice"), id, before[1].id, "q0, rephrased")
+        .await
+        .unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(TurnEvent::Delta { .. }))
+    ));
+    drop(stream);
+    let event = last_event(&f, 4).await;
+    assert_eq!(
+        (event.action, event.outcome),
+        (AuditAction::ResendMessage, AuditOutcome::Cancelled)
+    );
+    assert_eq!(messages(&f, id).await, before, "before, never a mix");
+}

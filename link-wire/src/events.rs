@@ -32,7 +32,9 @@ pub struct DoneEvent {
     /// The id of the stored reply.
     pub message_id: String,
     /// The stored reply: its versions when it was regenerated, and which one is chosen.
-    pub message: MessageBody,
+    /// Always sent by this server; absent from servers older than the chat controls.
+    #[serde(default)]
+    pub message: Option<MessageBody>,
 }
 
 impl DoneEvent {
@@ -42,7 +44,7 @@ impl DoneEvent {
             stop_reason: stop_reason.to_string(),
             usage: usage.map(UsageBody::from),
             message_id: message.id.to_string(),
-            message: MessageBody::from(message.clone()),
+            message: Some(MessageBody::from(message.clone())),
         }
     }
 }

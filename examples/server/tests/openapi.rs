@@ -37,7 +37,10 @@ fn the_document_describes_every_route_and_the_persona() {
         ("/v1/conversations/{id}", "patch"),
         ("/v1/conversations/{id}/messages", "post"),
         ("/v1/conversations/{id}/messages/{message_id}", "patch"),
-        ("/v1/conversations/{id}/messages/{message_id}/resend", "post"),
+        (
+            "/v1/conversations/{id}/messages/{message_id}/resend",
+            "post",
+        ),
         ("/v1/conversations/{id}/regenerate", "post"),
         ("/v1/conversations/{id}/rewind", "post"),
         ("/v1/conversations/{id}/fork", "post"),
