@@ -198,44 +198,43 @@ fn check<S: Strategy>(
     }
 }
 
+/// Streams one reply whose body is `body` cut into writes at `cuts`.
+fn stream_case(
+    runtime: &tokio::runtime::Runtime,
+    model: &OpenAiChatModel,
+    script: &Script,
+    body: &[u8],
+    cuts: &[usize],
+) -> std::result::Result<Vec<Result<ChatEvent>>, TestCaseError> {
+    *script.lock().unwrap() = (200, "text/event-stream", split(body, cuts));
+    runtime
+        .block_on(stream_once(model))
+        .ok_or_else(|| TestCaseError::fail("the stream hung"))
+}
+
 #[test]
 fn sse_shaped_bodies_split_anywhere_end_the_stream_once() {
     let cases = (sse_body(), prop::collection::vec(any::<usize>(), 0..6));
     check(cases, |runtime, model, script, (body, cuts)| {
-        *script.lock().unwrap() = (200, "text/event-stream", split(&body, &cuts));
-        let events = runtime
-            .block_on(stream_once(model))
-            .ok_or_else(|| TestCaseError::fail("the stream hung"))?;
-        ends_once(&events)
+        ends_once(&stream_case(runtime, model, script, &body, &cuts)?)
     });
 }
 
 #[test]
 fn arbitrary_bytes_end_the_stream_once() {
-    let cases = (
-        prop::collection::vec(any::<u8>(), 0..512),
-        prop::collection::vec(any::<usize>(), 0..4),
-    );
+    let bytes = prop::collection::vec(any::<u8>(), 0..512);
+    let cases = (bytes, prop::collection::vec(any::<usize>(), 0..4));
     check(cases, |runtime, model, script, (body, cuts)| {
-        *script.lock().unwrap() = (200, "text/event-stream", split(&body, &cuts));
-        let events = runtime
-            .block_on(stream_once(model))
-            .ok_or_else(|| TestCaseError::fail("the stream hung"))?;
-        ends_once(&events)
+        ends_once(&stream_case(runtime, model, script, &body, &cuts)?)
     });
 }
 
 #[test]
 fn a_well_formed_stream_split_anywhere_says_exactly_its_text() {
-    let cases = (
-        prop::collection::vec("\\PC{0,10}", 0..8),
-        prop::collection::vec(any::<usize>(), 0..8),
-    );
+    let texts = prop::collection::vec("\\PC{0,10}", 0..8);
+    let cases = (texts, prop::collection::vec(any::<usize>(), 0..8));
     check(cases, |runtime, model, script, (texts, cuts)| {
-        *script.lock().unwrap() = (200, "text/event-stream", split(&well_formed(&texts), &cuts));
-        let events = runtime
-            .block_on(stream_once(model))
-            .ok_or_else(|| TestCaseError::fail("the stream hung"))?;
+        let events = stream_case(runtime, model, script, &well_formed(&texts), &cuts)?;
         prop_assert!(
             matches!(events.last(), Some(Ok(ChatEvent::Done { .. }))),
             "{events:?}"
