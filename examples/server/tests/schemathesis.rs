@@ -30,7 +30,7 @@ use support::{Server, Stack};
 
 /// Test cases per operation and phase: enough to reach every status of every route, few
 /// enough that the run takes well under a minute on CI's two cores.
-const MAX_EXAMPLES: &str = "60";
+const MAX_EXAMPLES: &str = "40";
 
 /// The seed of a run, so that a failure in CI reproduces; `LINK_SCHEMATHESIS_SEED` picks
 /// another to explore.
