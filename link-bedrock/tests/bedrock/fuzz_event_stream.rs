@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::Response;
 use futures::StreamExt;
-use link_bedrock::BedrockChatModel;
+use link_bedrock::{Api, BedrockChatModel};
 use link_core::testing::text_of;
 use link_core::{ChatEvent, ChatModel, Result};
 use link_testkit::bedrock::frame;
@@ -49,8 +49,8 @@ async fn serve(script: Script) -> String {
     url
 }
 
-/// A Converse model whose client talks to `url`, without retries.
-fn model(url: &str) -> BedrockChatModel {
+/// A model on `api` whose client talks to `url`, without retries.
+fn model(url: &str, api: Api) -> BedrockChatModel {
     let config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(url)
@@ -64,7 +64,7 @@ fn model(url: &str) -> BedrockChatModel {
         ))
         .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())
         .build();
-    BedrockChatModel::new(aws_sdk_bedrockruntime::Client::from_conf(config))
+    BedrockChatModel::new(aws_sdk_bedrockruntime::Client::from_conf(config)).with_api(api)
 }
 
 /// A number as Bedrock might send it, or as it never should.
@@ -180,15 +180,16 @@ fn ends_once(events: &[Result<ChatEvent>]) -> std::result::Result<(), TestCaseEr
 }
 
 /// Runs `property` for [`CASES`] cases of `strategy` against one server, on one runtime;
-/// `property` gets the events of the reply to the body it chose.
+/// `property` gets the events of the reply (streamed on `api`) to the body it chose.
 fn check<S: Strategy>(
+    api: Api,
     strategy: S,
     body: impl Fn(&S::Value) -> Vec<Bytes>,
     property: impl Fn(&S::Value, &[Result<ChatEvent>]) -> std::result::Result<(), TestCaseError>,
 ) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let script = Script::default();
-    let model = model(&runtime.block_on(serve(script.clone())));
+    let model = model(&runtime.block_on(serve(script.clone())), api);
     let mut runner = TestRunner::new(Config::with_cases(CASES));
     let outcome = runner.run(&strategy, |input| {
         *script.lock().unwrap() = body(&input);
@@ -205,14 +206,24 @@ fn check<S: Strategy>(
 #[test]
 fn any_frames_damaged_and_split_anywhere_end_the_stream_once() {
     let cases = (frames_body(), prop::collection::vec(any::<usize>(), 0..6));
-    check(cases, |(body, cuts)| split(body, cuts), |_, e| ends_once(e));
+    check(
+        Api::Converse,
+        cases,
+        |(body, cuts)| split(body, cuts),
+        |_, e| ends_once(e),
+    );
 }
 
 #[test]
 fn arbitrary_bytes_end_the_stream_once() {
     let bytes = prop::collection::vec(any::<u8>(), 0..512);
     let cases = (bytes, prop::collection::vec(any::<usize>(), 0..4));
-    check(cases, |(body, cuts)| split(body, cuts), |_, e| ends_once(e));
+    check(
+        Api::Converse,
+        cases,
+        |(body, cuts)| split(body, cuts),
+        |_, e| ends_once(e),
+    );
 }
 
 #[test]
@@ -240,7 +251,7 @@ fn a_well_formed_stream_split_anywhere_says_exactly_its_text() {
         frames.push(frame("event", "metadata", &json!({"usage": {"inputTokens": 3, "outputTokens": 5, "totalTokens": 8}, "metrics": {"latencyMs": 1}})));
         split(&frames.concat(), cuts)
     };
-    check(cases, body, |(texts, _), events| {
+    check(Api::Converse, cases, body, |(texts, _), events| {
         prop_assert!(
             matches!(events.last(), Some(Ok(ChatEvent::Done { .. }))),
             "{events:?}"
@@ -248,4 +259,48 @@ fn a_well_formed_stream_split_anywhere_says_exactly_its_text() {
         prop_assert_eq!(text_of(events), texts.concat());
         ends_once(events)
     });
+}
+
+/// An InvokeModel (Nova) answer: the right shape with any text, stop reason and counts (sums
+/// that overflow included), or any JSON shape, or any bytes.
+fn nova_body() -> impl Strategy<Value = Vec<u8>> {
+    let count = prop_oneof![
+        (0u64..1000).prop_map(Value::from),
+        Just(json!(u64::MAX)),
+        number()
+    ];
+    let nova = (
+        "\\PC{0,16}",
+        ".{0,12}",
+        prop::option::of((count.clone(), count.clone(), prop::option::of(count))),
+        prop::option::of(prop_oneof![Just("INTERVENED".to_owned()), ".{0,8}"]),
+    )
+        .prop_map(|(text, stop, usage, guardrail)| {
+            let mut body = json!({"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": stop});
+            if let Some((input, output, total)) = usage {
+                body["usage"] = json!({"inputTokens": input, "outputTokens": output});
+                if let Some(total) = total {
+                    body["usage"]["totalTokens"] = total;
+                }
+            }
+            if let Some(action) = guardrail {
+                body["amazon-bedrock-guardrailAction"] = json!(action);
+            }
+            body.to_string().into_bytes()
+        });
+    prop_oneof![
+        4 => nova,
+        1 => prop::collection::vec(any::<u8>(), 0..256),
+    ]
+}
+
+#[test]
+fn any_invoke_model_answer_is_a_reply_or_an_error() {
+    let cases = nova_body();
+    check(
+        Api::InvokeModel,
+        cases,
+        |body| vec![Bytes::from(body.clone())],
+        |_, e| ends_once(e),
+    );
 }
