@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs (utoipa) plus the
-//! persona's JSON Schema generated from the Rust type (schemars). Served at `/openapi.json`
-//! and checked in as `examples/server/openapi.json` (a test keeps the two equal).
+//! persona's JSON Schema generated from the Rust type (schemars), the answers that every route
+//! of a kind shares (JSON body rejections, 401 and 429) and the links from each answer that
+//! names a conversation to the operations on it. Served at `/openapi.json` and checked in as
+//! `examples/server/openapi.json` (a test keeps the two equal).
 
 use axum::Json;
 use link::Persona;
