@@ -149,7 +149,12 @@ pub struct ConversationList {
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversation {
-    /// Who to talk to, e.g. "Sherlock Holmes".
+    /// Who to talk to, e.g. "Sherlock Holmes": at most 500 characters once trimmed, not all
+    /// of them spaces.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub persona_request: Option<String>,
     /// A persona to use as it is.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<PersonaSchema>))]
@@ -160,7 +165,9 @@ pub struct CreateConversation {
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
-    /// The user's message.
+    /// The user's message: not all spaces, and at most the server's limit of characters
+    /// (8,000 unless configured otherwise).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub content: String,
 }
 

@@ -15,10 +15,11 @@ use link_wire::ConversationBody;
 
 /// The conversation's persona as a Character Card V2 (`chara_card_v2`).
 #[utoipa::path(get, path = "/v1/personas/{conversation_id}/card", tag = "personas",
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, format = "uuid", description = "Conversation id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Character Card V2 JSON", body = Object),
+        (status = 400, description = "A malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]

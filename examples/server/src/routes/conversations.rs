@@ -113,11 +113,11 @@ pub struct GetQuery {
 
 /// One conversation with its messages (all, or the newest `last`).
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id"), GetQuery),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id"), GetQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The conversation", body = ConversationBody),
-        (status = 400, description = "A bad `last`", body = ErrorBody),
+        (status = 400, description = "A malformed id, or a bad `last`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -139,10 +139,11 @@ pub async fn get(
 
 /// Deletes a conversation and its messages.
 #[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -160,13 +161,13 @@ pub async fn delete(
 /// `delta` (`{"text"}`), then `done` (`{"stop_reason", "usage", "message_id"}`) or `error`
 /// (`{"code", "message"}`).
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = SendMessage,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The reply as JSON, or as an SSE stream",
             content((ReplyBody = "application/json"), (String = "text/event-stream"))),
-        (status = 400, description = "Empty or oversize message", body = ErrorBody),
+        (status = 400, description = "A malformed id, or an empty or oversize message", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
         (status = 422, description = "Blocked by a guardrail", body = ErrorBody),
