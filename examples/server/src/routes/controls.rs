@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// a user message that has none (an interrupted turn). With `Accept: text/event-stream` it
 /// streams like a send; a dropped stream changes nothing.
 #[utoipa::path(post, path = "/v1/conversations/{id}/regenerate", tag = "controls",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version, as JSON or as an SSE stream",
@@ -57,8 +57,8 @@ pub async fn regenerate(
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages/{message_id}/resend",
     tag = "controls",
     params(
-        ("id" = String, Path, description = "Conversation id"),
-        ("message_id" = String, Path, description = "The user's message to replace"),
+        ("id" = String, Path, format = "uuid", description = "Conversation id"),
+        ("message_id" = String, Path, format = "uuid", description = "The user's message to replace"),
     ),
     request_body = SendMessage,
     security(("bearer" = [])),
@@ -97,8 +97,8 @@ pub async fn resend(
 /// prompts see (`chosen`); exactly one of the two. Nothing is generated.
 #[utoipa::path(patch, path = "/v1/conversations/{id}/messages/{message_id}", tag = "controls",
     params(
-        ("id" = String, Path, description = "Conversation id"),
-        ("message_id" = String, Path, description = "The message"),
+        ("id" = String, Path, format = "uuid", description = "Conversation id"),
+        ("message_id" = String, Path, format = "uuid", description = "The message"),
     ),
     request_body = EditMessage,
     security(("bearer" = [])),
@@ -133,7 +133,7 @@ pub async fn edit(
 /// Removes the newest turns (`turns`) or everything after a message (`after`); exactly one
 /// of the two. The first message (the greeting) always stays.
 #[utoipa::path(post, path = "/v1/conversations/{id}/rewind", tag = "controls",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = RewindBody,
     security(("bearer" = [])),
     responses(
@@ -163,7 +163,7 @@ pub async fn rewind(
 /// A new conversation with the same character and user persona, holding copies of the
 /// messages up to `through` (all of them when left out); it lists with `forked_from`.
 #[utoipa::path(post, path = "/v1/conversations/{id}/fork", tag = "controls",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = ForkBody,
     security(("bearer" = [])),
     responses(

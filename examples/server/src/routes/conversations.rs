@@ -195,7 +195,7 @@ pub async fn send(
 
 /// Changes a conversation's settings; a field left out is left as it is.
 #[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = UpdateConversation,
     security(("bearer" = [])),
     responses(

@@ -14,7 +14,7 @@ use crate::json::ApiJson;
 use crate::state::AppState;
 
 /// The caller's default user persona, or null.
-#[utoipa::path(get, path = "/v1/me/persona", tag = "me",
+#[utoipa::path(get, path = "/v1/me/persona", tag = "me", operation_id = "get_user_persona",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user persona, or null", body = UserPersonaReply),
@@ -29,7 +29,7 @@ pub async fn get(State(state): State<AppState>, Caller(ctx): Caller) -> Result<R
 /// Sets the caller's default user persona: the name characters call them by (one line, at
 /// most 64 characters) and what they know about them (at most 1,000 characters). `{{user}}`
 /// in greetings and example lines stands for the name.
-#[utoipa::path(put, path = "/v1/me/persona", tag = "me",
+#[utoipa::path(put, path = "/v1/me/persona", tag = "me", operation_id = "put_user_persona",
     request_body = UserPersonaBody,
     security(("bearer" = [])),
     responses(
@@ -51,7 +51,7 @@ pub async fn put(
 }
 
 /// Clears the caller's default user persona.
-#[utoipa::path(delete, path = "/v1/me/persona", tag = "me",
+#[utoipa::path(delete, path = "/v1/me/persona", tag = "me", operation_id = "delete_user_persona",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Cleared"),
