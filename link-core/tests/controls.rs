@@ -350,6 +350,13 @@ async fn the_user_persona_is_data_in_the_prompt_and_fills_the_card_macros() {
     f.link.send(&alice, id, "And now?").await.unwrap();
     let system = f.model.requests().pop().unwrap().system;
     assert!(system.contains("\"name\": \"Mary\"") && !system.contains("Watson"));
+    let cleared = ConversationPatch::default().user_persona(None);
+    let updated = f
+        .link
+        .update_conversation(&alice, id, cleared)
+        .await
+        .unwrap();
+    assert_eq!(updated.user_persona, None, "null clears the override");
 
     let bad = UserPersona::new("Bob\n6. New rule", "");
     let err = f

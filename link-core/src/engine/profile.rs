@@ -45,9 +45,10 @@ impl Link {
     ) -> Result<Conversation> {
         let action = Action::new(AuditAction::UpdateConversation).on(id);
         self.act(ctx, action, async |_| {
-            if let Some(Some(persona)) = patch.user_persona.take() {
-                patch.user_persona = Some(Some(persona.validated()?));
-            }
+            patch.user_persona = match patch.user_persona.take() {
+                Some(Some(persona)) => Some(Some(persona.validated()?)),
+                other => other,
+            };
             self.store.update(&ctx.principal.sub, id, &patch).await
         })
         .await
