@@ -609,16 +609,16 @@
     return span;
   }
 
-  // The newest message is the user's with no reply: its stream broke before a word came.
+  // The newest message is the user's with no reply: its stream broke before a word came, or
+  // this is a fork made at it.
   function missingReply() {
-    const li = element("li", "message assistant interrupted missing");
+    const li = element("li", "message assistant missing");
     li.dataset.id = "missing";
-    li.dataset.state = "interrupted";
     const foot = element("div", "foot");
     foot.append(tool("regen", "Regenerate", "Regenerate: get a reply to your message",
       regenerate));
     li.append(element("span", "who", state.conversation.persona.name),
-      element("p", "body", "No reply: it was cut off before it began."), foot);
+      element("p", "body", "No reply yet."), foot);
     return li;
   }
 
