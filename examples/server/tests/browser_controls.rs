@@ -13,10 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use support::Stack;
 use support::browser::{Browser, ENTER};
-use support::mock_openai::{Answer, MockOpenAi, Stream, characters, completion_of, last_user_text};
+use support::mock_openai::fault::requested_fault;
+use support::mock_openai::{
+    Answer, Fault, MockOpenAi, Stream, characters, completion_of, last_user_text,
+};
 
 /// Numbered replies ("Reply 1.", "Reply 2.", ...) so versions can be told apart; the first
-/// message containing "slowly" streams 200 words, one every 50 ms (to be stopped midway).
+/// message containing "slowly" streams 200 words, one every 50 ms (to be stopped midway); a
+/// fault's trigger phrase brings its fault.
 fn numbered() -> Answer {
     let count = Arc::new(AtomicUsize::new(0));
     let slow_once = Arc::new(AtomicBool::new(true));
@@ -24,7 +28,7 @@ fn numbered() -> Answer {
     Arc::new(move |body| {
         let slow =
             last_user_text(body).contains("slowly") && slow_once.swap(false, Ordering::SeqCst);
-        if body.get("response_format").is_some() || slow {
+        if body.get("response_format").is_some() || slow || requested_fault(body).is_some() {
             return otherwise(body);
         }
         let text = format!("Reply {}.", count.fetch_add(1, Ordering::SeqCst) + 1);
@@ -117,6 +121,19 @@ async fn open_conversation_id(browser: &Browser) -> String {
         .to_owned()
 }
 
+/// Replaces the text of the field `css` selects with `text`, typed.
+async fn replace_text(browser: &Browser, css: &str, text: &str) {
+    browser
+        .js(
+            "document.querySelector(arguments[0]).value = ''",
+            vec![json!(css)],
+        )
+        .await;
+    if !text.is_empty() {
+        browser.type_into(css, text).await;
+    }
+}
+
 async fn focused_action(browser: &Browser) -> Value {
     browser
         .js(
@@ -166,7 +183,7 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
         (&json!("Reply 1."), &json!(0))
     );
 
-    // Edit the user's message and resend it: the turn after it is replaced.
+    // Edit the user's message: the editor opens with its text and the focus.
     browser
         .press("#messages > li.user [data-action=edit]")
         .await;
@@ -187,13 +204,38 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
         "q1"
     );
     browser.screenshot("controls-02-editing").await;
+
+    // Save & resend, but the reply fails midway: the conversation stays as it was, and the
+    // editor opens again with the new text.
+    let failing = format!("q1 {}", Fault::MidStreamError.trigger());
+    replace_text(&browser, editor, &failing).await;
     browser
-        .js(
-            &format!("document.querySelector('{editor}').value = ''"),
-            vec![],
+        .press("#messages > li.user [data-action=resend]")
+        .await;
+    browser
+        .wait_js(
+            &format!(
+                "const box = document.querySelector('{editor}');
+                 return !document.getElementById('notice').hidden
+                   && !!box && box.value === {} && document.activeElement === box",
+                json!(failing)
+            ),
+            "the editor again after the failed resend",
         )
         .await;
-    browser.type_into(editor, "q1 again").await;
+    let notice = browser.text("#notice-text").await;
+    assert!(
+        notice.contains("model service is not answering"),
+        "{notice}"
+    );
+    assert_eq!(
+        contents(&messages(&s, &token, &id).await)[1..],
+        ["q1", "Reply 1."]
+    );
+    browser.click("#notice-close").await;
+
+    // Save & resend again: the turn after it is replaced.
+    replace_text(&browser, editor, "q1 again").await;
     browser
         .press("#messages > li.user [data-action=resend]")
         .await;
@@ -342,17 +384,8 @@ async fn a_stopped_reply_is_kept_once_and_offered_for_regeneration() {
 
 /// Fills in the persona dialog and saves it; waits for it to close.
 async fn save_persona(browser: &Browser, name: &str, description: &str) {
-    browser
-        .js(
-            "document.getElementById('persona-name').value = '';
-             document.getElementById('persona-description').value = '';",
-            vec![],
-        )
-        .await;
-    browser.type_into("#persona-name", name).await;
-    if !description.is_empty() {
-        browser.type_into("#persona-description", description).await;
-    }
+    replace_text(browser, "#persona-name", name).await;
+    replace_text(browser, "#persona-description", description).await;
     browser.press("#persona-form button[type=submit]").await;
     wait_closed(browser).await;
 }

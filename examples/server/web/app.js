@@ -434,12 +434,13 @@
     }
   }
 
-  // Reads the conversation again and shows it (if it is still the open one).
+  // Reads the conversation `c` again and shows it (if it is still the open one); if it changed
+  // it goes to the top of the list.
   async function reload(c) {
     try {
       const detail = await api("GET", path(c));
       if (current(c)) applyConversation(detail);
-      touchConversation(detail);
+      if (detail.updated_at !== c.updated_at) touchConversation(detail);
       return detail;
     } catch (error) {
       fail(error);
@@ -656,14 +657,14 @@
 
   // Edits a message in place. Save stores the text; for the user's message, Save & resend
   // also has the character answer it again (the turns after it go).
-  function startEdit(m) {
+  function startEdit(m, text) {
     const li = itemOf(m.id);
     if (!li || state.busy || li.classList.contains("editing")) return;
     li.classList.add("editing");
     const form = element("form", "edit");
     const box = element("textarea");
-    box.value = m.content;
-    box.rows = Math.min(12, m.content.split("\n").length + 1);
+    box.value = text === undefined ? m.content : text;
+    box.rows = Math.min(12, box.value.split("\n").length + 1);
     box.setAttribute("aria-label", "Edit " + whose(m));
     const row = element("div", "row");
     const save = element("button", "", "Save");
@@ -743,36 +744,44 @@
     const at = c.messages.findIndex((x) => x.id === m.id);
     const view = c.messages.slice(0, at + 1)
       .map((x) => (x.id === m.id ? Object.assign({}, x, { content: text }) : x));
-    return generate(view, "/messages/" + encodeURIComponent(m.id) + "/resend", { content: text });
+    // If the conversation stays as it was, the editor opens again with the new text.
+    return generate(view, "/messages/" + encodeURIComponent(m.id) + "/resend", { content: text },
+      () => startEdit(m, text));
   }
 
   // Regenerate and resend: the new reply streams in place of what it replaces (`view` is the
   // conversation as it will be). The server changes the conversation only when the reply is
-  // complete, so after a failure or a drop it is shown as it was.
-  function generate(view, tail, body) {
-    return control(async (c) => {
+  // complete, so after a failure or a drop it is shown as it was, and then `unchanged` runs.
+  async function generate(view, tail, body, unchanged) {
+    let same = false;
+    const asItWas = async (c, reread) => {
+      same = true;
+      if (reread) await reload(c);
+      else if (current(c)) renderMessages(state.conversation.messages);
+    };
+    await control(async (c) => {
       renderMessages(view, { pending: true, end: true });
       const bubble = addMessage("assistant", "", c.persona.name);
       let outcome;
       try {
         outcome = await streamReply(path(c, tail), body, bubble);
       } catch (error) {
-        if (current(c)) renderMessages(state.conversation.messages);
+        await asItWas(c, false);
         throw error;
       }
-      if (!current(c)) return;
       if (outcome.done) {
         state.justStreamed = outcome.done.message.id;
         await reload(c);
         focusControl(outcome.done.message.id, "regen");
       } else if (outcome.dropped) {
-        await reload(c);
+        await asItWas(c, true);
         notify(outcome.stopped ? "Stopped. The conversation is as it was."
           : "The reply was cut off, so nothing changed. Try again.", "info");
       } else {
-        renderMessages(state.conversation.messages);
+        await asItWas(c, false); // the error event's notice says why
       }
     });
+    if (same && unchanged) unchanged();
   }
 
   // Undo last turn: the newest user message and what followed it go; its text comes back to
@@ -954,8 +963,8 @@
       return;
     }
     applyConversation(detail, { end: true });
-    touchConversation(detail);
     if (changedSince(detail.messages, before)) {
+      touchConversation(detail);
       notify((stopped ? "Stopped." : "The reply was cut off.") +
         " Your message is saved: use Regenerate for a new reply.", "info");
       return;
