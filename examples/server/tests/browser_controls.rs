@@ -49,6 +49,16 @@ async fn stack() -> Stack {
     .await
 }
 
+/// A browser signed in as `name` with a new conversation with `character` open; the user's
+/// API token and the conversation's id.
+async fn chat(s: &Stack, name: &str, character: &str) -> (Browser, String, String) {
+    let browser = Browser::start().await;
+    browser.sign_in(&s.server.url, name).await;
+    browser.start_conversation(character).await;
+    let id = open_conversation_id(&browser).await;
+    (browser, s.server.token(name).await, id)
+}
+
 /// `GET path` with `token`: the JSON body (asserting a 200).
 async fn get(s: &Stack, token: &str, path: &str) -> Value {
     let response = reqwest::Client::new()
@@ -146,11 +156,7 @@ async fn focused_action(browser: &Browser) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_regenerates_switches_versions_edits_and_forks() {
     let s = stack().await;
-    let browser = Browser::start().await;
-    browser.sign_in(&s.server.url, "Ada").await;
-    browser.start_conversation("Sherlock Holmes").await;
-    let token = s.server.token("Ada").await;
-    let id = open_conversation_id(&browser).await;
+    let (browser, token, id) = chat(&s, "Ada", "Sherlock Holmes").await;
     browser.type_into("#message", &format!("q1{ENTER}")).await;
     wait_for_last(&browser, "Reply 1.").await;
 
@@ -310,11 +316,7 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_reply_is_kept_once_and_offered_for_regeneration() {
     let s = stack().await;
-    let browser = Browser::start().await;
-    browser.sign_in(&s.server.url, "Lin").await;
-    browser.start_conversation("Ada Lovelace").await;
-    let token = s.server.token("Lin").await;
-    let id = open_conversation_id(&browser).await;
+    let (browser, token, id) = chat(&s, "Lin", "Ada Lovelace").await;
 
     // Stop the reply once words have come: the connection is dropped mid-stream.
     browser
