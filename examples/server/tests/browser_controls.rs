@@ -1,6 +1,7 @@
-//! The chat page's controls end to end in headless Chromium: regenerate, switch versions,
-//! edit and resend, fork, Stop (a dropped send kept once, offered for regeneration), undo,
-//! the user persona in Settings and per conversation, and the conversation list in pages.
+//! The chat page's controls end to end in headless Chromium: regenerate, switch versions
+//! (of the last reply and of the greeting), edit and resend, fork, Stop (a dropped send kept
+//! once, offered for regeneration), undo, the user persona in Settings and per conversation,
+//! and the conversation list in pages.
 //! Every step is pressed from the keyboard and read back through the HTTP API. Screenshots
 //! land in `target/artifacts/` (or `$LINK_ARTIFACTS_DIR`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -508,6 +509,51 @@ async fn the_user_persona_is_set_in_settings_and_per_conversation_and_the_list_p
     assert_eq!(
         get(&s, &token, "/v1/me/persona").await["user_persona"],
         Value::Null
+    );
+    browser.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_greeting_keeps_its_versions_and_arrows() {
+    let s = stack().await;
+    let (browser, token, id) = chat(&s, "Eve", "Sherlock Holmes").await;
+    let greeting = messages(&s, &token, &id).await[0]["content"].clone();
+
+    // Regenerating a lone greeting gives it a second version.
+    browser
+        .press("#messages > li:first-child [data-action=regen]")
+        .await;
+    let shown = wait_for_last(&browser, "Reply 1.").await;
+    assert_eq!(shown[0]["versions"], "2/2", "{shown:?}");
+
+    // Once the conversation goes on, the greeting keeps its arrows (not Regenerate).
+    browser
+        .type_into("#message", &format!("hello{ENTER}"))
+        .await;
+    wait_for_last(&browser, "Reply 2.").await;
+    let first = "#messages > li:first-child";
+    let regen = browser
+        .js(
+            &format!("return !!document.querySelector('{first} [data-action=regen]')"),
+            vec![],
+        )
+        .await;
+    assert_eq!(regen, false, "only the last reply regenerates");
+    browser.press(&format!("{first} [data-action=prev]")).await;
+    browser
+        .wait_js(
+            &format!(
+                "const m = document.querySelector('{first}');
+                 return m.querySelector('.where').textContent === '1/2'
+                   && m.querySelector('.body').textContent === {greeting}"
+            ),
+            "the first greeting chosen again",
+        )
+        .await;
+    let stored = messages(&s, &token, &id).await;
+    assert_eq!(
+        (&stored[0]["content"], &stored[0]["chosen"]),
+        (&greeting, &json!(0))
     );
     browser.finish().await;
 }
