@@ -311,6 +311,24 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
         contents(&messages(&s, &token, &id).await)[1..],
         ["q1 again", "Reply 3."]
     );
+
+    // Delete from the user's message on, once confirmed: only the greeting stays.
+    browser
+        .press("#messages > li.user [data-action=rewind]")
+        .await;
+    let question = browser.client.get_alert_text().await.unwrap();
+    assert_eq!(
+        question,
+        "Delete this message and the 1 after it? This cannot be undone."
+    );
+    browser.client.accept_alert().await.unwrap();
+    browser
+        .wait_js(
+            "return document.querySelectorAll('#messages > li').length === 1",
+            "the deleted messages gone",
+        )
+        .await;
+    assert_eq!(messages(&s, &token, &fork_id).await.len(), 1);
     browser.finish().await;
 }
 
