@@ -770,9 +770,9 @@
         throw error;
       }
       if (outcome.done) {
-        state.justStreamed = outcome.done.message.id;
+        state.justStreamed = outcome.done.message_id;
         await reload(c);
-        focusControl(outcome.done.message.id, "regen");
+        focusControl(outcome.done.message_id, "regen");
       } else if (outcome.dropped) {
         await asItWas(c, true);
         notify(outcome.stopped ? "Stopped. The conversation is as it was."
@@ -926,7 +926,7 @@
       return;
     }
     if (outcome.done) {
-      state.justStreamed = outcome.done.message.id;
+      state.justStreamed = outcome.done.message_id;
       await reload(c);
     } else if (outcome.dropped) {
       await settleDroppedSend(c, before, text, outcome.stopped);
