@@ -57,8 +57,11 @@ pub struct AuditEvent {
     /// When the action started.
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
-    /// The request it belongs to.
+    /// The request it belongs to: the id the transport generated, never one the caller chose.
     pub request_id: RequestId,
+    /// The caller's own id for the request (an HTTP client's `x-request-id`), when it gave one
+    /// fit to log (see [`RequestContext::with_client_request_id`](crate::RequestContext::with_client_request_id)).
+    pub client_request_id: Option<String>,
     /// The user's subject.
     pub sub: String,
     /// What was done.

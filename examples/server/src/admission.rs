@@ -18,6 +18,7 @@ use ipnet::{IpNet, Ipv6Net};
 use link::{Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
 
 use crate::error::ApiError;
+use crate::request_id::ClientRequestId;
 use crate::state::AppState;
 
 /// The authenticated caller of a request, with the request's id and its admission: what the
@@ -52,9 +53,12 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
         Err(refused) => return refused.into_response(),
     };
     let decision = state.link.rate_limiter().check(&principal);
-    let ctx = RequestContext::new(principal)
+    let mut ctx = RequestContext::new(principal)
         .with_request_id(request_id)
         .admitted(decision);
+    if let Some(ClientRequestId(client)) = request.extensions().get::<ClientRequestId>() {
+        ctx = ctx.with_client_request_id(client);
+    }
     request.extensions_mut().insert(ctx);
     with_headers(next.run(request).await, decision)
 }

@@ -117,6 +117,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     }
     let exposed = [
         HeaderName::from_static(request_id::HEADER),
+        HeaderName::from_static(request_id::CLIENT_HEADER),
         header::RETRY_AFTER,
         HeaderName::from_static("ratelimit-limit"),
         HeaderName::from_static("ratelimit-remaining"),

@@ -26,6 +26,7 @@ impl AuditGuard {
         let event = AuditEvent {
             timestamp: now(),
             request_id: ctx.request_id.clone(),
+            client_request_id: ctx.client_request_id().map(str::to_owned),
             sub: ctx.principal.sub.clone(),
             action,
             conversation_id: None,

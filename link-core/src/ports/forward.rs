@@ -209,6 +209,7 @@ mod tests {
         AuditEvent {
             timestamp: crate::now(),
             request_id: crate::RequestId::generate(),
+            client_request_id: None,
             sub: "alice".into(),
             action: crate::AuditAction::ListConversations,
             conversation_id: None,
