@@ -50,6 +50,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/v1/auth/confirm", post(account::confirm))
         .route("/v1/auth/login", post(account::login))
         .route("/v1/auth/refresh", post(account::refresh))
+        .route("/v1/auth/signout", post(account::signout))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admission::accounts,
