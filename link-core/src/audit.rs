@@ -43,7 +43,8 @@ pub enum AuditAction {
 pub enum AuditOutcome {
     /// It succeeded.
     Ok,
-    /// The rate limiter refused it.
+    /// The rate limiter refused it: the request rate (no `error`), or a quota (`error` is
+    /// `quota_exceeded`).
     RateLimited,
     /// It failed; the event's `error` holds the code.
     Error,

@@ -2,16 +2,23 @@
 //! verified, the request is counted against the caller's quota, and the decision travels to
 //! the engine in the request's [`RequestContext`] (the engine enforces it and audits a denial
 //! as the action it refused). The `RateLimit-*` headers are set here and nowhere else, on
-//! whatever the route answered. The account routes, which have no user yet, are counted per
-//! client address by the same mechanism and refused here.
+//! whatever the route answered. A route that calls a model also takes one of the caller's
+//! model-call slots ([`ModelCalls`]) for as long as its answer runs, or is refused here. The
+//! account routes, which have no user yet, are counted per client address by the same
+//! mechanism and refused here.
+
+mod concurrency;
+
+pub use concurrency::{ModelCalls, Slot, hold};
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::{IpNet, Ipv6Net};
@@ -41,7 +48,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Middleware of the protected routes: authenticate, admit, run, add the headers.
+/// Middleware of the protected routes: authenticate, take a model-call slot if the route
+/// calls a model, admit, run, add the headers.
 pub async fn users(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
@@ -52,6 +60,12 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(principal) => principal,
         Err(refused) => return refused.into_response(),
     };
+    let demand = Demand::of(&request);
+    // Before the rate limit: a call refused for running too many at once costs nothing.
+    let slot = match model_call_slot(&request, demand, &principal) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let decision = state.link.rate_limiter().check(&principal);
     let mut ctx = RequestContext::new(principal)
         .with_request_id(request_id)
@@ -60,7 +74,69 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
         ctx = ctx.with_client_request_id(client);
     }
     request.extensions_mut().insert(ctx);
-    with_headers(next.run(request).await, decision)
+    let response = with_headers(next.run(request).await, decision);
+    match slot {
+        Some(slot) => hold(response, slot),
+        None => response,
+    }
+}
+
+/// What a protected route asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Demand {
+    /// Whether it calls a model (a persona extraction or a reply).
+    model: bool,
+}
+
+impl Demand {
+    /// The demand of the route `request` was routed to.
+    fn of(request: &Request) -> Self {
+        let route = (request.extensions().get::<MatchedPath>()).map_or("", |p| p.as_str());
+        Self::of_route(request.method(), route)
+    }
+
+    fn of_route(method: &Method, route: &str) -> Self {
+        let model = *method == Method::POST
+            && matches!(
+                route,
+                "/v1/personas"
+                    | "/v1/conversations"
+                    | "/v1/chat"
+                    | "/v1/conversations/{id}/messages"
+            );
+        Self { model }
+    }
+}
+
+/// A model-call slot of the caller for a route that calls a model (`None` for one that does
+/// not, or without a [`ModelCalls`] in the request); a 429 when the caller has none free.
+fn model_call_slot(
+    request: &Request,
+    demand: Demand,
+    principal: &Principal,
+) -> Result<Option<Slot>, ApiError> {
+    let Some(calls) = request.extensions().get::<Arc<ModelCalls>>() else {
+        return Ok(None);
+    };
+    if !demand.model {
+        return Ok(None);
+    }
+    match calls.try_start(&principal.sub) {
+        Some(slot) => Ok(Some(slot)),
+        None => {
+            tracing::info!(
+                max = calls.max(),
+                "request refused: the caller's model calls are all running"
+            );
+            Err(ApiError::from(Error::QuotaExceeded {
+                message: format!(
+                    "too many model calls at once: at most {} per user; wait for one to finish",
+                    calls.max()
+                ),
+                retry_after: Duration::from_secs(1),
+            }))
+        }
+    }
 }
 
 /// Middleware of the account routes (Cognito mode): counted per client address; a denial is
@@ -285,6 +361,20 @@ mod tests {
             .body(())
             .unwrap();
         assert_eq!(ip_of(request).await, None);
+    }
+
+    #[test]
+    fn only_routes_that_call_a_model_take_a_slot() {
+        let calls = |method: Method, route: &str| Demand::of_route(&method, route).model;
+        assert!(calls(Method::POST, "/v1/personas"));
+        assert!(calls(Method::POST, "/v1/conversations"));
+        assert!(calls(Method::POST, "/v1/chat"));
+        assert!(calls(Method::POST, "/v1/conversations/{id}/messages"));
+        assert!(!calls(Method::GET, "/v1/conversations"));
+        assert!(!calls(Method::GET, "/v1/conversations/{id}"));
+        assert!(!calls(Method::DELETE, "/v1/conversations/{id}"));
+        assert!(!calls(Method::POST, "/v1/conversations/import"));
+        assert!(!calls(Method::GET, "/v1/personas/{conversation_id}/card"));
     }
 
     #[test]

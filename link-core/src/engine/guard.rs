@@ -100,11 +100,12 @@ impl AuditGuard {
 
 fn set_error(event: &mut AuditEvent, error: &Error) {
     event.outcome = match error {
-        Error::RateLimited { .. } => AuditOutcome::RateLimited,
+        Error::RateLimited { .. } | Error::QuotaExceeded { .. } => AuditOutcome::RateLimited,
         Error::Cancelled => AuditOutcome::Cancelled,
         _ => AuditOutcome::Error,
     };
-    if event.outcome == AuditOutcome::Error {
+    // A used-up quota is a limit too, but which limit matters: its code is kept.
+    if event.outcome == AuditOutcome::Error || matches!(error, Error::QuotaExceeded { .. }) {
         event.error = Some(error.code().to_owned());
     }
 }
