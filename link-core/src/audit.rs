@@ -37,6 +37,45 @@ pub enum AuditAction {
     DeleteConversation,
 }
 
+impl AuditAction {
+    /// What the action costs against the caller's rate limit, in requests: a model call uses
+    /// tokens and holds the model, so it costs more than a read.
+    ///
+    /// | action | cost |
+    /// |---|---|
+    /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
+    /// | send a message, whole or streamed (a reply) | 2 |
+    /// | list, read, delete; start a conversation from a given persona (no model call) | 1 |
+    ///
+    /// ```
+    /// use link_core::AuditAction;
+    /// assert_eq!(AuditAction::ExtractPersona.cost(), 4);
+    /// assert_eq!(AuditAction::StreamMessage.cost(), 2);
+    /// assert_eq!(AuditAction::ListConversations.cost(), 1);
+    /// ```
+    pub const fn cost(self) -> u32 {
+        match self {
+            AuditAction::ExtractPersona | AuditAction::CreateConversation => 4,
+            AuditAction::SendMessage | AuditAction::StreamMessage => 2,
+            AuditAction::ListConversations
+            | AuditAction::GetConversation
+            | AuditAction::DeleteConversation => 1,
+        }
+    }
+
+    /// Whether the action calls a model (and so needs tokens left under a daily token quota).
+    /// Starting a conversation does when it extracts the persona from a request.
+    pub const fn calls_model(self) -> bool {
+        matches!(
+            self,
+            AuditAction::ExtractPersona
+                | AuditAction::CreateConversation
+                | AuditAction::SendMessage
+                | AuditAction::StreamMessage
+        )
+    }
+}
+
 /// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

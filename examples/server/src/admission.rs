@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::{IpNet, Ipv6Net};
-use link::{Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
+use link::{AuditAction, Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
 
 use crate::error::ApiError;
 use crate::request_id::ClientRequestId;
@@ -66,7 +66,7 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(slot) => slot,
         Err(refused) => return refused.into_response(),
     };
-    let decision = state.link.rate_limiter().check(&principal);
+    let decision = (state.link.rate_limiter()).admit(&principal, demand.cost, demand.model);
     let mut ctx = RequestContext::new(principal)
         .with_request_id(request_id)
         .admitted(decision);
@@ -81,10 +81,14 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
     }
 }
 
-/// What a protected route asks of its caller.
+/// What a protected route asks of its caller, known before it runs: the request is counted
+/// here, where the `RateLimit-*` headers are made, so its cost follows the route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Demand {
-    /// Whether it calls a model (a persona extraction or a reply).
+    /// Its cost against the rate limit, in requests (the engine's [`AuditAction::cost`]).
+    cost: u32,
+    /// Whether it calls a model (a persona extraction or a reply): it then takes a model-call
+    /// slot and needs tokens left under a daily quota.
     model: bool,
 }
 
@@ -96,15 +100,25 @@ impl Demand {
     }
 
     fn of_route(method: &Method, route: &str) -> Self {
-        let model = *method == Method::POST
-            && matches!(
-                route,
-                "/v1/personas"
-                    | "/v1/conversations"
-                    | "/v1/chat"
-                    | "/v1/conversations/{id}/messages"
-            );
-        Self { model }
+        let action = match (method, route) {
+            // Starting a conversation, and the seed's endpoint, may extract a persona: only
+            // the body says, so they cost what an extraction costs.
+            (&Method::POST, "/v1/personas" | "/v1/conversations" | "/v1/chat") => {
+                Some(AuditAction::ExtractPersona)
+            }
+            (&Method::POST, "/v1/conversations/{id}/messages") => Some(AuditAction::SendMessage),
+            _ => None,
+        };
+        match action {
+            Some(action) => Self {
+                cost: action.cost(),
+                model: true,
+            },
+            None => Self {
+                cost: 1,
+                model: false,
+            },
+        }
     }
 }
 
@@ -213,6 +227,8 @@ fn with_headers(mut response: Response, decision: RateDecision) -> Response {
     let (limit, remaining, reset) = match decision {
         RateDecision::Allowed { limit, remaining } => (limit, remaining, None),
         RateDecision::Denied { limit, retry_after } => (limit, 0, Some(retry_after.as_secs())),
+        // The rate was not counted: the answer's `Retry-After` says when tokens are back.
+        RateDecision::Exhausted { .. } => return response,
     };
     // An unlimited limiter reports u32::MAX: such headers would only confuse clients.
     if limit == u32::MAX {
@@ -364,17 +380,25 @@ mod tests {
     }
 
     #[test]
-    fn only_routes_that_call_a_model_take_a_slot() {
-        let calls = |method: Method, route: &str| Demand::of_route(&method, route).model;
-        assert!(calls(Method::POST, "/v1/personas"));
-        assert!(calls(Method::POST, "/v1/conversations"));
-        assert!(calls(Method::POST, "/v1/chat"));
-        assert!(calls(Method::POST, "/v1/conversations/{id}/messages"));
-        assert!(!calls(Method::GET, "/v1/conversations"));
-        assert!(!calls(Method::GET, "/v1/conversations/{id}"));
-        assert!(!calls(Method::DELETE, "/v1/conversations/{id}"));
-        assert!(!calls(Method::POST, "/v1/conversations/import"));
-        assert!(!calls(Method::GET, "/v1/personas/{conversation_id}/card"));
+    fn the_cost_follows_the_route_and_only_model_routes_take_a_slot() {
+        let demand = |method: Method, route: &str| {
+            let Demand { cost, model } = Demand::of_route(&method, route);
+            (cost, model)
+        };
+        assert_eq!(demand(Method::POST, "/v1/personas"), (4, true));
+        assert_eq!(demand(Method::POST, "/v1/conversations"), (4, true));
+        assert_eq!(demand(Method::POST, "/v1/chat"), (4, true));
+        let send = demand(Method::POST, "/v1/conversations/{id}/messages");
+        assert_eq!(send, (2, true));
+        for (method, route) in [
+            (Method::GET, "/v1/conversations"),
+            (Method::GET, "/v1/conversations/{id}"),
+            (Method::DELETE, "/v1/conversations/{id}"),
+            (Method::POST, "/v1/conversations/import"),
+            (Method::GET, "/v1/personas/{conversation_id}/card"),
+        ] {
+            assert_eq!(demand(method, route), (1, false), "{route}");
+        }
     }
 
     #[test]
@@ -408,5 +432,10 @@ mod tests {
                 .headers()
                 .is_empty()
         );
+        let exhausted = RateDecision::Exhausted {
+            retry_after: std::time::Duration::from_secs(600),
+        };
+        let response = with_headers(Response::default(), exhausted);
+        assert!(response.headers().is_empty(), "no rate was counted");
     }
 }

@@ -1,11 +1,12 @@
-//! Exactly one audit event per action, even when the caller drops the future mid-way.
+//! Exactly one audit event per action, even when the caller drops the future mid-way; and the
+//! tokens a model reported for the action, spent against the caller's daily quota.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::{
-    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, RequestContext, Usage,
-    conversation::now,
+    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, Principal,
+    RateLimiter, RequestContext, Usage, conversation::now,
 };
 
 /// An audit event being filled in while an action runs. Finishing it records the event; if it
@@ -15,11 +16,14 @@ pub(crate) struct AuditGuard {
     event: Option<AuditEvent>,
     started: Instant,
     sink: Arc<dyn AuditSink>,
+    limiter: Arc<dyn RateLimiter>,
+    principal: Principal,
 }
 
 impl AuditGuard {
     pub(crate) fn start(
         sink: Arc<dyn AuditSink>,
+        limiter: Arc<dyn RateLimiter>,
         ctx: &RequestContext,
         action: AuditAction,
     ) -> Self {
@@ -43,6 +47,8 @@ impl AuditGuard {
             event: Some(event),
             started: Instant::now(),
             sink,
+            limiter,
+            principal: ctx.principal.clone(),
         }
     }
 
@@ -71,7 +77,12 @@ impl AuditGuard {
         self.edit(|e| e.prompt = Some(text.to_owned()));
     }
 
+    /// Records the reply and the tokens the model reported for it, which are also spent
+    /// against the caller's daily quota (whether the reply is then shown or blocked).
     pub(crate) fn response(&mut self, text: &str, usage: Option<Usage>) {
+        if let Some(usage) = usage {
+            (self.limiter).spend_tokens(&self.principal, usage.total_tokens);
+        }
         self.edit(|e| {
             e.response = Some(text.to_owned());
             e.usage = usage;

@@ -54,7 +54,7 @@ fn per_username(state: &AppState, username: &str) -> Result<(), ApiError> {
     };
     let key = Principal::new(format!("user:{}", username.to_lowercase()));
     match limiter.check(&key) {
-        RateDecision::Denied { retry_after, .. } => {
+        RateDecision::Denied { retry_after, .. } | RateDecision::Exhausted { retry_after } => {
             tracing::info!("account request refused: per-username rate limit");
             Err(ApiError::from(link::Error::RateLimited { retry_after }))
         }
