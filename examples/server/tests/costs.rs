@@ -25,6 +25,15 @@ async fn send(s: &Stack, token: &str, id: &str, content: &str, streamed: bool) -
     Answer::of(request.send().await.unwrap()).await
 }
 
+/// Starts a conversation with the character `request` asks for.
+async fn create(s: &Stack, token: &str, request: &str) -> Answer {
+    let request = Client::new()
+        .post(format!("{}/v1/conversations", s.server.url))
+        .bearer_auth(token)
+        .json(&json!({"persona_request": request}));
+    Answer::of(request.send().await.unwrap()).await
+}
+
 async fn list(s: &Stack, token: &str) -> Answer {
     let request = Client::new()
         .get(format!("{}/v1/conversations", s.server.url))
@@ -63,20 +72,14 @@ impl Answer {
 async fn model_calls_cost_more_of_the_rate_than_reads() {
     let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "10".into())]).await;
     let alice = s.server.token("alice").await;
-    let created = Client::new()
-        .post(format!("{}/v1/conversations", s.server.url))
-        .bearer_auth(&alice)
-        .json(&json!({"persona_request": "Sherlock Holmes"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    let created = create(&s, &alice, "Sherlock Holmes").await;
+    assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(
-        created.headers()["ratelimit-remaining"],
-        "6",
+        created.remaining.as_deref(),
+        Some("6"),
         "an extraction costs 4"
     );
-    let created: Value = created.json().await.unwrap();
+    let created: Value = serde_json::from_str(&created.body).unwrap();
     let id = created["id"].as_str().unwrap();
 
     let reply = send(&s, &alice, id, "Who are you?", false).await;
@@ -137,14 +140,8 @@ async fn a_users_model_calls_stop_when_the_daily_tokens_are_used_up() {
         assert_eq!(refused.remaining, None, "the refusal counted no rate");
     }
     // Starting a conversation is a model call too; reading is not.
-    let create = Client::new()
-        .post(format!("{}/v1/conversations", s.server.url))
-        .bearer_auth(&alice)
-        .json(&json!({"persona_request": "Ada Lovelace"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(create.status(), StatusCode::TOO_MANY_REQUESTS);
+    let refused = create(&s, &alice, "Ada Lovelace").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(list(&s, &alice).await.status, StatusCode::OK);
     let audit = s.server.wait_for_audit("quota_exceeded").await;
     assert!(audit.contains("\"outcome\":\"rate_limited\""), "{audit}");

@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode as AxumStatus, header};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::future::join_all;
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::{Value, json};
 use support::mock_openai::MockOpenAi;
 use support::{Options, Server, temp_database};
@@ -32,7 +33,6 @@ const SLOW: &str = "Tell me everything, slowly.";
 /// A door before the mock: at most [`DOOR`] calls in flight, a call lasting until its answer's
 /// body has been sent.
 struct Door {
-    upstream: String,
     open: AtomicUsize,
 }
 
@@ -45,50 +45,35 @@ impl Drop for InFlight {
     }
 }
 
-async fn pass(State(door): State<Arc<Door>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn pass(State(door): State<Arc<Door>>, request: Request, next: Next) -> Response {
     if door.open.fetch_add(1, Ordering::SeqCst) >= DOOR {
         door.open.fetch_sub(1, Ordering::SeqCst);
         // As a saturated model says it: busy, and not worth an immediate retry.
         let busy = json!({"error": {"message": "the model is busy", "type": "server_error"}});
         return (
-            AxumStatus::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
             [("x-should-retry", "false")],
             axum::Json(busy),
         )
             .into_response();
     }
-    let in_flight = InFlight(door.clone());
-    let mut request = Client::new()
-        .post(format!("{}/chat/completions", door.upstream))
-        .body(body);
-    for (name, value) in &headers {
-        if name != header::HOST && name != header::CONTENT_LENGTH {
-            request = request.header(name.as_str(), value.as_bytes());
-        }
-    }
-    let answer = request.send().await.unwrap();
-    let status = AxumStatus::from_u16(answer.status().as_u16()).unwrap();
-    let content_type = answer.headers()[header::CONTENT_TYPE.as_str()]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let chunks = answer.bytes_stream().map(move |chunk| {
-        let _held = &in_flight;
-        chunk
-    });
-    let body = Body::from_stream(chunks);
-    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+    let in_flight = InFlight(door);
+    next.run(request).await.map(|body| {
+        let chunks = body.into_data_stream().map(move |chunk| {
+            let _held = &in_flight;
+            chunk
+        });
+        Body::from_stream(chunks)
+    })
 }
 
-/// The mock behind a door of [`DOOR`] calls; the door's base URL.
-async fn narrow_model(mock: &MockOpenAi) -> String {
+/// The mock behind a door of [`DOOR`] calls; its base URL.
+async fn narrow_model() -> String {
     let door = Arc::new(Door {
-        upstream: mock.base_url.clone(),
         open: AtomicUsize::new(0),
     });
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", axum::routing::post(pass))
-        .with_state(door);
+    let (_, mock) = MockOpenAi::setup().router();
+    let app = mock.layer(middleware::from_fn_with_state(door, pass));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -97,15 +82,13 @@ async fn narrow_model(mock: &MockOpenAi) -> String {
 
 struct Setup {
     server: Server,
-    _mock: MockOpenAi,
     _dir: tempfile::TempDir,
 }
 
 /// The server on the narrow model, with `env` on top; a rate limit that this file's
 /// bursts never reach, so that only the cap under test refuses anything.
 async fn setup(env: Vec<(&'static str, String)>) -> Setup {
-    let mock = MockOpenAi::setup().start().await;
-    let door = narrow_model(&mock).await;
+    let door = narrow_model().await;
     let (dir, database) = temp_database();
     let mut env = env;
     env.push(("LINK_RATE_LIMIT_PER_MINUTE", "1000".into()));
@@ -114,11 +97,7 @@ async fn setup(env: Vec<(&'static str, String)>) -> Setup {
         openai_base_url: &door,
         env,
     });
-    Setup {
-        server,
-        _mock: mock,
-        _dir: dir,
-    }
+    Setup { server, _dir: dir }
 }
 
 /// Starts a streamed reply; the response with its body still to read.
