@@ -15,8 +15,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use link_wire::{
-    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
-    SignUpReply,
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignOutBody,
+    SignUpBody, SignUpReply,
 };
 
 /// A JSON answer that carries a token: `Cache-Control: no-store`, so that no cache or
@@ -202,14 +202,6 @@ pub async fn refresh(
         access_token: tokens.access_token,
         expires_in: tokens.expires_in,
     }))
-}
-
-/// `POST /v1/auth/signout`.
-// Kept here until link-wire, which holds the other bodies, takes it.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-pub struct SignOutBody {
-    /// The refresh token from `POST /v1/auth/login`.
-    pub refresh_token: String,
 }
 
 /// Signs out: revokes the refresh token at Cognito, so that nobody holding a copy of it can
