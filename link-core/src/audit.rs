@@ -55,13 +55,53 @@ pub enum AuditAction {
     SetUserPersona,
 }
 
+impl AuditAction {
+    /// What the action costs against the caller's rate limit, in requests: a model call uses
+    /// tokens and holds the model, so it costs more than a read.
+    ///
+    /// | action | cost |
+    /// |---|---|
+    /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
+    /// | send a message, whole or streamed (a reply) | 2 |
+    /// | list, read, delete; start a conversation from a given persona (no model call) | 1 |
+    ///
+    /// ```
+    /// use link_core::AuditAction;
+    /// assert_eq!(AuditAction::ExtractPersona.cost(), 4);
+    /// assert_eq!(AuditAction::StreamMessage.cost(), 2);
+    /// assert_eq!(AuditAction::ListConversations.cost(), 1);
+    /// ```
+    pub const fn cost(self) -> u32 {
+        match self {
+            AuditAction::ExtractPersona | AuditAction::CreateConversation => 4,
+            AuditAction::SendMessage | AuditAction::StreamMessage => 2,
+            AuditAction::ListConversations
+            | AuditAction::GetConversation
+            | AuditAction::DeleteConversation => 1,
+        }
+    }
+
+    /// Whether the action calls a model (and so needs tokens left under a daily token quota).
+    /// Starting a conversation does when it extracts the persona from a request.
+    pub const fn calls_model(self) -> bool {
+        matches!(
+            self,
+            AuditAction::ExtractPersona
+                | AuditAction::CreateConversation
+                | AuditAction::SendMessage
+                | AuditAction::StreamMessage
+        )
+    }
+}
+
 /// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
     /// It succeeded.
     Ok,
-    /// The rate limiter refused it.
+    /// The rate limiter refused it: the request rate (no `error`), or a quota (`error` is
+    /// `quota_exceeded`).
     RateLimited,
     /// It failed; the event's `error` holds the code.
     Error,
@@ -75,8 +115,11 @@ pub struct AuditEvent {
     /// When the action started.
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
-    /// The request it belongs to.
+    /// The request it belongs to: the id the transport generated, never one the caller chose.
     pub request_id: RequestId,
+    /// The caller's own id for the request (an HTTP client's `x-request-id`), when it gave one
+    /// fit to log (see [`RequestContext::with_client_request_id`](crate::RequestContext::with_client_request_id)).
+    pub client_request_id: Option<String>,
     /// The user's subject.
     pub sub: String,
     /// What was done.

@@ -83,13 +83,80 @@ pub enum RateDecision {
         /// How long to wait, rounded up to whole seconds.
         retry_after: Duration,
     },
+    /// Not before the principal's tokens of the day are renewed: its daily token quota is
+    /// used up (see [`RateLimiter::tokens_exhausted`]).
+    Exhausted {
+        /// How long until the quota renews, rounded up to whole seconds.
+        retry_after: Duration,
+    },
 }
 
 /// Decides whether a principal may make another request now. Synchronous: nothing to await.
-#[cfg_attr(feature = "test-util", mockall::automock)]
+///
+/// Requests are weighed: a model call costs more of the allowance than a read (see
+/// [`AuditAction::cost`](crate::AuditAction::cost)). A limiter may also keep a daily token
+/// quota per principal, fed by the usage the models report. Only [`check`](Self::check) is
+/// required: by default a request counts as one whatever its cost, and there is no quota.
 pub trait RateLimiter: Send + Sync + Debug + 'static {
     /// Counts one request for `principal` and says whether it may go ahead.
     fn check(&self, principal: &Principal) -> RateDecision;
+
+    /// Counts a request that costs `cost` requests of `principal`'s allowance, all or
+    /// nothing: denied, it uses none of it. A cost of 0 counts as 1, and a cost above the
+    /// whole burst takes the whole burst (else it could never pass). `remaining` and `limit`
+    /// are in requests.
+    ///
+    /// The default counts the request once, whatever its cost: a limiter that cannot weigh
+    /// requests limits their number.
+    fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
+        let _ = cost;
+        self.check(principal)
+    }
+
+    /// How long until `principal`'s daily token quota renews, if it is used up; `None` while
+    /// tokens are left or there is no quota. Counts nothing.
+    ///
+    /// The default: no quota.
+    fn tokens_exhausted(&self, principal: &Principal) -> Option<Duration> {
+        let _ = principal;
+        None
+    }
+
+    /// Records `tokens` that a model call of `principal` used, as the model reported them,
+    /// against its daily token quota.
+    ///
+    /// The default: no quota, nothing to record.
+    fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+        let _ = (principal, tokens);
+    }
+
+    /// The decision for a request costing `cost` that does (`model_call`) or does not call a
+    /// model: [`Exhausted`](RateDecision::Exhausted) for a model call once the tokens of the
+    /// day are used up (counting nothing: reads still pass), else [`check_n`](Self::check_n).
+    fn admit(&self, principal: &Principal, cost: u32, model_call: bool) -> RateDecision {
+        match self.tokens_exhausted(principal).filter(|_| model_call) {
+            Some(retry_after) => RateDecision::Exhausted { retry_after },
+            None => self.check_n(principal, cost),
+        }
+    }
+}
+
+#[cfg(feature = "test-util")]
+mockall::mock! {
+    /// A mock [`RateLimiter`]: [`check`](RateLimiter::check) is mocked; the other methods
+    /// are the trait's defaults (a request counts once, no token quota).
+    pub RateLimiter {}
+
+    impl RateLimiter for RateLimiter {
+        fn check(&self, principal: &Principal) -> RateDecision;
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Debug for MockRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MockRateLimiter")
+    }
 }
 
 /// A [`RateLimiter`] that allows everything: for embedding where the host already limits.

@@ -76,6 +76,15 @@ pub struct RefreshBody {
     pub username: Option<String>,
 }
 
+/// `POST /v1/auth/signout`.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignOutBody {
+    /// The refresh token from `POST /v1/auth/login`, to revoke.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384))]
+    pub refresh_token: String,
+}
+
 /// `POST /v1/auth/refresh` answer.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -28,8 +28,8 @@ mod health;
 mod persona;
 
 pub use auth::{
-    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
-    SignUpReply, TokenRequest, TokenResponse,
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignOutBody,
+    SignUpBody, SignUpReply, TokenRequest, TokenResponse,
 };
 pub use chat::{ChatBody, ChatReplyBody};
 pub use controls::{

@@ -25,6 +25,9 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a request, and a streamed reply, may take.
     pub time_limits: crate::timeouts::TimeLimits,
+    /// Most model calls (persona extractions, replies, streams) one user may have running at
+    /// once; 0 means no cap.
+    pub max_model_calls_per_user: usize,
 }
 
 /// The whole HTTP application.
@@ -72,6 +75,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/v1/auth/confirm", post(account::confirm))
         .route("/v1/auth/login", post(account::login))
         .route("/v1/auth/refresh", post(account::refresh))
+        .route("/v1/auth/signout", post(account::signout))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admission::accounts,
@@ -99,9 +103,11 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         None => api,
     };
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
+    let model_calls = admission::ModelCalls::new(options.max_model_calls_per_user);
     // Inside the request-id layer, so that a timeout's 504 carries the request id too.
     crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
+        .layer(Extension(model_calls))
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
@@ -139,6 +145,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     }
     let exposed = [
         HeaderName::from_static(request_id::HEADER),
+        HeaderName::from_static(request_id::CLIENT_HEADER),
         header::RETRY_AFTER,
         HeaderName::from_static("ratelimit-limit"),
         HeaderName::from_static("ratelimit-remaining"),

@@ -28,6 +28,7 @@ use crate::{error, routes};
         routes::account::confirm,
         routes::account::login,
         routes::account::refresh,
+        routes::account::signout,
         routes::personas::extract,
         routes::cards::export,
         routes::conversations::create,

@@ -28,6 +28,7 @@ fn the_document_describes_every_route_and_the_persona() {
         ("/v1/auth/confirm", "post"),
         ("/v1/auth/login", "post"),
         ("/v1/auth/refresh", "post"),
+        ("/v1/auth/signout", "post"),
         ("/v1/personas", "post"),
         ("/v1/personas/{conversation_id}/card", "get"),
         ("/v1/conversations", "post"),

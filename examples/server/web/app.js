@@ -224,6 +224,12 @@
 
   function signOut(expired) {
     clearTimeout(state.refreshTimer);
+    // Cognito revokes the refresh token, so that a copy of it cannot get new tokens; the page
+    // forgets the session whatever the answer (and sends the request before it does).
+    const refreshToken = state.session && state.session.refreshToken;
+    if (refreshToken) {
+      api("POST", "v1/auth/signout", { refresh_token: refreshToken }).catch(() => {});
+    }
     saveSession(null);
     state.conversation = null;
     $("messages").replaceChildren();

@@ -54,6 +54,10 @@ mod rows {
     pub(super) const RATE_LIMITED: Class = Class::new("rate_limited", 429, AUTH_OR_LIMIT, |w| Error::RateLimited {
         retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
     });
+    pub(super) const QUOTA_EXCEEDED: Class = Class::new("quota_exceeded", 429, AUTH_OR_LIMIT, |w| Error::QuotaExceeded {
+        message: w.message,
+        retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
+    });
     pub(super) const INVALID_REQUEST: Class = Class::new("invalid_request", 400, USAGE, |w| Error::invalid(w.message));
     // Split where the message joined the problems.
     pub(super) const INVALID_PERSONA: Class = Class::new("invalid_persona", 422, UPSTREAM, |w| Error::InvalidPersona {
@@ -86,6 +90,7 @@ const BY_CODE: [Class; 18] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
+    QUOTA_EXCEEDED,
     INVALID_REQUEST,
     INVALID_PERSONA,
     NOT_FOUND,
@@ -187,6 +192,7 @@ impl Error {
             Error::Unauthorized { .. } => UNAUTHORIZED,
             Error::Forbidden { .. } => FORBIDDEN,
             Error::RateLimited { .. } => RATE_LIMITED,
+            Error::QuotaExceeded { .. } => QUOTA_EXCEEDED,
             Error::InvalidRequest { .. } => INVALID_REQUEST,
             Error::InvalidPersona { .. } => INVALID_PERSONA,
             Error::NotFound { .. } => NOT_FOUND,
@@ -306,6 +312,15 @@ mod tests {
                     retry_after: secs(7),
                 },
                 "rate_limited",
+                429,
+                3,
+            ),
+            (
+                Error::QuotaExceeded {
+                    message: "the daily token quota is used up".into(),
+                    retry_after: secs(3600),
+                },
+                "quota_exceeded",
                 429,
                 3,
             ),

@@ -60,6 +60,22 @@ macro_rules! forward_ports {
             fn check(&self, principal: &Principal) -> RateDecision {
                 (**self).check(principal)
             }
+
+            fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
+                (**self).check_n(principal, cost)
+            }
+
+            fn tokens_exhausted(&self, principal: &Principal) -> Option<std::time::Duration> {
+                (**self).tokens_exhausted(principal)
+            }
+
+            fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+                (**self).spend_tokens(principal, tokens)
+            }
+
+            fn admit(&self, principal: &Principal, cost: u32, model_call: bool) -> RateDecision {
+                (**self).admit(principal, cost, model_call)
+            }
         }
 
         #[async_trait]
@@ -251,6 +267,7 @@ mod tests {
         AuditEvent {
             timestamp: crate::now(),
             request_id: crate::RequestId::generate(),
+            client_request_id: None,
             sub: "alice".into(),
             action: crate::AuditAction::ListConversations,
             conversation_id: None,
@@ -318,6 +335,53 @@ mod tests {
             defaults_of(Box::new(OwnDefaults::default())).await,
             expected
         );
+    }
+
+    /// A limiter whose every method answers on its own: 10 a period, weighed, and a token
+    /// quota that any spending uses up.
+    #[derive(Debug, Default)]
+    struct OwnLimits {
+        spent: std::sync::Mutex<u64>,
+    }
+
+    impl RateLimiter for OwnLimits {
+        fn check(&self, _: &Principal) -> RateDecision {
+            self.check_n(&Principal::new("x"), 1)
+        }
+        fn check_n(&self, _: &Principal, cost: u32) -> RateDecision {
+            RateDecision::Allowed {
+                limit: 10,
+                remaining: 10 - cost,
+            }
+        }
+        fn tokens_exhausted(&self, _: &Principal) -> Option<std::time::Duration> {
+            (*self.spent.lock().unwrap() > 0).then_some(std::time::Duration::from_secs(7))
+        }
+        fn spend_tokens(&self, _: &Principal, tokens: u64) {
+            *self.spent.lock().unwrap() += tokens;
+        }
+    }
+
+    #[test]
+    fn wrapped_limiters_keep_their_weights_and_quota() {
+        fn weigh_and_spend(limiter: impl RateLimiter) -> (RateDecision, RateDecision) {
+            let alice = Principal::new("alice");
+            let weighed = limiter.check_n(&alice, 3);
+            limiter.spend_tokens(&alice, 5);
+            (weighed, limiter.admit(&alice, 1, true))
+        }
+        let expected = (
+            RateDecision::Allowed {
+                limit: 10,
+                remaining: 7,
+            },
+            RateDecision::Exhausted {
+                retry_after: std::time::Duration::from_secs(7),
+            },
+        );
+        assert_eq!(weigh_and_spend(Arc::new(OwnLimits::default())), expected);
+        let boxed: Box<dyn RateLimiter> = Box::new(OwnLimits::default());
+        assert_eq!(weigh_and_spend(boxed), expected);
     }
 
     #[tokio::test]
