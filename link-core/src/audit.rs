@@ -62,8 +62,8 @@ impl AuditAction {
     /// | action | cost |
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
-    /// | send a message, whole or streamed (a reply) | 2 |
-    /// | list, read, delete; start a conversation from a given persona (no model call) | 1 |
+    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
+    /// | list, read, delete, edit, choose a version, rewind, fork, settings; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
     /// use link_core::AuditAction;
@@ -74,10 +74,20 @@ impl AuditAction {
     pub const fn cost(self) -> u32 {
         match self {
             AuditAction::ExtractPersona | AuditAction::CreateConversation => 4,
-            AuditAction::SendMessage | AuditAction::StreamMessage => 2,
+            AuditAction::SendMessage
+            | AuditAction::StreamMessage
+            | AuditAction::RegenerateReply
+            | AuditAction::ResendMessage => 2,
             AuditAction::ListConversations
             | AuditAction::GetConversation
-            | AuditAction::DeleteConversation => 1,
+            | AuditAction::DeleteConversation
+            | AuditAction::ChooseAlternative
+            | AuditAction::EditMessage
+            | AuditAction::Rewind
+            | AuditAction::ForkConversation
+            | AuditAction::UpdateConversation
+            | AuditAction::GetUserPersona
+            | AuditAction::SetUserPersona => 1,
         }
     }
 
@@ -90,6 +100,8 @@ impl AuditAction {
                 | AuditAction::CreateConversation
                 | AuditAction::SendMessage
                 | AuditAction::StreamMessage
+                | AuditAction::RegenerateReply
+                | AuditAction::ResendMessage
         )
     }
 }

@@ -86,7 +86,7 @@ use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
-const BY_CODE: [Class; 18] = [
+const BY_CODE: [Class; 19] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
