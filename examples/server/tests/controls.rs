@@ -71,8 +71,10 @@ fn contents(messages: &[Value]) -> Vec<&str> {
         .collect()
 }
 
+/// A server on the numbered mock, its rate limit raised: these tests take many actions.
 async fn stack() -> (Stack, String) {
-    let s = Stack::start_with(MockOpenAi::setup().answers(vec![numbered()]), vec![]).await;
+    let env = vec![("LINK_RATE_LIMIT_PER_MINUTE", "1000".to_owned())];
+    let s = Stack::start_with(MockOpenAi::setup().answers(vec![numbered()]), env).await;
     let token = s.server.token("alice").await;
     (s, token)
 }
