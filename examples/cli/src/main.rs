@@ -44,6 +44,10 @@ async fn main() -> ExitCode {
 
 /// A failure as the user should read it: what happened, and when to try again.
 pub(crate) fn describe(error: &Error) -> String {
+    if let Error::Conflict { .. } = error {
+        // The engine's words ask the caller to read again; here the next command does.
+        return "the conversation changed meanwhile (in another window?): try again".to_owned();
+    }
     match error.retry_after() {
         Some(after) => format!("{error} (try again in {} s)", after.as_secs().max(1)),
         None => error.to_string(),
@@ -58,4 +62,17 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_says_to_try_again() {
+        let text = describe(&Error::conflict(
+            "the conversation changed since it was read",
+        ));
+        assert!(text.ends_with("try again"), "{text}");
+    }
 }
