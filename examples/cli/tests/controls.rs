@@ -5,10 +5,11 @@
 
 mod support;
 
+use link::Message;
 use link::Role;
 use rexpect::session::PtySession;
 use support::mock_openai::{GRADUAL_REPLY, REPLY};
-use support::{Server, World, entered, exits_cleanly};
+use support::{Server, World, entered, exits_cleanly, stop_slow_reply};
 
 /// Says `text` and waits for the whole reply and the next prompt.
 fn say(chat: &mut PtySession, text: &str, reply: &str) {
@@ -22,6 +23,31 @@ fn command(chat: &mut PtySession, command: &str, shows: &str) {
     chat.send_line(command).unwrap();
     chat.exp_string(shows).unwrap();
     chat.exp_string("you> ").unwrap();
+}
+
+/// Forks with `/fork` and gives the id of the fork the chat moved to.
+fn fork(chat: &mut PtySession) -> String {
+    chat.send_line("/fork").unwrap();
+    let (_, forked) = chat
+        .exp_regex("forked: conversation [0-9a-f-]{36}")
+        .unwrap();
+    chat.exp_string("you> ").unwrap();
+    forked
+        .trim_start_matches("forked: conversation ")
+        .to_owned()
+}
+
+/// Conversation `id` as stored, asserting that after the greeting it holds a first turn and
+/// then the turn `/edit` rewrote to "Tell it gradually".
+fn stored_after_edit(world: &World, id: &str) -> Vec<Message> {
+    let (_, messages) = world.stored(id);
+    let said: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        said[1..],
+        ["Who are you?", REPLY, "Tell it gradually", GRADUAL_REPLY],
+        "{said:?}"
+    );
+    messages
 }
 
 /// The last system prompt the model was sent.
@@ -68,14 +94,7 @@ fn regen_alt_me_undo_edit_and_fork_in_process() {
     // /edit rewrites "And the dog?" and the reply to it is made again.
     command(&mut chat, "/edit Tell it gradually", GRADUAL_REPLY);
 
-    chat.send_line("/fork").unwrap();
-    let (_, forked) = chat
-        .exp_regex("forked: conversation [0-9a-f-]{36}")
-        .unwrap();
-    let fork = forked
-        .trim_start_matches("forked: conversation ")
-        .to_owned();
-    chat.exp_string("you> ").unwrap();
+    let fork = fork(&mut chat);
     say(&mut chat, "Only in the fork", REPLY);
     command(&mut chat, "/me clear", "user persona cleared");
     command(&mut chat, "/me", "no user persona");
@@ -84,13 +103,7 @@ fn regen_alt_me_undo_edit_and_fork_in_process() {
 
     // The original: the regenerated reply keeps both versions with the first chosen, the
     // undone turn is gone, the edited message and its new reply are last.
-    let (_, messages) = world.stored(&id);
-    let said: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
-    assert_eq!(
-        said[1..],
-        ["Who are you?", REPLY, "Tell it gradually", GRADUAL_REPLY],
-        "{said:?}"
-    );
+    let messages = stored_after_edit(&world, &id);
     assert_eq!(messages[2].alternatives, [REPLY, REPLY]);
     assert_eq!(messages[2].chosen, 0);
     assert_eq!(messages[3].role, Role::User);
@@ -115,12 +128,7 @@ fn a_stopped_regen_changes_nothing_and_undo_keeps_the_greeting() {
     command(&mut chat, "/help", "/edit <text>");
 
     // The slow reply is stopped, then so is its regeneration.
-    chat.send_line("tell it slowly").unwrap();
-    chat.exp_string("word2 ").unwrap();
-    chat.send_control('c').unwrap();
-    chat.exp_string("(stopped; the part already said is kept)")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    stop_slow_reply(&mut chat);
     chat.send_line("/regen").unwrap();
     chat.exp_string("word1 ").unwrap();
     chat.send_control('c').unwrap();
@@ -167,23 +175,12 @@ fn regen_undo_and_me_through_a_running_server() {
     say(&mut chat, "And the dog?", REPLY);
     command(&mut chat, "/edit Tell it gradually", GRADUAL_REPLY);
     command(&mut chat, "/me Watson — a doctor", "you are Watson");
-    chat.send_line("/fork").unwrap();
-    let (_, forked) = chat
-        .exp_regex("forked: conversation [0-9a-f-]{36}")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    let fork = fork(&mut chat);
     chat.send_line("/quit").unwrap();
     exits_cleanly(&mut chat);
 
-    let (_, messages) = world.stored(&id);
-    let said: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
-    assert_eq!(
-        said[1..],
-        ["Who are you?", REPLY, "Tell it gradually", GRADUAL_REPLY],
-        "{said:?}"
-    );
-    let fork = forked.trim_start_matches("forked: conversation ");
-    assert_eq!(world.stored(fork).1.len(), messages.len());
+    let messages = stored_after_edit(&world, &id);
+    assert_eq!(world.stored(&fork).1.len(), messages.len());
     let me = world.stored_user_persona().unwrap();
     assert_eq!(
         (me.name.as_str(), me.description.as_str()),

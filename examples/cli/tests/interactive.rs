@@ -6,7 +6,7 @@
 mod support;
 
 use support::mock_openai::REPLY;
-use support::{World, entered, exits_cleanly};
+use support::{World, entered, exits_cleanly, stop_slow_reply};
 
 #[test]
 fn chat_interrupt_resume_and_leave() {
@@ -23,12 +23,7 @@ fn chat_interrupt_resume_and_leave() {
     chat.exp_string("you> ").unwrap();
 
     // A slow reply: some words arrive, Ctrl-C stops it, and the program stays.
-    chat.send_line("tell it slowly").unwrap();
-    chat.exp_string("word2 ").unwrap();
-    chat.send_control('c').unwrap();
-    chat.exp_string("(stopped; the part already said is kept)")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    stop_slow_reply(&mut chat);
 
     // Commands.
     chat.send_line("/persona").unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::mock_openai::REPLY;
-use support::{Server, World, entered};
+use support::{Server, World, entered, stop_slow_reply};
 
 /// One HTTP/1.1 exchange on a fresh connection to `url` (`http://host:port`): the status
 /// and the body. The CLI's tests have no HTTP client of their own, and need only this.
@@ -147,12 +147,7 @@ fn ctrl_c_stops_a_streamed_reply_from_the_server_and_the_part_is_kept() {
     let mut chat = spawn(&["chat", "Sherlock Holmes"]);
     let id = entered(&mut chat);
     chat.exp_string("you> ").unwrap();
-    chat.send_line("tell it slowly").unwrap();
-    chat.exp_string("word2 ").unwrap();
-    chat.send_control('c').unwrap();
-    chat.exp_string("(stopped; the part already said is kept)")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    stop_slow_reply(&mut chat);
     chat.send_line("/quit").unwrap();
     chat.exp_eof().unwrap();
 

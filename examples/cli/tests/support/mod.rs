@@ -36,6 +36,18 @@ pub fn entered(session: &mut PtySession) -> String {
     matched.trim_start_matches("conversation ").to_owned()
 }
 
+/// Says "tell it slowly" (the mock's slow reply), stops the reply with Ctrl-C after three
+/// words, and waits for the note that the part said is kept and for the next prompt.
+pub fn stop_slow_reply(session: &mut PtySession) {
+    session.send_line("tell it slowly").unwrap();
+    session.exp_string("word2 ").unwrap();
+    session.send_control('c').unwrap();
+    session
+        .exp_string("(stopped; the part already said is kept)")
+        .unwrap();
+    session.exp_string("you> ").unwrap();
+}
+
 /// A mock upstream, a temporary data directory, and `link` commands wired to both.
 pub struct World {
     /// The mock OpenAI server.
