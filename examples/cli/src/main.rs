@@ -49,6 +49,8 @@ pub(crate) fn describe(error: &Error) -> String {
         return "the conversation changed meanwhile (in another window?): try again".to_owned();
     }
     match error.retry_after() {
+        // Its own words already say when.
+        Some(_) if matches!(error, Error::RateLimited { .. }) => error.to_string(),
         Some(after) => format!("{error} (try again in {} s)", after.as_secs().max(1)),
         None => error.to_string(),
     }
@@ -74,5 +76,16 @@ mod tests {
             "the conversation changed since it was read",
         ));
         assert!(text.ends_with("try again"), "{text}");
+    }
+
+    #[test]
+    fn when_to_try_again_is_said_once() {
+        let limited = Error::RateLimited {
+            retry_after: std::time::Duration::from_secs(2),
+        };
+        assert_eq!(describe(&limited), "rate limited: retry after 2 s");
+        let busy = Error::provider("openai", "overloaded")
+            .with_retry_after(std::time::Duration::from_secs(3));
+        assert!(describe(&busy).ends_with("(try again in 3 s)"));
     }
 }

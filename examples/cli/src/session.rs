@@ -215,7 +215,9 @@ impl<'a> Session<'a> {
             done: Some(ReplyEvent::Done(done)),
             ..
         }) = &played
-            && let Some(version) = show::version(self.style, &done.message)
+            // A server older than the chat controls sends no stored message: no version.
+            && let Some(message) = &done.message
+            && let Some(version) = show::version(self.style, message)
         {
             out::print(&format!(" {version}"));
         }

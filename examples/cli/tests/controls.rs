@@ -63,7 +63,9 @@ fn last_system_prompt(world: &World) -> String {
 #[test]
 fn regen_alt_me_undo_edit_and_fork_in_process() {
     let world = World::new();
-    let mut chat = world.pty(&["chat", "Sherlock Holmes"]);
+    // Room for more actions than the default 25 requests a minute (a reply costs 2).
+    let args = ["--rate-limit-per-minute", "100", "chat", "Sherlock Holmes"];
+    let mut chat = world.pty(&args);
     let id = entered(&mut chat);
     chat.exp_string("you> ").unwrap();
     say(&mut chat, "Who are you?", REPLY);
@@ -158,7 +160,8 @@ fn a_stopped_regen_changes_nothing_and_undo_keeps_the_greeting() {
 #[test]
 fn regen_undo_and_me_through_a_running_server() {
     let world = World::new();
-    let server = Server::start(&world);
+    // Room for more actions than the default 25 requests a minute (a reply costs 2).
+    let server = Server::start_with(&world, &[("LINK_RATE_LIMIT_PER_MINUTE", "100")]);
     let mut chat = world.pty(&server.args(&["chat", "Sherlock Holmes"]));
     let id = entered(&mut chat);
     chat.exp_string("you> ").unwrap();

@@ -91,8 +91,22 @@ mod tests {
             panic!("not done: {:?}", got[2])
         };
         assert_eq!(done.message_id, "m1");
-        assert_eq!(done.message.alternatives, ["Hi", "Hello"]);
-        assert_eq!(done.message.chosen, 1);
+        let message = done.message.as_ref().unwrap();
+        assert_eq!(message.alternatives, ["Hi", "Hello"]);
+        assert_eq!(message.chosen, 1);
+    }
+
+    #[tokio::test]
+    async fn a_done_event_from_an_older_server_has_no_message() {
+        let got = events(
+            "event: done\ndata: {\"stop_reason\":\"end_turn\",\"usage\":null,\"message_id\":\"m1\"}\n\n",
+        )
+        .await;
+        let Ok(ReplyEvent::Done(done)) = &got[0] else {
+            panic!("not done: {got:?}")
+        };
+        assert_eq!(done.message_id, "m1");
+        assert!(done.message.is_none());
     }
 
     #[tokio::test]

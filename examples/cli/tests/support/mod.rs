@@ -228,6 +228,11 @@ impl Server {
 
     /// Starts link-server in dev auth mode on the world's database and mock.
     pub fn start(world: &World) -> Self {
+        Self::start_with(world, &[])
+    }
+
+    /// [`Server::start`] with more environment variables, e.g. a higher rate limit.
+    pub fn start_with(world: &World, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(Self::binary());
         command
             .env_clear()
@@ -241,7 +246,8 @@ impl Server {
             .env("OPENAI_BASE_URL", &world.mock.base_url)
             .env("OPENAI_API_KEY", mock_openai::KEY)
             .env("LINK_SHUTDOWN_GRACE_SECS", "1")
-            .current_dir(world.dir.path());
+            .current_dir(world.dir.path())
+            .envs(env.iter().copied());
         Self(ServerProcess::spawn(&mut command))
     }
 }
