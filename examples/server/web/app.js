@@ -52,6 +52,11 @@
     if (error.status === 401 && during !== "account") {
       return "Your session has ended. Please sign in again.";
     }
+    if (error.code === "quota_exceeded") {
+      // The server's message says which quota (the day's tokens, or replies at once) and,
+      // for the daily one, when it renews: a wait in seconds would read as "40000 seconds".
+      return error.message;
+    }
     if (error.status === 429) {
       return "Too many requests: you are over the limit." +
         (wait || " Try again in a minute.");
