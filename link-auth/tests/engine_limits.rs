@@ -49,7 +49,9 @@ async fn each_action_costs_what_it_does() {
     let detail = link.create_conversation(&alice, request).await.unwrap();
     let id = detail.conversation.id;
     link.send(&alice, id, "Who are you?").await.unwrap();
-    link.list_conversations(&alice).await.unwrap();
+    link.list_conversations(&alice, &Default::default())
+        .await
+        .unwrap();
     let given = PersonaSource::Persona(Box::new(detail.conversation.persona));
     link.create_conversation(&alice, given).await.unwrap();
     assert_eq!(

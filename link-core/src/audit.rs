@@ -35,6 +35,24 @@ pub enum AuditAction {
     GetConversation,
     /// Deleted a conversation.
     DeleteConversation,
+    /// Asked for another version of the last reply (or a reply to a message that had none).
+    RegenerateReply,
+    /// Edited one of their messages and had the character answer it again.
+    ResendMessage,
+    /// Chose which version of a message later prompts see.
+    ChooseAlternative,
+    /// Edited a message, theirs or the character's.
+    EditMessage,
+    /// Removed the newest turns of a conversation.
+    Rewind,
+    /// Started a conversation from part of another.
+    ForkConversation,
+    /// Changed a conversation's settings (its user persona).
+    UpdateConversation,
+    /// Read their default user persona.
+    GetUserPersona,
+    /// Set or cleared their default user persona.
+    SetUserPersona,
 }
 
 impl AuditAction {
@@ -44,8 +62,8 @@ impl AuditAction {
     /// | action | cost |
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
-    /// | send a message, whole or streamed (a reply) | 2 |
-    /// | list, read, delete; start a conversation from a given persona (no model call) | 1 |
+    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
+    /// | list, read, delete, edit, choose a version, rewind, fork, settings; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
     /// use link_core::AuditAction;
@@ -56,10 +74,20 @@ impl AuditAction {
     pub const fn cost(self) -> u32 {
         match self {
             AuditAction::ExtractPersona | AuditAction::CreateConversation => 4,
-            AuditAction::SendMessage | AuditAction::StreamMessage => 2,
+            AuditAction::SendMessage
+            | AuditAction::StreamMessage
+            | AuditAction::RegenerateReply
+            | AuditAction::ResendMessage => 2,
             AuditAction::ListConversations
             | AuditAction::GetConversation
-            | AuditAction::DeleteConversation => 1,
+            | AuditAction::DeleteConversation
+            | AuditAction::ChooseAlternative
+            | AuditAction::EditMessage
+            | AuditAction::Rewind
+            | AuditAction::ForkConversation
+            | AuditAction::UpdateConversation
+            | AuditAction::GetUserPersona
+            | AuditAction::SetUserPersona => 1,
         }
     }
 
@@ -72,6 +100,8 @@ impl AuditAction {
                 | AuditAction::CreateConversation
                 | AuditAction::SendMessage
                 | AuditAction::StreamMessage
+                | AuditAction::RegenerateReply
+                | AuditAction::ResendMessage
         )
     }
 }

@@ -73,6 +73,13 @@ pub enum Error {
         /// What was looked for, e.g. `"conversation"`.
         what: String,
     },
+    /// The request was based on a state of the conversation that has changed since (another
+    /// request added, edited or removed messages first); read it again and retry.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What changed.
+        message: String,
+    },
     /// A guardrail blocked the input or the output.
     #[error("blocked by guardrail: {message}")]
     GuardrailBlocked {
@@ -195,6 +202,13 @@ impl Error {
     pub fn unauthorized(reason: impl Into<String>) -> Self {
         Error::Unauthorized {
             reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Conflict`].
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            message: message.into(),
         }
     }
 

@@ -15,7 +15,7 @@ mod forward;
 
 use crate::{
     AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    Message, Persona, Principal, Result,
+    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
 };
 
 /// Turns a free-text request ("Sherlock Holmes", "a grumpy pirate who loves cats") into a
@@ -194,8 +194,20 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// One conversation of `owner`, or `None`.
     async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>>;
 
-    /// All conversations of `owner`, most recently updated first.
-    async fn list(&self, owner: &str) -> Result<Vec<Conversation>>;
+    /// A page of `owner`'s conversations, most recently updated first (ties: the newer id
+    /// first). A conversation updated while a client pages may appear twice or be skipped
+    /// by that listing; none of the others is. A cursor the store did not make is an
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
+    async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>>;
+
+    /// Changes a conversation's own fields and returns it as stored.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if it is not `owner`'s.
+    async fn update(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        patch: &ConversationPatch,
+    ) -> Result<Conversation>;
 
     /// Deletes a conversation and its messages; `false` if there was none.
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool>;
@@ -203,23 +215,32 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// Appends a message and bumps the conversation's `updated_at` to the message's
     /// `created_at` (never backwards: an older message leaves it as it was).
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
-    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()>;
+    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
+        self.append_all(owner, id, std::slice::from_ref(message))
+            .await
+    }
 
-    /// Appends `messages` in order (a user's message and the reply), as one atomic write where
-    /// the store can: SQLite commits them in one transaction, which halves the disk writes of
-    /// a turn. The default appends them one by one.
-    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
+    /// Appends `messages` in order (a user's message and the reply) in one atomic write:
+    /// SQLite commits them in one transaction, which halves the disk writes of a turn. The
+    /// default is a [`Splice`] that only appends.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not
+    /// `owner`'s, also when `messages` is empty.
     async fn append_all(
         &self,
         owner: &str,
         id: ConversationId,
         messages: &[Message],
     ) -> Result<()> {
-        for message in messages {
-            self.append(owner, id, message).await?;
-        }
-        Ok(())
+        let splice = Splice {
+            append: messages.to_vec(),
+            ..Splice::default()
+        };
+        self.splice(owner, id, &splice).await
     }
+
+    /// Applies a [`Splice`] (cut, rewrite, append) atomically: all of it or, on any error,
+    /// nothing. See [`Splice`] for the checks and their errors.
+    async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()>;
 
     /// The conversation's messages, oldest first; with `last`, only the newest `last` of them.
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
@@ -229,6 +250,12 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
         id: ConversationId,
         last: Option<usize>,
     ) -> Result<Vec<Message>>;
+
+    /// `owner`'s default user persona, if they set one.
+    async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>>;
+
+    /// Sets (or with `None`, clears) `owner`'s default user persona.
+    async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()>;
 
     /// Whether the store can serve requests (for readiness probes).
     async fn ping(&self) -> Result<()> {

@@ -20,6 +20,7 @@
 
 mod auth;
 mod chat;
+mod controls;
 mod conversation;
 mod error;
 pub mod events;
@@ -31,6 +32,10 @@ pub use auth::{
     SignUpBody, SignUpReply, TokenRequest, TokenResponse,
 };
 pub use chat::{ChatBody, ChatReplyBody};
+pub use controls::{
+    EditMessage, ForkBody, ForkOriginBody, RewindBody, RewindReply, UpdateConversation,
+    UserPersonaBody, UserPersonaReply,
+};
 pub use conversation::{
     ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
     ReplyBody, SendMessage, UsageBody,

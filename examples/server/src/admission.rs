@@ -106,7 +106,12 @@ impl Demand {
             (&Method::POST, "/v1/personas" | "/v1/conversations" | "/v1/chat") => {
                 Some(AuditAction::ExtractPersona)
             }
-            (&Method::POST, "/v1/conversations/{id}/messages") => Some(AuditAction::SendMessage),
+            (
+                &Method::POST,
+                "/v1/conversations/{id}/messages"
+                | "/v1/conversations/{id}/regenerate"
+                | "/v1/conversations/{id}/messages/{message_id}/resend",
+            ) => Some(AuditAction::SendMessage),
             _ => None,
         };
         match action {

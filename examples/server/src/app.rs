@@ -3,12 +3,14 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::routes::{account, cards, chat, conversations, dev_token, health, personas};
+use crate::routes::{
+    account, cards, chat, controls, conversations, dev_token, health, me, personas,
+};
 use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
 
@@ -40,9 +42,29 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/v1/conversations/import", post(cards::import))
         .route(
             "/v1/conversations/{id}",
-            get(conversations::get).delete(conversations::delete),
+            get(conversations::get)
+                .patch(conversations::update)
+                .delete(conversations::delete),
         )
         .route("/v1/conversations/{id}/messages", post(conversations::send))
+        .route(
+            "/v1/conversations/{id}/messages/{message_id}",
+            patch(controls::edit),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{message_id}/resend",
+            post(controls::resend),
+        )
+        .route(
+            "/v1/conversations/{id}/regenerate",
+            post(controls::regenerate),
+        )
+        .route("/v1/conversations/{id}/rewind", post(controls::rewind))
+        .route("/v1/conversations/{id}/fork", post(controls::fork))
+        .route(
+            "/v1/me/persona",
+            get(me::get).put(me::put).delete(me::delete),
+        )
         .route("/v1/chat", post(chat::chat))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -132,7 +154,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

@@ -34,8 +34,17 @@ use crate::{error, routes};
         routes::conversations::create,
         routes::conversations::list,
         routes::conversations::get,
+        routes::conversations::update,
         routes::conversations::delete,
         routes::conversations::send,
+        routes::controls::regenerate,
+        routes::controls::resend,
+        routes::controls::edit,
+        routes::controls::rewind,
+        routes::controls::fork,
+        routes::me::get,
+        routes::me::put,
+        routes::me::delete,
         routes::cards::import,
         routes::chat::chat,
     ),
@@ -75,11 +84,14 @@ pub fn document() -> Value {
 
 /// Adds the answers that layers give on every route of a kind, so that no handler has to
 /// repeat them: a JSON body that does not parse (400), is too large (413) or is not JSON
-/// (415), and on protected routes a missing or bad token (401) and the rate limit (429). A
-/// response the handler documents itself is kept.
+/// (415), an id in the path that is not one (400), and on protected routes a missing or bad
+/// token (401) and the rate limit (429). A response the handler documents itself is kept.
 fn add_shared_responses(doc: &mut Value) {
     for operation in operations(doc) {
         let mut shared = Vec::new();
+        if takes_a_path_id(operation) {
+            shared.push(("400", "An id in the path is malformed"));
+        }
         if operation.get("requestBody").is_some() {
             shared.extend([
                 ("400", "The body is not valid JSON of the documented shape"),
@@ -107,12 +119,22 @@ fn add_shared_responses(doc: &mut Value) {
     }
 }
 
+fn takes_a_path_id(operation: &Value) -> bool {
+    operation["parameters"]
+        .as_array()
+        .is_some_and(|params| params.iter().any(|p| p["in"] == "path"))
+}
+
 /// The operations that take a conversation id: (link name, operationId, parameter).
-const TAKE_A_CONVERSATION: [(&str, &str, &str); 4] = [
+const TAKE_A_CONVERSATION: [(&str, &str, &str); 8] = [
     ("ReadConversation", "get", "id"),
     ("SendMessage", "send", "id"),
     ("ExportCard", "export", "conversation_id"),
     ("DeleteConversation", "delete", "id"),
+    ("UpdateConversation", "update", "id"),
+    ("Regenerate", "regenerate", "id"),
+    ("Rewind", "rewind", "id"),
+    ("Fork", "fork", "id"),
 ];
 
 /// The answers that name a conversation: (schema, JSON pointer to its id).

@@ -64,6 +64,7 @@ mod rows {
         problems: w.message.split("; ").map(str::to_owned).collect(),
     });
     pub(super) const NOT_FOUND: Class = Class::new("not_found", 404, exit::NOT_FOUND, |w| Error::not_found(w.message));
+    pub(super) const CONFLICT: Class = Class::new("conflict", 409, USAGE, |w| Error::conflict(w.message));
     pub(super) const GUARDRAIL_BLOCKED: Class = Class::new("guardrail_blocked", 422, UPSTREAM, |w| Error::GuardrailBlocked { message: w.message });
     // The filter withheld text: never say what it was.
     pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message }).saying("the reply was withheld by the content filter");
@@ -85,7 +86,7 @@ use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
-const BY_CODE: [Class; 18] = [
+const BY_CODE: [Class; 19] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
@@ -93,6 +94,7 @@ const BY_CODE: [Class; 18] = [
     INVALID_REQUEST,
     INVALID_PERSONA,
     NOT_FOUND,
+    CONFLICT,
     GUARDRAIL_BLOCKED,
     CONTENT_FILTERED,
     REFUSAL,
@@ -194,6 +196,7 @@ impl Error {
             Error::InvalidRequest { .. } => INVALID_REQUEST,
             Error::InvalidPersona { .. } => INVALID_PERSONA,
             Error::NotFound { .. } => NOT_FOUND,
+            Error::Conflict { .. } => CONFLICT,
             Error::GuardrailBlocked { .. } => GUARDRAIL_BLOCKED,
             Error::ContentFiltered { .. } => CONTENT_FILTERED,
             Error::Refusal { .. } => REFUSAL,
@@ -331,6 +334,7 @@ mod tests {
                 4,
             ),
             (Error::not_found("conversation"), "not_found", 404, 5),
+            (Error::conflict("changed"), "conflict", 409, 2),
             (
                 Error::GuardrailBlocked {
                     message: "no".into(),

@@ -16,8 +16,8 @@ use super::{
     RateLimiter,
 };
 use crate::{
-    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId, Message,
-    Persona, Principal, Result,
+    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
+    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
 };
 
 /// Implements the six ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
@@ -99,8 +99,33 @@ macro_rules! forward_ports {
                 (**self).get(owner, id).await
             }
 
-            async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
-                (**self).list(owner).await
+            async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+                (**self).list(owner, page).await
+            }
+
+            async fn update(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                patch: &ConversationPatch,
+            ) -> Result<Conversation> {
+                (**self).update(owner, id, patch).await
+            }
+
+            async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+                (**self).splice(owner, id, splice).await
+            }
+
+            async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+                (**self).user_persona(owner).await
+            }
+
+            async fn set_user_persona(
+                &self,
+                owner: &str,
+                persona: Option<UserPersona>,
+            ) -> Result<()> {
+                (**self).set_user_persona(owner, persona).await
             }
 
             async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
@@ -196,8 +221,25 @@ mod tests {
         async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
             self.0.get(owner, id).await
         }
-        async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
-            self.0.list(owner).await
+        async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+            self.0.list(owner, page).await
+        }
+        async fn update(
+            &self,
+            owner: &str,
+            id: ConversationId,
+            patch: &ConversationPatch,
+        ) -> Result<Conversation> {
+            self.0.update(owner, id, patch).await
+        }
+        async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+            self.0.splice(owner, id, splice).await
+        }
+        async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+            self.0.user_persona(owner).await
+        }
+        async fn set_user_persona(&self, owner: &str, p: Option<UserPersona>) -> Result<()> {
+            self.0.set_user_persona(owner, p).await
         }
         async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
             self.0.delete(owner, id).await

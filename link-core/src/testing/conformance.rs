@@ -27,6 +27,7 @@ pub mod chat;
 pub mod extractor;
 pub mod limit;
 pub mod store;
+pub mod store_controls;
 
 pub use auth::{Tokens, authenticator};
 pub use chat::chat_model;
