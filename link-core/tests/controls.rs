@@ -467,3 +467,36 @@ async fn a_dropped_resend_stream_keeps_the_old_message_and_the_turns_after_it() 
     );
     assert_eq!(messages(&f, id).await, before, "before, never a mix");
 }
+
+#[tokio::test]
+async fn a_cards_alternate_greetings_are_versions_of_the_greeting() {
+    let f = fixture(ScriptedChatModel::replying(["A."]));
+    let persona = Persona::new(
+        "Captain Whiskers",
+        PersonaKind::Original,
+        "A pirate.",
+        "Arr!",
+    );
+    let mut card = link_core::CharacterCard::from_persona(&persona);
+    card.data.alternate_greetings = vec!["Ahoy, {{user}}!".into(), "Avast, <USER>.".into()];
+    let source = PersonaSource::Card(Box::new(card));
+    let detail = f
+        .link
+        .create_conversation(&ctx("alice"), source)
+        .await
+        .unwrap();
+    let greeting = &detail.messages[0];
+    assert_eq!(
+        greeting.alternatives,
+        ["Arr!", "Ahoy, User!", "Avast, User."]
+    );
+    assert_eq!((greeting.chosen, greeting.content.as_str()), (0, "Arr!"));
+    let id = detail.conversation.id;
+    let chosen = f
+        .link
+        .choose_alternative(&ctx("alice"), id, greeting.id, 1)
+        .await
+        .unwrap();
+    assert_eq!(chosen.content, "Ahoy, User!");
+    assert_eq!(messages(&f, id).await[0].content, "Ahoy, User!");
+}

@@ -104,13 +104,19 @@ impl Link {
             action = action.with_input(request);
         }
         self.act(ctx, action, async |audit| {
-            let persona = match &source {
-                PersonaSource::Request(request) => self.persona_from(audit, request).await?,
-                PersonaSource::Persona(persona) => persona.as_ref().clone().validated()?,
+            let (persona, alternates) = match &source {
+                PersonaSource::Request(request) => {
+                    (self.persona_from(audit, request).await?, vec![])
+                }
+                PersonaSource::Persona(persona) => (persona.as_ref().clone().validated()?, vec![]),
+                PersonaSource::Card(card) => {
+                    let greetings = card.greetings()?;
+                    (card.to_persona()?, greetings.into_iter().skip(1).collect())
+                }
             };
             let conversation = Conversation::new(ctx.principal.sub.clone(), persona);
             audit.conversation(conversation.id);
-            let greeting = self.greeting(ctx, &conversation).await?;
+            let greeting = self.greeting(ctx, &conversation, alternates).await?;
             audit.response(&greeting.content, None);
             self.store
                 .create(&conversation, std::slice::from_ref(&greeting))
@@ -123,13 +129,22 @@ impl Link {
         .await
     }
 
-    /// The greeting message, with the card macros filled in for who the user is now.
-    async fn greeting(&self, ctx: &RequestContext, conversation: &Conversation) -> Result<Message> {
+    /// The greeting message (with `alternates` as its other versions), the card macros
+    /// filled in for who the user is now.
+    async fn greeting(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+        alternates: Vec<String>,
+    ) -> Result<Message> {
         let user = self.user_persona_in(ctx, conversation).await?;
         let user = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = &conversation.persona;
-        let text = expand_macros(&persona.greeting, user, &persona.name);
-        Ok(Message::new(Role::Assistant, text))
+        let versions = std::iter::once(&persona.greeting)
+            .chain(&alternates)
+            .map(|text| expand_macros(text, user, &persona.name))
+            .collect();
+        Ok(Message::with_versions(Role::Assistant, versions))
     }
 
     async fn persona_from(&self, audit: &mut AuditGuard, request: &str) -> Result<Persona> {

@@ -34,7 +34,8 @@ pub async fn export(
     Ok(Json(card).into_response())
 }
 
-/// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept.
+/// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept, and
+/// the card's `alternate_greetings` become versions of the greeting.
 #[utoipa::path(post, path = "/v1/conversations/import", tag = "conversations",
     request_body(content = Object, description = "Character Card V2 JSON"),
     security(("bearer" = [])),
@@ -50,10 +51,9 @@ pub async fn import(
     ApiJson(card): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let card = CharacterCard::from_json(&card.to_string())?;
-    let persona = card.to_persona()?;
     let detail = state
         .link
-        .create_conversation(&ctx, PersonaSource::Persona(Box::new(persona)))
+        .create_conversation(&ctx, PersonaSource::Card(Box::new(card)))
         .await?;
     let body = ConversationBody::from(detail);
     Ok((StatusCode::CREATED, Json(body)).into_response())
