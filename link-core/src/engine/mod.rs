@@ -7,6 +7,7 @@
 
 mod action;
 mod builder;
+mod caps;
 mod commit;
 mod context;
 mod controls;
@@ -25,6 +26,7 @@ pub use controls::Rewind;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;
+use caps::Growth;
 use guard::AuditGuard;
 
 use crate::user_persona::{DEFAULT_USER_NAME, expand_macros};
@@ -112,6 +114,9 @@ impl Link {
             audit.conversation(conversation.id);
             let greeting = self.greeting(ctx, &conversation).await?;
             audit.response(&greeting.content, None);
+            let greeting_only = std::slice::from_ref(&greeting);
+            self.check_caps(ctx, Growth::new_conversation(greeting_only))
+                .await?;
             self.store
                 .create(&conversation, std::slice::from_ref(&greeting))
                 .await?;

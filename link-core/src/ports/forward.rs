@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter,
+    RateLimiter, StoreUsage,
 };
 use crate::{
     AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
@@ -157,6 +157,14 @@ macro_rules! forward_ports {
                 last: Option<usize>,
             ) -> Result<Vec<Message>> {
                 (**self).messages(owner, id, last).await
+            }
+
+            async fn usage(
+                &self,
+                owner: &str,
+                conversation: Option<ConversationId>,
+            ) -> Result<StoreUsage> {
+                (**self).usage(owner, conversation).await
             }
 
             async fn ping(&self) -> Result<()> {
