@@ -80,7 +80,7 @@ async fn assert_refused<T: std::fmt::Debug>(
     let Error::Forbidden { reason } = &err else {
         panic!("expected forbidden, got {err:?}");
     };
-    assert!(reason.starts_with("storage limit reached: "), "{reason}");
+    assert!(reason.starts_with("storage limit reached ("), "{reason}");
     for word in words {
         assert!(reason.contains(word), "{reason:?} must say {word:?}");
     }
@@ -100,7 +100,7 @@ async fn the_conversation_cap_refuses_creating_and_forking_until_one_is_deleted(
     let first = create(&f).await.unwrap();
     create(&f).await.unwrap();
     let refused = create(&f).await;
-    let words = ["2 conversations", "delete conversations"];
+    let words = ["conversations per user: 2 of 2", "delete conversations"];
     assert_refused(&f, refused, &words, AuditAction::CreateConversation, 3).await;
     let forked = f.link.fork(&alice(), first, None).await;
     assert_refused(&f, forked, &words, AuditAction::ForkConversation, 4).await;
@@ -128,7 +128,7 @@ async fn the_message_cap_refuses_a_turn_that_would_overflow_the_conversation() {
     let calls = f.model.requests().len();
 
     let refused = f.link.send(&alice(), id, "three").await;
-    let words = ["at most 5 messages", "rewind"];
+    let words = ["messages in this conversation: 5 of 5", "rewind"];
     assert_refused(&f, refused, &words, AuditAction::SendMessage, 4).await;
     let streamed = f.link.send_stream(&alice(), id, "three").await.map(|_| ());
     assert_refused(&f, streamed, &words, AuditAction::StreamMessage, 5).await;
@@ -165,7 +165,12 @@ async fn the_byte_cap_refuses_writes_once_reached_until_a_conversation_is_delete
     let stored = messages(&f, id).await;
     assert_eq!(StoreUsage::bytes_of(&stored), greeting + 12);
 
-    let words = ["of the", "bytes", "delete conversations"];
+    let cap = format!(
+        "bytes of messages per user: {} of {}",
+        greeting + 12,
+        greeting + 10
+    );
+    let words = [cap.as_str(), "delete conversations"];
     let refused = f.link.send(&alice(), id, "x").await;
     assert_refused(&f, refused, &words, AuditAction::SendMessage, 3).await;
     let regenerated = f.link.regenerate(&alice(), id).await;

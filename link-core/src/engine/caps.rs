@@ -58,36 +58,37 @@ impl Link {
         let limits = &self.limits;
         let max = limits.max_conversations_per_user;
         if growth.conversation.is_none() && max > 0 && usage.conversations >= max {
-            return Some(cap_reached(format!(
-                "you have {} conversations, the most a user may keep; delete conversations to \
-                 start new ones",
-                usage.conversations
-            )));
+            let used = usage.conversations;
+            return Some(cap_reached(
+                format!("conversations per user: {used} of {max}"),
+                "delete conversations to start new ones",
+            ));
         }
         let max = limits.max_messages_per_conversation;
-        let messages = usage.messages.saturating_add(growth.messages);
-        if growth.messages > 0 && max > 0 && messages > max {
-            return Some(cap_reached(format!(
-                "a conversation may hold at most {max} messages; rewind this one or start \
-                 another"
-            )));
+        if growth.messages > 0 && max > 0 && usage.messages.saturating_add(growth.messages) > max {
+            let used = usage.messages;
+            return Some(cap_reached(
+                format!("messages in this conversation: {used} of {max}"),
+                "rewind it or start another conversation",
+            ));
         }
         // Every write that grows the store adds at least one byte (a reply still to come,
         // when nothing else is known), so a user at the cap can add nothing.
         let max = limits.max_stored_bytes_per_user;
         if max > 0 && usage.bytes.saturating_add(growth.bytes.max(1)) > max {
-            return Some(cap_reached(format!(
-                "you keep {} of the {max} bytes of messages a user may store; delete \
-                 conversations to make room",
-                usage.bytes
-            )));
+            let used = usage.bytes;
+            return Some(cap_reached(
+                format!("bytes of messages per user: {used} of {max}"),
+                "delete conversations to make room",
+            ));
         }
         None
     }
 }
 
-fn cap_reached(detail: String) -> Error {
+/// The refusal: which cap, how full it is, and what the user can do about it.
+fn cap_reached(cap: String, remedy: &str) -> Error {
     Error::Forbidden {
-        reason: format!("storage limit reached: {detail}"),
+        reason: format!("storage limit reached ({cap}); {remedy}"),
     }
 }
