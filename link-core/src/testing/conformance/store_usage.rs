@@ -92,7 +92,10 @@ pub async fn usage_follows_versions_cuts_and_deletes(store: &dyn ConversationSto
     let greeting = message_at(&fresh, 0, Role::Assistant, "Hi");
     let mut reply = message_at(&fresh, 2, Role::Assistant, "one");
     let turn = [message_at(&fresh, 1, Role::User, "q"), reply.clone()];
-    expect_ok(store.create(&fresh, &[greeting.clone()]).await, "create");
+    expect_ok(
+        store.create(&fresh, std::slice::from_ref(&greeting)).await,
+        "create",
+    );
     expect_ok(
         store.append_all(&owner, fresh.id, &turn).await,
         "append_all",
