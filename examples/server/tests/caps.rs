@@ -82,14 +82,10 @@ async fn writes_over_a_cap_are_refused_with_403_until_room_is_made() {
     assert_eq!(status, StatusCode::OK);
     let over = call(&s, &alice, Method::POST, &messages, send("And then?")).await;
     assert_refused(over, &["messages in this conversation: 3 of 3"]);
-    let streamed = Client::new()
-        .post(format!("{}{messages}", s.server.url))
-        .bearer_auth(&alice)
-        .header("accept", "text/event-stream")
-        .json(&json!({"content": "And then?"}))
-        .send()
-        .await
-        .unwrap();
+    let streamed = s
+        .server
+        .send_streamed(&alice, &id, "And then?", "caps")
+        .await;
     let status = streamed.status();
     assert_refused(
         (status, streamed.json().await.unwrap()),
