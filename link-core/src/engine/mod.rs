@@ -117,9 +117,7 @@ impl Link {
             let greeting_only = std::slice::from_ref(&greeting);
             self.check_caps(ctx, Growth::new_conversation(greeting_only))
                 .await?;
-            self.store
-                .create(&conversation, std::slice::from_ref(&greeting))
-                .await?;
+            self.store.create(&conversation, greeting_only).await?;
             Ok(ConversationDetail {
                 conversation,
                 messages: vec![greeting],
