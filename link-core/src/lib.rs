@@ -85,7 +85,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use persona::{Persona, PersonaKind};
 pub use ports::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter, Unlimited,
+    RateLimiter, StoreUsage, Unlimited,
 };
 pub use principal::{Principal, TokenUse};
 pub use prompt::{ApproxTokenCounter, PromptBuilder, TokenCounter};

@@ -12,6 +12,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 mod forward;
+mod usage;
+
+pub use usage::StoreUsage;
 
 use crate::{
     AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
@@ -256,6 +259,18 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
 
     /// Sets (or with `None`, clears) `owner`'s default user persona.
     async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()>;
+
+    /// How much `owner` keeps in the store (conversations and bytes of message text) and,
+    /// with `conversation`, how many messages that conversation holds: what the engine checks
+    /// its storage caps against before every write. Fails with
+    /// [`Error::NotFound`](crate::Error::NotFound) if `conversation` is not `owner`'s.
+    ///
+    /// The default reads every conversation and message of the owner through
+    /// [`list`](Self::list) and [`messages`](Self::messages); a store that can count (SQL's
+    /// `COUNT` and `SUM`) should override it.
+    async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
+        usage::scan(self, owner, conversation).await
+    }
 
     /// Whether the store can serve requests (for readiness probes).
     async fn ping(&self) -> Result<()> {

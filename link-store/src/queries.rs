@@ -17,6 +17,7 @@ use crate::codec::{
     encode_user_persona,
 };
 use crate::error::{is_constraint, storage};
+use crate::usage;
 
 /// Starts a write transaction that takes the write lock at once, so it never has to upgrade
 /// a read lock half-way (which can fail with SQLITE_BUSY regardless of the busy timeout).
@@ -58,6 +59,7 @@ pub(crate) fn create(
     for message in messages {
         insert_message(&tx, conversation.id, message)?;
     }
+    usage::refresh(&tx, conversation.id)?;
     tx.commit()
         .map_err(storage("committing a new conversation"))
 }
@@ -203,6 +205,7 @@ pub(crate) fn splice(
         .and_then(|mut stmt| stmt.execute(params![id.to_string(), at]))
         .map_err(storage("updating a conversation"))?;
     }
+    usage::refresh(&tx, id)?;
     tx.commit().map_err(storage("committing messages"))
 }
 

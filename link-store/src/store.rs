@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use link_core::{
     Conversation, ConversationId, ConversationPatch, ConversationStore, Error, Message, Page,
-    PageRequest, Result, Splice, UserPersona,
+    PageRequest, Result, Splice, StoreUsage, UserPersona,
 };
 
 use crate::checkpoint::Checkpointer;
@@ -252,6 +252,12 @@ impl ConversationStore for SqliteStore {
         let owner = owner.to_owned();
         self.pool
             .write(move |conn| queries::set_user_persona(conn, &owner, persona.as_ref()))
+            .await
+    }
+
+    async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
+        self.pool
+            .read_inline(|conn| crate::usage::usage(conn, owner, conversation))
             .await
     }
 

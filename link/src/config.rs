@@ -139,6 +139,29 @@ pub struct Config {
     /// How many stored messages are read to build a prompt, before token trimming.
     #[arg(long, env = "LINK_HISTORY_WINDOW", default_value_t = 200)]
     pub history_window: usize,
+
+    /// Most conversations a user may keep; creating or forking one more is refused
+    /// (403 `forbidden`). 0 = no cap.
+    #[arg(long, env = "LINK_MAX_CONVERSATIONS_PER_USER", default_value_t = 1000)]
+    pub max_conversations_per_user: usize,
+
+    /// Most messages one conversation may hold; a turn that would add more is refused
+    /// (403 `forbidden`). 0 = no cap.
+    #[arg(
+        long,
+        env = "LINK_MAX_MESSAGES_PER_CONVERSATION",
+        default_value_t = 10_000
+    )]
+    pub max_messages_per_conversation: usize,
+
+    /// Most bytes of message text (every version counted) a user may keep; a write once the
+    /// cap is reached is refused (403 `forbidden`). 0 = no cap.
+    #[arg(
+        long,
+        env = "LINK_MAX_STORED_BYTES_PER_USER",
+        default_value_t = 50_000_000
+    )]
+    pub max_stored_bytes_per_user: u64,
 }
 
 /// Parses an `Args` group from the environment alone (no flags).

@@ -39,6 +39,9 @@ impl Config {
             ))))
             .limits(EngineLimits {
                 history_window: self.history_window,
+                max_conversations_per_user: self.max_conversations_per_user,
+                max_messages_per_conversation: self.max_messages_per_conversation,
+                max_stored_bytes_per_user: self.max_stored_bytes_per_user,
                 ..EngineLimits::default()
             })
             .build()

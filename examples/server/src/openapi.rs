@@ -82,13 +82,34 @@ pub fn document() -> Value {
     doc
 }
 
+/// The operations that add to what a user stores, so a storage cap may refuse them (403).
+const STORE_MORE: [&str; 8] = [
+    "chat",
+    "create",
+    "import",
+    "fork",
+    "send",
+    "edit",
+    "resend",
+    "regenerate",
+];
+
 /// Adds the answers that layers give on every route of a kind, so that no handler has to
 /// repeat them: a JSON body that does not parse (400), is too large (413) or is not JSON
-/// (415), an id in the path that is not one (400), and on protected routes a missing or bad
-/// token (401) and the rate limit (429). A response the handler documents itself is kept.
+/// (415), an id in the path that is not one (400), on protected routes a missing or bad
+/// token (401) and the rate limit (429), and on routes that store more a storage cap (403).
+/// A response the handler documents itself is kept.
 fn add_shared_responses(doc: &mut Value) {
     for operation in operations(doc) {
         let mut shared = Vec::new();
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        if STORE_MORE.contains(&id) {
+            shared.push((
+                "403",
+                "A storage cap of yours is reached (conversations, messages in this \
+                 conversation, or bytes); delete conversations to make room",
+            ));
+        }
         if takes_a_path_id(operation) {
             shared.push(("400", "An id in the path is malformed"));
         }

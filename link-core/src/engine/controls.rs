@@ -7,12 +7,14 @@
 //! at once get one result and one [`Error::Conflict`].
 
 use super::action::Action;
+use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
 use super::turn::PreparedTurn;
 use super::{ConversationDetail, Link, Reply, TurnStream};
 use crate::{
     AuditAction, ConversationId, Error, Message, MessageId, RequestContext, Result, Role, Splice,
+    StoreUsage,
 };
 
 /// Which messages a [`Link::rewind`] removes. The conversation's first message (the greeting)
@@ -112,7 +114,13 @@ impl Link {
             let content = self.validate_message(content)?;
             audit.prompt(content);
             let mut target = self.message(ctx, id, message).await?;
+            let before = StoreUsage::message_bytes(&target);
             target.edit(content);
+            let added = StoreUsage::message_bytes(&target).saturating_sub(before);
+            if added > 0 {
+                self.check_caps(ctx, Growth::in_conversation(id, 0, added))
+                    .await?;
+            }
             self.replace(ctx, id, target).await
         })
         .await
@@ -164,6 +172,8 @@ impl Link {
                 .ok_or_else(|| Error::invalid("the conversation has no messages to fork"))?;
             let fork = source.fork_at(last.id);
             let copies: Vec<Message> = messages[..end].iter().map(Message::copied).collect();
+            self.check_caps(ctx, Growth::new_conversation(&copies))
+                .await?;
             self.store.create(&fork, &copies).await?;
             Ok(ConversationDetail {
                 conversation: fork,
@@ -191,6 +201,10 @@ impl Link {
             Role::Assistant => history.pop(),
             Role::User => None,
         };
+        // A new version of the reply adds only text; a missing reply adds a message.
+        let added = usize::from(target.is_none());
+        self.check_caps(ctx, Growth::in_conversation(id, added, 0))
+            .await?;
         let request = self
             .request_for(ctx, &conversation, &history, audit)
             .await?;
@@ -220,9 +234,15 @@ impl Link {
                 "only a user message can be sent again; edit the character's message instead",
             ));
         }
+        let removed = history.len() - (at + 1);
         history.truncate(at + 1);
+        let before = StoreUsage::message_bytes(&history[at]);
         history[at].edit(content);
         let edited = history[at].clone();
+        // The reply replaces the removed messages: it adds one only when none follows.
+        let added = StoreUsage::message_bytes(&edited).saturating_sub(before);
+        let growth = Growth::in_conversation(id, 1usize.saturating_sub(removed), added);
+        self.check_caps(ctx, growth).await?;
         let window = history.len().saturating_sub(self.limits.history_window);
         let request = self
             .request_for(ctx, &conversation, &history[window..], audit)

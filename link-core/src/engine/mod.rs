@@ -7,6 +7,7 @@
 
 mod action;
 mod builder;
+mod caps;
 mod commit;
 mod context;
 mod controls;
@@ -25,6 +26,7 @@ pub use controls::Rewind;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;
+use caps::Growth;
 use guard::AuditGuard;
 
 use crate::user_persona::{DEFAULT_USER_NAME, expand_macros};
@@ -118,9 +120,10 @@ impl Link {
             audit.conversation(conversation.id);
             let greeting = self.greeting(ctx, &conversation, alternates).await?;
             audit.response(&greeting.content, None);
-            self.store
-                .create(&conversation, std::slice::from_ref(&greeting))
+            let greeting_only = std::slice::from_ref(&greeting);
+            self.check_caps(ctx, Growth::new_conversation(greeting_only))
                 .await?;
+            self.store.create(&conversation, greeting_only).await?;
             Ok(ConversationDetail {
                 conversation,
                 messages: vec![greeting],

@@ -2,6 +2,7 @@
 //! stored after it.
 
 use super::Link;
+use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
@@ -30,6 +31,9 @@ impl Link {
         let content = self.validate_message(content)?;
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
+        let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
+        self.check_caps(ctx, Growth::in_conversation(id, 2, added))
+            .await?;
         let window = Some(self.limits.history_window);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
         let user = Message::new(Role::User, content);

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter,
+    RateLimiter, StoreUsage,
 };
 use crate::{
     AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
@@ -159,6 +159,14 @@ macro_rules! forward_ports {
                 (**self).messages(owner, id, last).await
             }
 
+            async fn usage(
+                &self,
+                owner: &str,
+                conversation: Option<ConversationId>,
+            ) -> Result<StoreUsage> {
+                (**self).usage(owner, conversation).await
+            }
+
             async fn ping(&self) -> Result<()> {
                 (**self).ping().await
             }
@@ -208,8 +216,9 @@ mod tests {
         }
     }
 
-    /// A store that overrides both defaulted methods: `ping` reports it is down and
-    /// `append_all` refuses, where the defaults would succeed.
+    /// A store that overrides the defaulted methods: `ping` reports it is down, `append_all`
+    /// refuses, where the defaults would succeed, and `usage` counts seven conversations
+    /// where the default would count none.
     #[derive(Debug, Default)]
     struct OwnDefaults(MemoryStore);
 
@@ -261,7 +270,16 @@ mod tests {
         async fn ping(&self) -> Result<()> {
             Err(Error::storage("own ping"))
         }
+        async fn usage(&self, _: &str, _: Option<ConversationId>) -> Result<StoreUsage> {
+            Ok(OWN_USAGE)
+        }
     }
+
+    const OWN_USAGE: StoreUsage = StoreUsage {
+        conversations: 7,
+        bytes: 0,
+        messages: 0,
+    };
 
     fn audit_event() -> AuditEvent {
         AuditEvent {
@@ -335,6 +353,18 @@ mod tests {
             defaults_of(Box::new(OwnDefaults::default())).await,
             expected
         );
+    }
+
+    #[tokio::test]
+    async fn wrapped_stores_keep_their_own_usage() {
+        async fn usage_of(store: impl ConversationStore) -> StoreUsage {
+            store.usage("alice", None).await.unwrap()
+        }
+        let shared: Arc<dyn ConversationStore> = Arc::new(OwnDefaults::default());
+        assert_eq!(usage_of(shared).await, OWN_USAGE);
+        let boxed: Box<dyn ConversationStore> = Box::new(OwnDefaults::default());
+        assert_eq!(usage_of(boxed).await, OWN_USAGE);
+        assert_eq!(usage_of(Arc::new(OwnDefaults::default())).await, OWN_USAGE);
     }
 
     /// A limiter whose every method answers on its own: 10 a period, weighed, and a token
