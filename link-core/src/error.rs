@@ -92,6 +92,13 @@ pub enum Error {
         /// What the provider said.
         message: String,
     },
+    /// A [`Moderator`](crate::Moderator) blocked the user's input or the model's output. The
+    /// blocked text is never in the error, only the categories the moderator named.
+    #[error("{}", blocked_message(categories))]
+    ContentBlocked {
+        /// Why, as the moderator named it (may be empty); safe to log and show.
+        categories: Vec<String>,
+    },
     /// The model declined to answer.
     #[error("the model refused: {message}")]
     Refusal {
@@ -153,6 +160,18 @@ pub enum Error {
     /// The caller went away before the work was done.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// The text of an [`Error::ContentBlocked`] without categories; with some, they follow it
+/// after `": "`, joined by `", "`.
+pub(crate) const CONTENT_BLOCKED: &str = "content blocked by moderation";
+
+fn blocked_message(categories: &[String]) -> String {
+    if categories.is_empty() {
+        CONTENT_BLOCKED.to_owned()
+    } else {
+        format!("{CONTENT_BLOCKED}: {}", categories.join(", "))
+    }
 }
 
 impl Error {
@@ -324,6 +343,19 @@ mod tests {
             .with_retry_after(Duration::from_secs(1))
             .with_body("x");
         assert_eq!(same, busy);
+    }
+
+    #[test]
+    fn content_blocked_names_its_categories_and_nothing_else() {
+        let err = Error::ContentBlocked {
+            categories: vec!["hate".into(), "violence".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "content blocked by moderation: hate, violence"
+        );
+        let bare = Error::ContentBlocked { categories: vec![] };
+        assert_eq!(bare.to_string(), "content blocked by moderation");
     }
 
     #[test]

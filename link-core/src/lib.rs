@@ -1,9 +1,9 @@
 //! # link-core
 //!
 //! The heart of Link, a toolkit for chatting with any character, famous or invented: the
-//! domain types ([`Persona`], [`ChatRequest`], [`ChatEvent`], ...), the six ports that
+//! domain types ([`Persona`], [`ChatRequest`], [`ChatEvent`], ...), the ports that
 //! providers plug into ([`PersonaExtractor`], [`ChatModel`], [`Authenticator`],
-//! [`RateLimiter`], [`AuditSink`], [`ConversationStore`]), the [`PromptBuilder`] and the
+//! [`RateLimiter`], [`AuditSink`], [`ConversationStore`], [`Moderator`]), the [`PromptBuilder`] and the
 //! engine [`Link`], which runs every action the same way:
 //!
 //! principal -> rate limit -> validate -> route -> prompt -> model -> persist -> audit.
@@ -51,6 +51,7 @@ mod error;
 pub mod extraction;
 mod ids;
 mod memory;
+pub mod moderation;
 pub mod page;
 pub mod persona;
 mod ports;
@@ -81,6 +82,7 @@ pub use engine::{
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
 pub use memory::MemoryStore;
+pub use moderation::{Moderator, NoModeration, TextSource, Verdict};
 pub use page::{Cursor, Page, PageRequest};
 pub use persona::{Persona, PersonaKind};
 pub use ports::{

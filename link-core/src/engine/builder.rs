@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::Link;
+use super::moderate::Moderation;
 use crate::{
-    AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, PersonaExtractor,
-    PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
+    AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, Moderator,
+    PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
 };
 
 /// Limits on what callers may send and keep.
@@ -43,7 +44,8 @@ impl Default for EngineLimits {
 }
 
 /// Builds a [`Link`]. The extractor and chat model are required; the store defaults to
-/// [`MemoryStore`], the limiter to [`Unlimited`], the audit sink to [`TracingAuditSink`].
+/// [`MemoryStore`], the limiter to [`Unlimited`], the audit sink to [`TracingAuditSink`];
+/// there is no moderator unless one is set.
 #[derive(Debug, Default)]
 pub struct LinkBuilder {
     extractor: Option<Arc<dyn PersonaExtractor>>,
@@ -53,6 +55,8 @@ pub struct LinkBuilder {
     audit: Option<Arc<dyn AuditSink>>,
     prompt: PromptBuilder,
     limits: EngineLimits,
+    moderator: Option<Arc<dyn Moderator>>,
+    model_moderates_turns: bool,
 }
 
 impl LinkBuilder {
@@ -92,6 +96,25 @@ impl LinkBuilder {
         self
     }
 
+    /// The moderator that checks, before the engine uses them: what users send (before any
+    /// model call), replies (before they are stored or returned; a streamed reply is held back
+    /// and released segment by segment, see [`Link::send_stream`]), and personas with their
+    /// greetings (extracted or given, before a conversation is created or a persona
+    /// returned). A blocked text is [`Error::ContentBlocked`]. Without one nothing is checked
+    /// and streamed text is not held back.
+    pub fn moderator(mut self, moderator: Arc<dyn Moderator>) -> Self {
+        self.moderator = Some(moderator);
+        self
+    }
+
+    /// Says that the chat model moderates its own input and replies (Bedrock Converse with a
+    /// guardrail does), so the [`moderator`](Self::moderator) checks only personas and
+    /// greetings: each text is checked once, not twice.
+    pub fn model_moderates_turns(mut self, yes: bool) -> Self {
+        self.model_moderates_turns = yes;
+        self
+    }
+
     /// Input limits and storage caps.
     pub fn limits(mut self, limits: EngineLimits) -> Self {
         self.limits = limits;
@@ -115,6 +138,10 @@ impl LinkBuilder {
                 .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full))),
             prompt: self.prompt,
             limits: self.limits,
+            moderation: self.moderator.map(|moderator| Moderation {
+                moderator,
+                turns: !self.model_moderates_turns,
+            }),
         })
     }
 }

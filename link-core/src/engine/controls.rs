@@ -112,6 +112,7 @@ impl Link {
             .with_input(content);
         self.act(ctx, action, async |audit| {
             let content = self.validate_message(content)?;
+            self.moderate_input(content).await?;
             audit.prompt(content);
             let mut target = self.message(ctx, id, message).await?;
             let before = StoreUsage::message_bytes(&target);
@@ -224,6 +225,7 @@ impl Link {
         audit: &mut AuditGuard,
     ) -> Result<PreparedTurn> {
         let content = self.validate_message(content)?;
+        self.moderate_input(content).await?;
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
         let mut history = self.store.messages(&ctx.principal.sub, id, None).await?;

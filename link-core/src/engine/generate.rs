@@ -4,6 +4,7 @@
 
 use super::action::Action;
 use super::guard::AuditGuard;
+use super::moderate::Gate;
 use super::stream::Driver;
 use super::turn::{PreparedTurn, blocked};
 use super::{Link, Reply, TurnStream};
@@ -21,8 +22,15 @@ impl Link {
         self.act(ctx, action.on(id), async |audit| {
             let turn = prepare(audit).await?;
             let response = self.model.complete(turn.request).await?;
+            let stopped = blocked(&response.stop_reason, &response.text);
+            if stopped.is_ok()
+                && let Err(error) = self.moderate_reply(&response.text).await
+            {
+                audit.withheld(response.usage);
+                return Err(error);
+            }
             audit.response(&response.text, response.usage);
-            blocked(&response.stop_reason, &response.text)?;
+            stopped?;
             let message = self
                 .commit_reply(ctx, id, &turn.commit, response.text)
                 .await?;
@@ -61,6 +69,7 @@ impl Link {
             conversation: id,
             commit,
             audit,
+            gate: self.turn_moderator().cloned().map(Gate::new),
         };
         Ok(driver.spawn(upstream))
     }

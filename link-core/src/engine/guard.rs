@@ -89,6 +89,13 @@ impl AuditGuard {
         });
     }
 
+    /// Records the tokens the model reported for a reply that moderation withheld, and no
+    /// text: the blocked text stays out of the audit log too.
+    pub(crate) fn withheld(&mut self, usage: Option<Usage>) {
+        self.response("", usage);
+        self.edit(|e| e.response = None);
+    }
+
     /// Records the event as failed with `error`, and gives the error back.
     pub(crate) async fn fail(self, error: Error) -> Error {
         let result: Result<(), Error> = Err(error);

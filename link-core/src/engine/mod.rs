@@ -13,6 +13,7 @@ mod context;
 mod controls;
 mod generate;
 mod guard;
+mod moderate;
 mod profile;
 mod results;
 mod stream;
@@ -33,7 +34,7 @@ use crate::user_persona::{DEFAULT_USER_NAME, expand_macros};
 use crate::{
     AuditAction, AuditSink, ChatModel, Conversation, ConversationId, ConversationStore, Error,
     Message, Page, PageRequest, Persona, PersonaExtractor, PromptBuilder, RateLimiter, Result,
-    Role, Route, persona::validate_request, route,
+    Role, Route, TextSource, persona::validate_request, route,
 };
 
 /// The Link engine. Cheap to clone; share one per process.
@@ -64,6 +65,7 @@ pub struct Link {
     audit: Arc<dyn AuditSink>,
     prompt: PromptBuilder,
     limits: EngineLimits,
+    moderation: Option<moderate::Moderation>,
 }
 
 impl Link {
@@ -88,6 +90,8 @@ impl Link {
         let action = Action::new(AuditAction::ExtractPersona).with_input(request);
         self.act(ctx, action, async |audit| {
             let persona = self.persona_from(audit, request).await?;
+            self.moderate_persona(&persona, &[], TextSource::Output)
+                .await?;
             audit.response(&persona.name, None);
             Ok(persona)
         })
@@ -95,7 +99,9 @@ impl Link {
     }
 
     /// Starts a conversation: the persona (extracted or given) is validated and stored, and its
-    /// greeting becomes the first message.
+    /// greeting becomes the first message. With a moderator, the persona and every version of
+    /// its greeting are checked first; blocked, no conversation is created
+    /// ([`Error::ContentBlocked`]).
     pub async fn create_conversation(
         &self,
         ctx: &RequestContext,
@@ -116,6 +122,12 @@ impl Link {
                     (card.to_persona()?, greetings.into_iter().skip(1).collect())
                 }
             };
+            // An extracted persona is the model's text; a given one (or a card) the user's.
+            let from = match &source {
+                PersonaSource::Request(_) => TextSource::Output,
+                _ => TextSource::Input,
+            };
+            self.moderate_persona(&persona, &alternates, from).await?;
             let conversation = Conversation::new(ctx.principal.sub.clone(), persona);
             audit.conversation(conversation.id);
             let greeting = self.greeting(ctx, &conversation, alternates).await?;
@@ -160,7 +172,9 @@ impl Link {
     /// Sends a message and waits for the whole reply; both are stored.
     ///
     /// A guardrail intervention is [`Error::GuardrailBlocked`] (and a content filter stop
-    /// [`Error::ContentFiltered`]); nothing of a blocked turn is stored.
+    /// [`Error::ContentFiltered`]); with a moderator, a blocked message or reply is
+    /// [`Error::ContentBlocked`] (a blocked message reaches no model). Nothing of a blocked
+    /// turn is stored.
     pub async fn send(
         &self,
         ctx: &RequestContext,
@@ -190,6 +204,13 @@ impl Link {
     /// one). Dropping the stream cancels the model call, stores the user's message with the
     /// partial reply marked [`interrupted`](Message::interrupted) (to regenerate, not send
     /// again) and audits the action as cancelled. Must be called within a Tokio runtime.
+    ///
+    /// With a moderator the reply is held back and released a segment at a time (up to a
+    /// sentence end once 64 bytes are held, or about 512 bytes without one), each segment
+    /// once the moderator passed it; at the end the whole reply is checked before its last
+    /// segment is released. A blocked segment ends the stream with an
+    /// [`Error::ContentBlocked`] item; what was not released is never sent or stored, and
+    /// the turn stores nothing. A dropped stream keeps only the released text.
     pub async fn send_stream(
         &self,
         ctx: &RequestContext,

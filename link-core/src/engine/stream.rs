@@ -3,12 +3,16 @@
 //! The task forwards model events to the caller through a bounded channel. When the caller
 //! drops its end, the task drops the model stream (cancelling the call), stores what the
 //! action's [`Commit`] keeps of a dropped stream, and audits the action as cancelled.
+//!
+//! With a moderator, deltas pass through a [`Gate`] that holds them back until a segment is
+//! checked; without one they are forwarded as they come, with no buffering.
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::commit::Commit;
 use super::guard::AuditGuard;
+use super::moderate::Gate;
 use super::turn::blocked;
 use super::{TurnEvent, TurnStream};
 use crate::{
@@ -24,11 +28,15 @@ pub(super) struct Driver {
     pub(super) conversation: ConversationId,
     pub(super) commit: Commit,
     pub(super) audit: AuditGuard,
+    /// Holds text back until the moderator passed it; `None` without a turn moderator.
+    pub(super) gate: Option<Gate>,
 }
 
 enum End {
     Done(StopReason, Option<Usage>),
     Failed(Error),
+    /// The moderator blocked the reply (or could not check it): nothing more is sent.
+    Withheld(Error),
     Cancelled,
 }
 
@@ -42,7 +50,7 @@ impl Driver {
         .boxed()
     }
 
-    async fn run(self, mut upstream: ChatStream, tx: mpsc::Sender<Result<TurnEvent>>) {
+    async fn run(mut self, mut upstream: ChatStream, tx: mpsc::Sender<Result<TurnEvent>>) {
         let mut text = String::new();
         let end = loop {
             let event = tokio::select! {
@@ -53,15 +61,43 @@ impl Driver {
             match event {
                 Some(Ok(ChatEvent::Delta { text: delta })) => {
                     text.push_str(&delta);
+                    let delta = match &mut self.gate {
+                        None => delta,
+                        Some(gate) => match until_closed(&tx, gate.push(&delta)).await {
+                            Some(Ok(Some(segment))) => segment,
+                            Some(Ok(None)) => continue,
+                            Some(Err(error)) => break End::Withheld(error),
+                            None => break End::Cancelled,
+                        },
+                    };
                     if tx.send(Ok(TurnEvent::Delta { text: delta })).await.is_err() {
                         break End::Cancelled;
                     }
                 }
                 Some(Ok(ChatEvent::GuardrailIntervened { message })) => {
-                    let message = message.unwrap_or_else(|| text.clone());
+                    let shown = self.gate.as_ref().map_or(text.as_str(), Gate::released);
+                    let message = message.unwrap_or_else(|| shown.to_owned());
                     break End::Failed(Error::GuardrailBlocked { message });
                 }
                 Some(Ok(ChatEvent::Done { stop_reason, usage })) => {
+                    // A reply the provider stopped is not released: `complete` refuses it.
+                    let Some(gate) = self
+                        .gate
+                        .as_mut()
+                        .filter(|_| blocked(&stop_reason, "").is_ok())
+                    else {
+                        break End::Done(stop_reason, usage);
+                    };
+                    match until_closed(&tx, gate.finish()).await {
+                        Some(Ok(rest)) if rest.is_empty() => {}
+                        Some(Ok(rest)) => {
+                            if tx.send(Ok(TurnEvent::Delta { text: rest })).await.is_err() {
+                                break End::Cancelled;
+                            }
+                        }
+                        Some(Err(error)) => break End::Withheld(error),
+                        None => break End::Cancelled,
+                    }
                     break End::Done(stop_reason, usage);
                 }
                 Some(Err(error)) => break End::Failed(error),
@@ -78,6 +114,15 @@ impl Driver {
     }
 
     async fn finish(mut self, end: End, text: String, tx: &mpsc::Sender<Result<TurnEvent>>) {
+        // With a gate, only what it released was said: the rest of a reply that did not end
+        // well is neither stored nor audited. (A reply that ended was all released, unless the
+        // provider stopped it, which `complete` handles as without a gate.)
+        let text = match (self.gate.take(), &end) {
+            (Some(gate), End::Failed(_) | End::Withheld(_) | End::Cancelled) => {
+                gate.released().to_owned()
+            }
+            _ => text,
+        };
         match end {
             End::Done(stop_reason, usage) => {
                 self.audit.response(&text, usage);
@@ -88,6 +133,11 @@ impl Driver {
             }
             End::Failed(error) => {
                 self.audit.response(&text, None);
+                let _ = tx.send(Err(error.clone())).await;
+                self.audit.fail(error).await;
+            }
+            End::Withheld(error) => {
+                self.audit.withheld(None);
                 let _ = tx.send(Err(error.clone())).await;
                 self.audit.fail(error).await;
             }
@@ -129,5 +179,18 @@ impl Driver {
             }
             None => Ok(()),
         }
+    }
+}
+
+/// Runs `work` unless the caller goes away first (`None`), so a slow moderation call does not
+/// keep a dropped stream's model call running.
+async fn until_closed<T>(
+    tx: &mpsc::Sender<Result<TurnEvent>>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = tx.closed() => None,
+        out = work => Some(out),
     }
 }

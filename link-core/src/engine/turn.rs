@@ -29,6 +29,7 @@ impl Link {
         audit: &mut AuditGuard,
     ) -> Result<PreparedTurn> {
         let content = self.validate_message(content)?;
+        self.moderate_input(content).await?;
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
         let added = u64::try_from(content.len()).unwrap_or(u64::MAX);

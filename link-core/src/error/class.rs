@@ -68,6 +68,8 @@ mod rows {
     pub(super) const GUARDRAIL_BLOCKED: Class = Class::new("guardrail_blocked", 422, UPSTREAM, |w| Error::GuardrailBlocked { message: w.message });
     // The filter withheld text: never say what it was.
     pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message }).saying("the reply was withheld by the content filter");
+    // Only the categories, never the blocked text (the error holds none).
+    pub(super) const CONTENT_BLOCKED: Class = Class::new("content_blocked", 422, UPSTREAM, content_blocked);
     pub(super) const REFUSAL: Class = Class::new("refusal", 422, UPSTREAM, |w| Error::Refusal { message: w.message });
     pub(super) const TRUNCATED: Class = Class::new("truncated", 502, UPSTREAM, |w| Error::Truncated { message: w.message });
     pub(super) const MALFORMED_OUTPUT: Class = Class::new("malformed_output", 502, UPSTREAM, |w| Error::MalformedOutput { message: w.message });
@@ -86,7 +88,7 @@ use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
-const BY_CODE: [Class; 19] = [
+const BY_CODE: [Class; 20] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
@@ -97,6 +99,7 @@ const BY_CODE: [Class; 19] = [
     CONFLICT,
     GUARDRAIL_BLOCKED,
     CONTENT_FILTERED,
+    CONTENT_BLOCKED,
     REFUSAL,
     TRUNCATED,
     MALFORMED_OUTPUT,
@@ -111,6 +114,15 @@ const BY_CODE: [Class; 19] = [
 /// Codes the HTTP server sends for requests its JSON parser refused before any [`Error`]
 /// existed; to a client they mean the same as an invalid request.
 const PARSER_CODES: [&str; 2] = ["payload_too_large", "unsupported_media_type"];
+
+/// A moderation block from its categories as its message lists them (`"hate, violence"`).
+fn content_blocked(w: Wire<'_>) -> Error {
+    let categories = match w.message.as_str() {
+        "" | super::CONTENT_BLOCKED => vec![],
+        list => list.split(", ").map(str::to_owned).collect(),
+    };
+    Error::ContentBlocked { categories }
+}
 
 /// An upstream failure reported by `w.server`. Unavailable (503) and gateway timeout (504) are
 /// the statuses after which the same request may succeed.
@@ -199,6 +211,7 @@ impl Error {
             Error::Conflict { .. } => CONFLICT,
             Error::GuardrailBlocked { .. } => GUARDRAIL_BLOCKED,
             Error::ContentFiltered { .. } => CONTENT_FILTERED,
+            Error::ContentBlocked { .. } => CONTENT_BLOCKED,
             Error::Refusal { .. } => REFUSAL,
             Error::Truncated { .. } => TRUNCATED,
             Error::MalformedOutput { .. } => MALFORMED_OUTPUT,
@@ -348,6 +361,14 @@ mod tests {
                     message: "hate".into(),
                 },
                 "content_filtered",
+                422,
+                4,
+            ),
+            (
+                Error::ContentBlocked {
+                    categories: vec!["hate".into(), "violence/graphic".into()],
+                },
+                "content_blocked",
                 422,
                 4,
             ),
@@ -535,6 +556,15 @@ mod tests {
     fn a_rate_limit_without_retry_after_waits_a_second() {
         let err = Error::from_wire("s", "rate_limited", "slow down", Some(429), None);
         assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_content_block_without_categories_comes_back_without_categories() {
+        let bare = Error::ContentBlocked { categories: vec![] };
+        let back = Error::from_wire("s", bare.code(), bare.public_message(), Some(422), None);
+        assert_eq!(back, bare);
+        let back = Error::from_wire("s", "content_blocked", "", Some(422), None);
+        assert_eq!(back, bare);
     }
 
     #[test]

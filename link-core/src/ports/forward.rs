@@ -15,12 +15,13 @@ use super::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
     RateLimiter, StoreUsage,
 };
+use crate::moderation::{Moderator, TextSource, Verdict};
 use crate::{
     AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
     ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
 };
 
-/// Implements the six ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
+/// Implements the ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
 macro_rules! forward_ports {
     ($wrapper:ident) => {
         #[async_trait]
@@ -75,6 +76,13 @@ macro_rules! forward_ports {
 
             fn admit(&self, principal: &Principal, cost: u32, model_call: bool) -> RateDecision {
                 (**self).admit(principal, cost, model_call)
+            }
+        }
+
+        #[async_trait]
+        impl<T: Moderator + ?Sized> Moderator for $wrapper<T> {
+            async fn check(&self, text: &str, source: TextSource) -> Result<Verdict> {
+                (**self).check(text, source).await
             }
         }
 
@@ -435,6 +443,18 @@ mod tests {
         let limiter: Box<dyn RateLimiter> = Box::new(Unlimited);
         assert_eq!(check(limiter), unlimited);
         assert_eq!(check(Arc::new(Unlimited)), unlimited);
+
+        async fn moderate(moderator: impl Moderator) -> Verdict {
+            moderator
+                .check("a dragon", TextSource::Input)
+                .await
+                .unwrap()
+        }
+        let moderator = crate::testing::ScriptedModerator::blocking([("dragon", "violence")]);
+        let blocked = Verdict::blocked(["violence"]);
+        assert_eq!(moderate(Arc::new(moderator.clone())).await, blocked);
+        let boxed: Box<dyn Moderator> = Box::new(moderator);
+        assert_eq!(moderate(boxed).await, blocked);
 
         let sink = RecordingAuditSink::default();
         let event = audit_event();

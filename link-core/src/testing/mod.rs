@@ -9,13 +9,16 @@
 
 pub mod conformance;
 mod events;
+mod moderator;
 mod recording;
 mod scripted;
 
+pub use crate::moderation::MockModerator;
 pub use crate::ports::{
     MockAuditSink, MockAuthenticator, MockChatModel, MockConversationStore, MockPersonaExtractor,
     MockRateLimiter,
 };
 pub use events::text_of;
+pub use moderator::ScriptedModerator;
 pub use recording::RecordingAuditSink;
 pub use scripted::{ScriptedChatModel, ScriptedExtractor, Step};
