@@ -9,6 +9,8 @@
 //!   [`schema::strict_schema_for`], which works for any `JsonSchema` type;
 //! - [`OpenAiChatModel`], a [`ChatModel`](link_core::ChatModel) answering whole or streamed
 //!   (server-sent events, with the final usage chunk);
+//! - [`OpenAiModerator`], a [`Moderator`](link_core::Moderator) over OpenAI's moderation
+//!   endpoint (`POST /moderations`, `omni-moderation-latest`);
 //! - [`OpenAiConfig`], read from `OPENAI_API_KEY` / `OPENAI_BASE_URL` or built by hand, the
 //!   key held as a secret that no `Debug` output shows;
 //! - [`RetryPolicy`], retries as the official SDKs do them (408/409/429/5xx and connection
@@ -55,6 +57,7 @@ mod chat;
 mod config;
 mod error;
 mod extract;
+mod moderation;
 mod retry;
 pub mod schema;
 mod sse;
@@ -67,4 +70,5 @@ pub use config::{
 };
 pub use error::PROVIDER;
 pub use extract::{DEFAULT_EXTRACTION_MAX_TOKENS, OpenAiPersonaExtractor, SCHEMA_NAME};
+pub use moderation::{DEFAULT_MODERATION_MODEL, OpenAiModerator};
 pub use retry::RetryPolicy;

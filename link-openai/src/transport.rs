@@ -1,4 +1,4 @@
-//! Sending one Chat Completions request, with headers, timeouts and retries.
+//! Sending one request (Chat Completions, moderation), with headers, timeouts and retries.
 
 use std::sync::Arc;
 
@@ -35,7 +35,17 @@ impl Transport {
         body: &impl Serialize,
         stream: bool,
     ) -> Result<reqwest::Response> {
-        let url = self.config.endpoint("chat/completions");
+        self.post("chat/completions", body, stream).await
+    }
+
+    /// POSTs `body` to `{base_url}/{path}` as [`post_chat`](Self::post_chat) does.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        stream: bool,
+    ) -> Result<reqwest::Response> {
+        let url = self.config.endpoint(path);
         retry::send_with_retry(&self.config.retry, &self.errors, || {
             let request = self.request(&url, body, stream);
             async move {

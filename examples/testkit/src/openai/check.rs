@@ -56,8 +56,9 @@ pub fn check_request(policy: &Policy, headers: &HeaderMap, body: &[u8]) -> Resul
     Ok(body)
 }
 
+/// Whether the request carries the key the policy accepts; the API's 401 if not.
 #[allow(clippy::result_large_err)]
-fn check_key(policy: &Policy, headers: &HeaderMap) -> Result<(), Reply> {
+pub fn check_key(policy: &Policy, headers: &HeaderMap) -> Result<(), Reply> {
     let Some(expected) = &policy.key else {
         return Ok(());
     };

@@ -13,10 +13,12 @@
 //! - Each way the real API fails is a [`Fault`]: mid-stream error, missing `[DONE]`, stall,
 //!   content filter, 429 with `retry-after(-ms)`, insufficient quota, overload. Script one,
 //!   or put its trigger phrase in the user's message.
+//! - `POST /v1/moderations` answers as OpenAI's moderation endpoint ([`moderation`]).
 
 pub mod answer;
 pub mod check;
 pub mod fault;
+pub mod moderation;
 pub mod reply;
 pub mod server;
 pub mod stream;

@@ -14,7 +14,7 @@ use link_openai::{OpenAiConfig, OpenAiConfigBuilder, RetryPolicy};
 use serde_json::Value;
 
 use super::answer::{Answer, characters};
-use super::check::{Policy, check_request};
+use super::check::{Policy, check_key, check_request};
 use super::{KEY, KNOWN_MODELS, MODEL};
 
 /// One request as the mock received it.
@@ -108,6 +108,7 @@ impl Setup {
         });
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/moderations", post(moderations))
             .with_state(shared.clone());
         (shared, app)
     }
@@ -222,6 +223,26 @@ async fn completions(
             let answer = &shared.answers[n.min(shared.answers.len() - 1)];
             answer(&request)
         }
+        Err(refusal) => refusal,
+    };
+    reply.into_response().await
+}
+
+async fn moderations(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    url: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.requests.lock().unwrap().push(Recorded {
+        method,
+        url,
+        headers: headers.clone(),
+        body: body.clone(),
+    });
+    let reply = match check_key(&shared.policy, &headers) {
+        Ok(()) => super::moderation::answer(&body),
         Err(refusal) => refusal,
     };
     reply.into_response().await
