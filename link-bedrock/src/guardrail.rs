@@ -1,17 +1,26 @@
-//! [`GuardrailCheck`]: a persona (or any text) checked with ApplyGuardrail before it is used.
+//! [`GuardrailCheck`]: a persona (or any text) checked with ApplyGuardrail before it is used;
+//! also Link's [`Moderator`] for Bedrock.
 
+use async_trait::async_trait;
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::operation::apply_guardrail::ApplyGuardrailOutput;
 use aws_sdk_bedrockruntime::types::{
     GuardrailAction, GuardrailContentBlock, GuardrailContentSource, GuardrailTextBlock,
 };
-use link_core::{Error, Persona, Result};
+use link_core::moderation::persona_text;
+use link_core::{Error, Moderator, Persona, Result, TextSource, Verdict};
 
 use crate::Guardrail;
 use crate::error::from_sdk;
 
-/// Checks text against a Bedrock guardrail with `ApplyGuardrail` (source `INPUT`), without
-/// calling a model. A persona is checked as a whole, every field, before it is accepted.
+/// Checks text against a Bedrock guardrail with `ApplyGuardrail`, without calling a model. A
+/// persona is checked as a whole, every field, before it is accepted.
+///
+/// It is also a [`Moderator`]: [`TextSource::Input`] is sent as source `INPUT`,
+/// [`TextSource::Output`] as `OUTPUT`; `GUARDRAIL_INTERVENED` is a blocked [`Verdict`] whose
+/// categories name the policies that acted (`topic:<name>`, `content:<filter type>`,
+/// `word:custom`, `word:<managed list>`, `pii:<entity type>`, `regex:<name>`,
+/// `grounding:<type>`), never the matched text.
 ///
 /// ```no_run
 /// use link_bedrock::{Guardrail, GuardrailCheck};
@@ -49,51 +58,116 @@ impl GuardrailCheck {
 
     /// `Ok` if the guardrail lets `text` through as user input.
     pub async fn check_text(&self, text: &str) -> Result<()> {
+        let output = self.apply(text, GuardrailContentSource::Input).await?;
+        verdict(&output)
+    }
+
+    async fn apply(
+        &self,
+        text: &str,
+        source: GuardrailContentSource,
+    ) -> Result<ApplyGuardrailOutput> {
         let block = GuardrailTextBlock::builder()
             .text(text)
             .build()
             .map_err(|e| Error::invalid(format!("bad guardrail text block: {e}")))?;
-        let output = self
-            .client
+        self.client
             .apply_guardrail()
             .guardrail_identifier(self.guardrail.identifier())
             .guardrail_version(self.guardrail.version())
-            .source(GuardrailContentSource::Input)
+            .source(source)
             .content(GuardrailContentBlock::Text(block))
             .send()
             .await
-            .map_err(|e| from_sdk(e, "ApplyGuardrail"))?;
-        verdict(&output)
+            .map_err(|e| from_sdk(e, "ApplyGuardrail"))
     }
 }
 
-/// Every field of the persona that reaches a prompt, labelled, so each one is assessed.
-pub(crate) fn persona_text(persona: &Persona) -> String {
-    let mut text = String::new();
-    let mut add = |label: &str, value: &str| {
-        if !value.trim().is_empty() {
-            text.push_str(label);
-            text.push_str(": ");
-            text.push_str(value);
-            text.push('\n');
+#[async_trait]
+impl Moderator for GuardrailCheck {
+    async fn check(&self, text: &str, source: TextSource) -> Result<Verdict> {
+        let source = match source {
+            TextSource::Input => GuardrailContentSource::Input,
+            TextSource::Output => GuardrailContentSource::Output,
+        };
+        let output = self.apply(text, source).await?;
+        if output.action != GuardrailAction::GuardrailIntervened {
+            return Ok(Verdict::Allowed);
         }
-    };
-    add("Name", &persona.name);
-    add("Description", &persona.description);
-    add("Personality", &persona.personality);
-    add("Speaking style", &persona.speaking_style);
-    add("Setting", &persona.setting);
-    add("Knowledge", &persona.knowledge);
-    add("Must not know", &persona.must_not_know);
-    add("Greeting", &persona.greeting);
-    for line in &persona.example_lines {
-        add("Example line", line);
+        Ok(Verdict::Blocked {
+            categories: categories(&output),
+        })
     }
-    add(
-        "Safety notes",
-        persona.safety_notes.as_deref().unwrap_or_default(),
-    );
-    text
+}
+
+/// The policies that acted on the text, by name or type: never what they matched.
+fn categories(output: &ApplyGuardrailOutput) -> Vec<String> {
+    let acted = |action: &str| action != "NONE";
+    let mut found = Vec::new();
+    for assessment in &output.assessments {
+        if let Some(topics) = assessment.topic_policy() {
+            for topic in topics
+                .topics()
+                .iter()
+                .filter(|t| acted(t.action().as_str()))
+            {
+                found.push(format!("topic:{}", topic.name()));
+            }
+        }
+        if let Some(content) = assessment.content_policy() {
+            for filter in content
+                .filters()
+                .iter()
+                .filter(|f| acted(f.action().as_str()))
+            {
+                found.push(format!("content:{}", filter.r#type().as_str()));
+            }
+        }
+        if let Some(words) = assessment.word_policy() {
+            if words
+                .custom_words()
+                .iter()
+                .any(|w| acted(w.action().as_str()))
+            {
+                found.push("word:custom".to_owned());
+            }
+            for list in words
+                .managed_word_lists()
+                .iter()
+                .filter(|w| acted(w.action().as_str()))
+            {
+                found.push(format!("word:{}", list.r#type().as_str()));
+            }
+        }
+        if let Some(sensitive) = assessment.sensitive_information_policy() {
+            for pii in sensitive
+                .pii_entities()
+                .iter()
+                .filter(|p| acted(p.action().as_str()))
+            {
+                found.push(format!("pii:{}", pii.r#type().as_str()));
+            }
+            for regex in sensitive
+                .regexes()
+                .iter()
+                .filter(|r| acted(r.action().as_str()))
+            {
+                found.push(format!("regex:{}", regex.name().unwrap_or("unnamed")));
+            }
+        }
+        if let Some(grounding) = assessment.contextual_grounding_policy() {
+            for filter in grounding
+                .filters()
+                .iter()
+                .filter(|f| acted(f.action().as_str()))
+            {
+                found.push(format!("grounding:{}", filter.r#type().as_str()));
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
 }
 
 fn verdict(output: &ApplyGuardrailOutput) -> Result<()> {

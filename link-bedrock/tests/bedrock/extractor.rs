@@ -135,3 +135,26 @@ async fn the_guardrail_check_blocks_a_persona_before_it_is_accepted() {
         }
     );
 }
+
+#[tokio::test]
+async fn the_guardrail_check_is_a_moderator_for_input_and_output() {
+    use link_core::{Moderator, TextSource, Verdict};
+
+    let mock = Mock::start().await;
+    let check = GuardrailCheck::new(mock.client.clone(), guardrail()).unwrap();
+    let verdict = check.check("Good evening.", TextSource::Input).await;
+    assert_eq!(verdict.unwrap(), Verdict::Allowed);
+    assert_eq!(mock.last("apply-guardrail").body["source"], "INPUT");
+
+    let text = format!("Let us talk of {TRIGGER} things.");
+    let verdict = check.check(&text, TextSource::Output).await.unwrap();
+    let sent = mock.last("apply-guardrail");
+    assert_eq!(sent.body["source"], "OUTPUT");
+    assert_eq!(sent.body["content"][0]["text"]["text"], text.as_str());
+    // The policies that acted, by name; never the word the custom-word policy matched.
+    assert_eq!(
+        verdict,
+        Verdict::blocked(["content:VIOLENCE", "topic:Forbidden", "word:custom"])
+    );
+    assert!(!format!("{verdict:?}").contains(TRIGGER));
+}

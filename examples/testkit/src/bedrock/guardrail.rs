@@ -1,4 +1,5 @@
-//! ApplyGuardrail: the mock guardrail assesses an input text.
+//! ApplyGuardrail: the mock guardrail assesses a text, as user input (`INPUT`) or model
+//! output (`OUTPUT`).
 
 use std::sync::Arc;
 
@@ -20,8 +21,8 @@ pub async fn apply_guardrail(
         Ok(ok) => ok,
         Err(response) => return *response,
     };
-    if version.is_empty() || body["source"] != "INPUT" {
-        return error(400, "ValidationException", "source must be INPUT");
+    if version.is_empty() || !(body["source"] == "INPUT" || body["source"] == "OUTPUT") {
+        return error(400, "ValidationException", "source must be INPUT or OUTPUT");
     }
     let Some(text) = body.pointer("/content/0/text/text").and_then(Value::as_str) else {
         return error(400, "ValidationException", "content[0].text.text missing");
@@ -34,9 +35,20 @@ pub async fn apply_guardrail(
             "action": "GUARDRAIL_INTERVENED",
             "actionReason": "Guardrail blocked.",
             "outputs": [{ "text": "This character is not allowed." }],
-            "assessments": [{ "topicPolicy": { "topics": [
-                { "name": "Forbidden", "type": "DENY", "action": "BLOCKED" }
-            ] } }],
+            "assessments": [{
+                "topicPolicy": { "topics": [
+                    { "name": "Forbidden", "type": "DENY", "action": "BLOCKED", "detected": true }
+                ] },
+                "contentPolicy": { "filters": [
+                    { "type": "VIOLENCE", "confidence": "HIGH", "filterStrength": "HIGH",
+                      "action": "BLOCKED", "detected": true },
+                    { "type": "INSULTS", "confidence": "LOW", "filterStrength": "HIGH",
+                      "action": "NONE", "detected": false }
+                ] },
+                "wordPolicy": { "customWords": [
+                    { "match": TRIGGER, "action": "BLOCKED", "detected": true }
+                ], "managedWordLists": [] }
+            }],
         }))
         .into_response();
     }
