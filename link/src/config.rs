@@ -29,6 +29,30 @@ impl Provider {
     }
 }
 
+/// Who moderates what users send and what the models write (see [`Config::moderation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModerationProvider {
+    /// Nothing is moderated by Link (a provider may still filter on its own).
+    None,
+    /// OpenAI's moderation endpoint (feature `openai`; OpenAI's own API, not a compatible
+    /// server, which has no such endpoint).
+    Openai,
+    /// The Bedrock guardrail of `LINK_GUARDRAIL_ID` through ApplyGuardrail (feature
+    /// `bedrock`).
+    Bedrock,
+}
+
+impl ModerationProvider {
+    /// The lower-case name used in settings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerationProvider::None => "none",
+            ModerationProvider::Openai => "openai",
+            ModerationProvider::Bedrock => "bedrock",
+        }
+    }
+}
+
 /// What audit records keep of prompt and response text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuditContent {
@@ -122,6 +146,14 @@ pub struct Config {
     #[arg(long, env = "LINK_GUARDRAIL_VERSION", default_value = "DRAFT")]
     pub guardrail_version: String,
 
+    /// Who moderates user messages, replies (streamed ones segment by segment), extracted
+    /// personas and greetings: none, openai or bedrock. Default: openai when the chat
+    /// provider is OpenAI's own API; bedrock when the chat provider is Bedrock with a
+    /// guardrail (its Converse guardrail already checks messages and replies, so the
+    /// moderator checks only personas and greetings); else none.
+    #[arg(long, env = "LINK_MODERATION", value_enum)]
+    pub moderation: Option<ModerationProvider>,
+
     /// Requests per user per minute; a model call counts as several (a reply 2, a persona
     /// extraction 4: see `AuditAction::cost`).
     #[arg(long, env = "LINK_RATE_LIMIT_PER_MINUTE", default_value_t = 25)]
@@ -211,15 +243,68 @@ impl Config {
         self.persona_provider == Provider::Local && self.chat_provider == Provider::Local
     }
 
+    /// The moderation in effect: `LINK_MODERATION` if set, else the default its
+    /// documentation gives.
+    ///
+    /// ```
+    /// use link::{Config, ModerationProvider};
+    ///
+    /// let config = Config::from_lookup(|name| match name {
+    ///     "LINK_CHAT_PROVIDER" => Some("openai".into()),
+    ///     _ => None,
+    /// })?;
+    /// assert_eq!(config.moderation(), ModerationProvider::Openai);
+    /// # Ok::<(), link::Error>(())
+    /// ```
+    pub fn moderation(&self) -> ModerationProvider {
+        if let Some(chosen) = self.moderation {
+            return chosen;
+        }
+        match self.chat_provider {
+            Provider::Openai if self.is_openai_itself() => ModerationProvider::Openai,
+            Provider::Bedrock if self.guardrail_id.is_some() => ModerationProvider::Bedrock,
+            _ => ModerationProvider::None,
+        }
+    }
+
+    /// Whether the chat model checks user messages and replies itself (Bedrock Converse with a
+    /// guardrail), so that the moderator only checks personas and greetings.
+    pub fn chat_moderates_turns(&self) -> bool {
+        self.chat_provider == Provider::Bedrock && self.guardrail_id.is_some()
+    }
+
+    /// Why nothing is moderated, when nothing is and that was not chosen: one line for the
+    /// startup log.
+    pub fn unmoderated_note(&self) -> Option<&'static str> {
+        if self.moderation.is_some() || self.moderation() != ModerationProvider::None {
+            return None;
+        }
+        Some(match self.chat_provider {
+            Provider::Local => "local chat is unmoderated unless LINK_MODERATION is set",
+            Provider::Openai => {
+                "chat through an OpenAI-compatible server is unmoderated unless LINK_MODERATION is set"
+            }
+            Provider::Bedrock => {
+                "Bedrock chat without LINK_GUARDRAIL_ID is unmoderated unless LINK_MODERATION is set"
+            }
+        })
+    }
+
+    /// Whether the OpenAI base URL is OpenAI's own API (the only one with `/moderations`).
+    fn is_openai_itself(&self) -> bool {
+        (self.openai_base_url.as_deref()).is_none_or(|url| url.contains("://api.openai.com"))
+    }
+
     /// One line saying what runs, for the log (no secrets).
     pub fn summary(&self) -> String {
         let daily = (self.daily_tokens)
             .map(|tokens| format!(" daily_tokens={tokens}"))
             .unwrap_or_default();
         format!(
-            "persona={} chat={} database={} rate_limit={}/min{daily} audit={}",
+            "persona={} chat={} moderation={} database={} rate_limit={}/min{daily} audit={}",
             self.persona_provider.as_str(),
             self.chat_provider.as_str(),
+            self.moderation().as_str(),
             self.database_path().display(),
             self.rate_limit_per_minute,
             format!("{:?}", self.audit_content).to_lowercase(),

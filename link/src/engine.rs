@@ -11,7 +11,8 @@ use link_core::{
 use crate::{Config, Models, Secrets};
 
 impl Config {
-    /// Builds the engine these settings describe: the named providers, the conversation
+    /// Builds the engine these settings describe: the named providers and moderator (see
+    /// [`moderation`](Self::moderation)), the conversation
     /// store (SQLite at [`database_path`](Self::database_path) with the `sqlite` feature, in
     /// memory without it), the per-user rate limiter and the audit sink (`AUDIT_LOG` lines
     /// through `tracing`).
@@ -29,7 +30,13 @@ impl Config {
     /// Like [`build`](Self::build), with models made elsewhere (a test double, a provider
     /// configured in code).
     pub async fn build_with(&self, models: Models) -> Result<Link> {
-        Link::builder()
+        let mut builder = Link::builder();
+        if let Some(moderator) = models.moderator {
+            builder = builder
+                .moderator(moderator)
+                .model_moderates_turns(self.chat_moderates_turns());
+        }
+        builder
             .extractor(models.extractor)
             .chat_model(models.chat)
             .store(self.store().await?)

@@ -44,7 +44,7 @@ mod providers;
 mod secrets;
 
 pub use auth::{Auth, AuthConfig, AuthMode, DevTokens, TokenUseArg};
-pub use config::{AuditContent, Config, Provider};
+pub use config::{AuditContent, Config, ModerationProvider, Provider};
 pub use engine::per_minute;
 pub use providers::Models;
 pub use secrets::Secrets;

@@ -4,26 +4,33 @@
 
 use std::sync::Arc;
 
-use link_core::{ChatModel, Error, PersonaExtractor, Result};
+use link_core::{ChatModel, Error, Moderator, PersonaExtractor, Result};
 
-use crate::{Config, Provider, Secrets};
+use crate::{Config, ModerationProvider, Provider, Secrets};
 
-/// The two model ports, ready for the engine.
+/// The model ports and the moderator, ready for the engine.
 #[derive(Debug, Clone)]
 pub struct Models {
     /// Extracts personas.
     pub extractor: Arc<dyn PersonaExtractor>,
     /// Plays them.
     pub chat: Arc<dyn ChatModel>,
+    /// Checks what users send and what the models write; `None`: nothing is checked.
+    pub moderator: Option<Arc<dyn Moderator>>,
 }
 
 impl Models {
-    /// Builds the providers `config` names.
+    /// Builds the providers and the moderator `config` names.
     pub async fn build(config: &Config, secrets: &Secrets) -> Result<Models> {
         let mut built = Built::default();
         let extractor = built.extractor(config, secrets).await?;
         let chat = built.chat(config, secrets).await?;
-        Ok(Models { extractor, chat })
+        let moderator = built.moderator(config, secrets).await?;
+        Ok(Models {
+            extractor,
+            chat,
+            moderator,
+        })
     }
 }
 
@@ -77,6 +84,41 @@ impl Built {
             Provider::Bedrock => Ok(Arc::new(bedrock_chat(config, self.bedrock().await)?)),
             #[allow(unreachable_patterns)]
             other => Err(not_built(other)),
+        }
+    }
+
+    async fn moderator(
+        &mut self,
+        config: &Config,
+        #[allow(unused_variables)] secrets: &Secrets,
+    ) -> Result<Option<Arc<dyn Moderator>>> {
+        if let Some(note) = config.unmoderated_note() {
+            tracing::warn!("{note}");
+        }
+        match config.moderation() {
+            ModerationProvider::None => Ok(None),
+            #[cfg(feature = "openai")]
+            ModerationProvider::Openai => Ok(Some(Arc::new(link_openai::OpenAiModerator::new(
+                openai_config(config, secrets)?,
+            )))),
+            #[cfg(feature = "bedrock")]
+            ModerationProvider::Bedrock => {
+                let Some(id) = &config.guardrail_id else {
+                    return Err(Error::Config {
+                        message: "LINK_MODERATION=bedrock needs LINK_GUARDRAIL_ID".to_owned(),
+                    });
+                };
+                let guardrail = link_bedrock::Guardrail::new(id, &config.guardrail_version);
+                let check = link_bedrock::GuardrailCheck::new(self.bedrock().await, guardrail)?;
+                Ok(Some(Arc::new(check)))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(Error::Config {
+                message: format!(
+                    "{0} moderation is not in this build: enable link's `{0}` cargo feature",
+                    other.as_str()
+                ),
+            }),
         }
     }
 

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use link::testing::{ScriptedChatModel, ScriptedExtractor};
+use link::testing::{ScriptedChatModel, ScriptedExtractor, ScriptedModerator};
 use link::{
-    AuthConfig, AuthMode, Config, Error, Models, PersonaSource, Principal, Provider,
-    RequestContext, Secrets,
+    AuthConfig, AuthMode, Config, Error, Models, ModerationProvider, PersonaSource, Principal,
+    Provider, RequestContext, Secrets,
 };
 
 fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
@@ -23,6 +23,7 @@ fn scripted() -> Models {
     Models {
         extractor: Arc::new(ScriptedExtractor::default()),
         chat: Arc::new(ScriptedChatModel::replying(["Elementary."])),
+        moderator: None,
     }
 }
 
@@ -196,4 +197,97 @@ fn both_settings_groups_flatten_into_one_command_line() {
     let unset = Both::try_parse_from(["x"]).unwrap();
     assert_eq!(unset.auth.auth, None, "an unset LINK_AUTH stays visible");
     assert_eq!(unset.auth.mode(), AuthMode::Dev);
+}
+
+#[test]
+fn moderation_defaults_follow_the_chat_provider() {
+    let moderation = |pairs: &'static [(&'static str, &'static str)]| {
+        let config = Config::from_lookup(lookup(pairs)).unwrap();
+        (
+            config.moderation(),
+            config.chat_moderates_turns(),
+            config.unmoderated_note().is_some(),
+        )
+    };
+    // OpenAI's own API has a moderation endpoint; a compatible server does not.
+    assert_eq!(
+        moderation(&[("LINK_CHAT_PROVIDER", "openai")]),
+        (ModerationProvider::Openai, false, false)
+    );
+    assert_eq!(
+        moderation(&[
+            ("LINK_CHAT_PROVIDER", "openai"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+        ]),
+        (ModerationProvider::None, false, true)
+    );
+    // Bedrock with a guardrail: Converse checks the turns, the moderator the personas.
+    assert_eq!(
+        moderation(&[
+            ("LINK_CHAT_PROVIDER", "bedrock"),
+            ("LINK_GUARDRAIL_ID", "gr-abc"),
+        ]),
+        (ModerationProvider::Bedrock, true, false)
+    );
+    assert_eq!(
+        moderation(&[("LINK_CHAT_PROVIDER", "bedrock")]),
+        (ModerationProvider::None, false, true)
+    );
+    // Local chat is unmoderated (and says so) unless a moderation is chosen.
+    assert_eq!(moderation(&[]), (ModerationProvider::None, false, true));
+    assert_eq!(
+        moderation(&[("LINK_MODERATION", "openai")]),
+        (ModerationProvider::Openai, false, false)
+    );
+    assert_eq!(
+        moderation(&[
+            ("LINK_CHAT_PROVIDER", "openai"),
+            ("LINK_MODERATION", "none")
+        ]),
+        (ModerationProvider::None, false, false)
+    );
+    let config = Config::from_lookup(lookup(&[("LINK_CHAT_PROVIDER", "openai")])).unwrap();
+    assert!(
+        config.summary().contains("moderation=openai"),
+        "{}",
+        config.summary()
+    );
+    assert!(Config::from_lookup(lookup(&[("LINK_MODERATION", "maybe")])).is_err());
+}
+
+#[tokio::test]
+async fn the_engine_uses_the_moderator_of_its_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("link.sqlite");
+    let config = Config::from_lookup(|name| {
+        (name == "LINK_DATABASE").then(|| database.display().to_string())
+    })
+    .unwrap();
+    let mut models = scripted();
+    models.moderator = Some(Arc::new(ScriptedModerator::blocking([("poison", "harm")])));
+    let engine = config.build_with(models).await.unwrap();
+    let ctx = RequestContext::new(Principal::new("alice"));
+    let source = PersonaSource::Request("Sherlock Holmes".into());
+    let id = engine
+        .create_conversation(&ctx, source)
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let error = engine.send(&ctx, id, "Which poison?").await.unwrap_err();
+    assert_eq!(
+        error,
+        Error::ContentBlocked {
+            categories: vec!["harm".into()]
+        }
+    );
+    assert_eq!(
+        engine
+            .send(&ctx, id, "Hello")
+            .await
+            .unwrap()
+            .message
+            .content,
+        "Elementary."
+    );
 }
