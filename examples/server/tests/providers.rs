@@ -66,5 +66,12 @@ async fn bedrock_creates_a_conversation_and_streams_a_turn() {
         stream.body["guardrailConfig"]["guardrailIdentifier"],
         bedrock::GUARDRAIL
     );
+    // The moderator (ApplyGuardrail, the default with a guardrail) checked the extracted
+    // persona once; the turn was left to Converse's own guardrail, not checked twice.
+    let applied: Vec<String> = (mock.requests().iter())
+        .filter(|r| r.operation == "apply-guardrail")
+        .map(|r| r.body["source"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(applied, vec!["OUTPUT".to_owned()]);
     assert_eq!(s.mock.calls(), 0, "the Bedrock run called OpenAI");
 }

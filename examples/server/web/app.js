@@ -64,6 +64,9 @@
     if (error.code === "guardrail_blocked") {
       return "That was blocked by the content guardrail. Try saying it another way.";
     }
+    if (error.code === "content_blocked") {
+      return "That was blocked by content moderation. Try saying it another way.";
+    }
     if (error.code === "content_filtered") {
       return "The reply was withheld by the content filter. Try another message.";
     }
