@@ -8,9 +8,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use link_core::testing::{RecordingAuditSink, ScriptedChatModel, ScriptedModerator};
 use link_core::{
-    AuditAction, AuditEvent, AuditOutcome, CharacterCard, ConversationId, Error, Link, MemoryStore,
-    Message, PageRequest, Persona, PersonaKind, PersonaSource, Principal, RequestContext, Result,
-    Role, TextSource, TurnEvent,
+    AuditAction, AuditEvent, AuditOutcome, CharacterCard, ConversationId, ConversationPatch, Error,
+    Link, MemoryStore, Message, PageRequest, Persona, PersonaKind, PersonaSource, Principal,
+    RequestContext, Result, Role, TextSource, TurnEvent, UserPersona,
 };
 
 const FIRST: &str = "The first sentence is long enough to make a segment of its own, surely. ";
@@ -401,4 +401,37 @@ async fn a_model_that_moderates_its_turns_leaves_only_personas_to_the_moderator(
     let source = PersonaSource::Request("The Villain".into());
     let error = f.link.create_conversation(&alice(), source).await;
     assert_eq!(error.unwrap_err(), blocked("hate"));
+}
+
+#[tokio::test]
+async fn a_blocked_user_persona_is_not_stored() {
+    let f = fixture_with(
+        ScriptedChatModel::replying(["Hi."]),
+        Some(moderator()),
+        true,
+    );
+    let id = start(&f.link).await;
+    let villain = UserPersona::new("Moriarty", "A villain through and through.");
+    let error = f
+        .link
+        .set_user_persona(&alice(), Some(villain.clone()))
+        .await;
+    assert_eq!(error.unwrap_err(), blocked("hate"));
+    assert_eq!(f.link.user_persona(&alice()).await.unwrap(), None);
+    let patch = ConversationPatch::default().user_persona(Some(villain));
+    let error = f.link.update_conversation(&alice(), id, patch).await;
+    assert_eq!(error.unwrap_err(), blocked("hate"));
+    let conversation = f.link.get_conversation(&alice(), id).await.unwrap();
+    assert_eq!(conversation.conversation.user_persona, None);
+    let (text, source) = f.moderator.checks().pop().unwrap();
+    assert_eq!(source, TextSource::Input);
+    assert!(text.contains("Name: Moriarty"), "{text}");
+
+    let watson = UserPersona::new("Watson", "A doctor.");
+    let stored = f
+        .link
+        .set_user_persona(&alice(), Some(watson))
+        .await
+        .unwrap();
+    assert_eq!(stored.unwrap().name, "Watson");
 }

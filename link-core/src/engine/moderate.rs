@@ -1,5 +1,5 @@
 //! Where the engine asks its [`Moderator`]: what users send, replies (whole, or streamed
-//! segment by segment through a [`Gate`]) and personas with their greetings.
+//! segment by segment through a [`Gate`]), personas with their greetings, and user personas.
 //!
 //! A blocked text becomes [`Error::ContentBlocked`] with the verdict's categories; the text
 //! itself goes nowhere: not into the error, the log, the store or (for a reply) the audit.
@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Link;
 use crate::moderation::persona_text;
-use crate::{Error, Moderator, Persona, Result, TextSource, Verdict};
+use crate::{Error, Moderator, Persona, Result, TextSource, UserPersona, Verdict};
 
 /// The engine's moderator and what it checks.
 #[derive(Debug, Clone)]
@@ -62,6 +62,21 @@ impl Link {
             text.push('\n');
         }
         check(&*moderation.moderator, &text, source).await
+    }
+}
+
+impl Link {
+    /// Checks a user persona (it goes into the system prompt, which no chat model's own
+    /// guardrail assesses), whenever there is a moderator.
+    pub(super) async fn moderate_user_persona(&self, persona: &UserPersona) -> Result<()> {
+        let Some(moderation) = &self.moderation else {
+            return Ok(());
+        };
+        let text = format!(
+            "Name: {}\nDescription: {}\n",
+            persona.name, persona.description
+        );
+        check(&*moderation.moderator, &text, TextSource::Input).await
     }
 }
 

@@ -19,7 +19,8 @@ impl Link {
 
     /// Sets (or with `None`, clears) the caller's default user persona: the name and
     /// description the character knows them by in every conversation without its own.
-    /// Returns it as stored (trimmed).
+    /// Returns it as stored (trimmed). With a moderator it is checked first
+    /// ([`Error::ContentBlocked`](crate::Error::ContentBlocked) if blocked).
     pub async fn set_user_persona(
         &self,
         ctx: &RequestContext,
@@ -28,6 +29,9 @@ impl Link {
         let action = Action::new(AuditAction::SetUserPersona);
         self.act(ctx, action, async |_| {
             let persona = persona.map(UserPersona::validated).transpose()?;
+            if let Some(persona) = &persona {
+                self.moderate_user_persona(persona).await?;
+            }
             self.store
                 .set_user_persona(&ctx.principal.sub, persona.clone())
                 .await?;
@@ -36,7 +40,8 @@ impl Link {
         .await
     }
 
-    /// Changes a conversation's settings (its own user persona) and returns it.
+    /// Changes a conversation's settings (its own user persona, checked by the moderator if
+    /// there is one) and returns it.
     pub async fn update_conversation(
         &self,
         ctx: &RequestContext,
@@ -46,7 +51,11 @@ impl Link {
         let action = Action::new(AuditAction::UpdateConversation).on(id);
         self.act(ctx, action, async |_| {
             patch.user_persona = match patch.user_persona.take() {
-                Some(Some(persona)) => Some(Some(persona.validated()?)),
+                Some(Some(persona)) => {
+                    let persona = persona.validated()?;
+                    self.moderate_user_persona(&persona).await?;
+                    Some(Some(persona))
+                }
                 other => other,
             };
             self.store.update(&ctx.principal.sub, id, &patch).await
