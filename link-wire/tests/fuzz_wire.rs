@@ -116,8 +116,8 @@ fn code() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(vec![
             "unauthorized", "forbidden", "rate_limited", "invalid_request", "invalid_persona",
-            "not_found", "guardrail_blocked", "content_filtered", "refusal", "upstream_error",
-            "timeout", "busy", "cancelled", "internal_error", "malformed_output",
+            "not_found", "guardrail_blocked", "content_filtered", "content_blocked", "refusal",
+            "upstream_error", "timeout", "busy", "cancelled", "internal_error", "malformed_output",
             "payload_too_large", "unsupported_media_type",
         ])
         .prop_map(str::to_owned),
