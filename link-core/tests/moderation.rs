@@ -435,3 +435,71 @@ async fn a_blocked_user_persona_is_not_stored() {
         .unwrap();
     assert_eq!(stored.unwrap().name, "Watson");
 }
+
+#[tokio::test]
+async fn a_reply_whose_segments_pass_but_whole_does_not_is_withheld_at_the_end() {
+    let reply = format!("{FIRST}{THIRD}");
+    // The phrase spans the two segments: only the check of the whole reply sees it.
+    let moderator = ScriptedModerator::blocking([("surely. a third", "self-harm")]);
+    let f = fixture(ScriptedChatModel::replying([reply]), Some(moderator));
+    let id = start(&f.link).await;
+
+    let stream = f.link.send_stream(&alice(), id, "Go on").await.unwrap();
+    let events = collect(stream).await;
+    assert_eq!(delta_text(&events), FIRST, "{events:?}");
+    assert_eq!(
+        events.last().unwrap().as_ref().unwrap_err(),
+        &blocked("self-harm")
+    );
+    assert_eq!(messages(&f.link, id).await.len(), 1, "nothing stored");
+}
+
+/// A model that streams some text and then says its content filter stopped the reply.
+#[derive(Debug)]
+struct Filtered;
+
+#[async_trait::async_trait]
+impl link_core::ChatModel for Filtered {
+    async fn complete(&self, _request: link_core::ChatRequest) -> Result<link_core::ChatResponse> {
+        Err(Error::invalid("stream only"))
+    }
+
+    async fn stream(&self, _request: link_core::ChatRequest) -> Result<link_core::ChatStream> {
+        let events = vec![
+            Ok(link_core::ChatEvent::Delta {
+                text: "Some words the filter".into(),
+            }),
+            Ok(link_core::ChatEvent::Delta {
+                text: " did not like.".into(),
+            }),
+            Ok(link_core::ChatEvent::Done {
+                stop_reason: link_core::StopReason::ContentFiltered,
+                usage: None,
+            }),
+        ];
+        Ok(futures::stream::iter(events).boxed())
+    }
+
+    fn model_id(&self) -> String {
+        "filtered".into()
+    }
+}
+
+#[tokio::test]
+async fn with_a_moderator_a_filtered_stream_shows_none_of_its_text() {
+    let link = Link::builder()
+        .extractor(Arc::new(link_core::testing::ScriptedExtractor::default()))
+        .chat_model(Arc::new(Filtered))
+        .moderator(Arc::new(moderator()))
+        .build()
+        .unwrap();
+    let id = start(&link).await;
+    let stream = link.send_stream(&alice(), id, "Go on").await.unwrap();
+    let events = collect(stream).await;
+    assert_eq!(events.len(), 1, "no text before the error: {events:?}");
+    assert!(
+        matches!(events[0], Err(Error::ContentFiltered { .. })),
+        "{events:?}"
+    );
+    assert_eq!(messages(&link, id).await.len(), 1);
+}
