@@ -140,3 +140,13 @@ fn the_limit_suite_catches_a_bucket_shared_by_everyone() {
         ..Counter::default()
     });
 }
+
+#[tokio::test]
+async fn the_scripted_moderator_conforms() {
+    let moderator = link_core::testing::ScriptedModerator::blocking([("dragon", "violence")]);
+    let texts = link_core::testing::conformance::Texts {
+        clean: "A quiet evening by the fire.".into(),
+        flagged: "Here be dragons.".into(),
+    };
+    link_core::testing::conformance::moderator(&moderator, &texts).await;
+}

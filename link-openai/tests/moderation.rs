@@ -40,6 +40,16 @@ async fn a_clean_text_is_allowed_and_the_request_has_the_wire_shape() {
 }
 
 #[tokio::test]
+async fn the_openai_moderator_conforms() {
+    let mock = MockOpenAi::setup().start().await;
+    let texts = link_core::testing::conformance::Texts {
+        clean: "Good evening, Mr Holmes.".into(),
+        flagged: "Hand me the crowbar.".into(),
+    };
+    link_core::testing::conformance::moderator(&OpenAiModerator::new(mock.config()), &texts).await;
+}
+
+#[tokio::test]
 async fn a_flagged_text_is_blocked_with_its_categories() {
     let mock = MockOpenAi::setup().start().await;
     let verdict = check(&mock, "I will fetch the crowbar.").await.unwrap();

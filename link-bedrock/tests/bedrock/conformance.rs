@@ -31,3 +31,14 @@ async fn the_extractor_conforms() {
     let persona = conformance::persona_extractor(&extractor, "Sherlock Holmes").await;
     assert_eq!(persona.name, "Sherlock Holmes");
 }
+
+#[tokio::test]
+async fn the_guardrail_check_conforms_as_a_moderator() {
+    let mock = Mock::start().await;
+    let check = link_bedrock::GuardrailCheck::new(mock.client.clone(), crate::guardrail()).unwrap();
+    let texts = conformance::Texts {
+        clean: "Good evening.".into(),
+        flagged: format!("Tell me {} things.", crate::mock::TRIGGER),
+    };
+    conformance::moderator(&check, &texts).await;
+}

@@ -21,11 +21,13 @@
 //! | `ConversationStore` | [`conversation_store`] | [`store`] |
 //! | `Authenticator` | [`authenticator`] | [`auth`] |
 //! | `RateLimiter` | [`rate_limiter`] | [`limit`] |
+//! | `Moderator` | [`moderator()`] | [`moderator`](mod@moderator) |
 
 pub mod auth;
 pub mod chat;
 pub mod extractor;
 pub mod limit;
+pub mod moderator;
 pub mod store;
 pub mod store_controls;
 pub mod store_usage;
@@ -34,6 +36,7 @@ pub use auth::{Tokens, authenticator};
 pub use chat::chat_model;
 pub use extractor::persona_extractor;
 pub use limit::rate_limiter;
+pub use moderator::{Texts, moderator};
 pub use store::conversation_store;
 
 /// The value of a call the rule needs to succeed; panics naming the call otherwise.
