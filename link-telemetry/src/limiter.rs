@@ -1,0 +1,53 @@
+//! [`InstrumentedLimiter`]: a [`RateLimiter`] whose decisions are counted.
+
+use link_core::{Principal, RateDecision, RateLimiter};
+use prometheus_client::metrics::counter::Counter;
+
+use crate::Metrics;
+use crate::labels::LimitLabels;
+
+/// Wraps a [`RateLimiter`]: each decision is counted in `link_rate_limit_decisions_total`
+/// by scope and decision (`allowed`, `denied`). The principal is never a label.
+///
+/// ```
+/// use link_core::{Principal, RateLimiter, Unlimited};
+/// use link_telemetry::{InstrumentedLimiter, Metrics, PriceTable};
+///
+/// let metrics = Metrics::new(PriceTable::default());
+/// let limiter = InstrumentedLimiter::new(Unlimited, "user", &metrics);
+/// limiter.check(&Principal::new("alice"));
+/// assert!(metrics.render().contains(
+///     r#"link_rate_limit_decisions_total{scope="user",decision="allowed"} 1"#
+/// ));
+/// ```
+#[derive(Debug)]
+pub struct InstrumentedLimiter<L> {
+    inner: L,
+    allowed: Counter,
+    denied: Counter,
+}
+
+impl<L: RateLimiter> InstrumentedLimiter<L> {
+    /// Wraps `inner`, whose decisions are counted under `scope` (`user` for the per-user
+    /// limit, `ip` for the per-address one: a fixed name, it is a label).
+    pub fn new(inner: L, scope: &'static str, metrics: &Metrics) -> Self {
+        let counter =
+            |decision| (metrics.rate_limit).get_or_create_owned(&LimitLabels { scope, decision });
+        Self {
+            allowed: counter("allowed"),
+            denied: counter("denied"),
+            inner,
+        }
+    }
+}
+
+impl<L: RateLimiter> RateLimiter for InstrumentedLimiter<L> {
+    fn check(&self, principal: &Principal) -> RateDecision {
+        let decision = self.inner.check(principal);
+        match decision {
+            RateDecision::Allowed { .. } => self.allowed.inc(),
+            RateDecision::Denied { .. } => self.denied.inc(),
+        };
+        decision
+    }
+}
