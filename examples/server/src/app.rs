@@ -23,6 +23,8 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a request, and a streamed reply, may take.
     pub time_limits: crate::timeouts::TimeLimits,
+    /// Where requests are counted and timed (none: not observed).
+    pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
 }
 
 /// The whole HTTP application.
@@ -78,10 +80,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     };
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
     // Inside the request-id layer, so that a timeout's 504 carries the request id too.
-    crate::timeouts::layer(api, options.time_limits)
+    let app = crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
-        .layer(middleware::from_fn(request_id::middleware))
-        .with_state(state)
+        .layer(middleware::from_fn(request_id::middleware));
+    crate::metrics::layer(app, options.metrics.clone()).with_state(state)
 }
 
 async fn not_found() -> ApiError {
