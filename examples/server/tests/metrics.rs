@@ -65,36 +65,31 @@ fn parse(text: &str) -> (Vec<(String, String)>, Vec<Sample>) {
     (families, samples)
 }
 
-/// The value of the sample `name` whose labels include `labels` (0 when there is none).
+/// The samples `name` whose labels include `labels`.
+fn matching<'a>(
+    samples: &'a [Sample],
+    name: &'a str,
+    labels: &'a [(&str, &str)],
+) -> impl Iterator<Item = &'a Sample> {
+    samples.iter().filter(move |s| {
+        s.name == name
+            && (labels.iter()).all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+    })
+}
+
+/// The value of the one sample `name` whose labels include `labels` (0 when there is none).
 fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    let matching: Vec<&Sample> = samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            labels
-                .iter()
-                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .collect();
+    let found: Vec<&Sample> = matching(samples, name, labels).collect();
     assert!(
-        matching.len() <= 1,
-        "{name} {labels:?} is not one series: {matching:#?}"
+        found.len() <= 1,
+        "{name} {labels:?} is not one series: {found:#?}"
     );
-    matching.first().map_or(0.0, |s| s.value)
+    found.first().map_or(0.0, |s| s.value)
 }
 
 /// The sum of the samples `name` whose labels include `labels`.
 fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            labels
-                .iter()
-                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|s| s.value)
-        .sum()
+    matching(samples, name, labels).map(|s| s.value).sum()
 }
 
 /// The metrics address the server logged.
