@@ -1,0 +1,204 @@
+//! What the evaluation checks in a reply, a greeting and a persona. Plain word matching: the
+//! checks must be cheap, repeatable and readable, not clever.
+
+use link_core::Persona;
+
+/// Words that say nothing about who a character is, left out of an invented character's name
+/// when looking for it in a reply ("The Grumpy Pirate" is named by "grumpy" or "pirate").
+const FILLER: &[&str] = &[
+    "the", "of", "a", "an", "and", "mr", "mrs", "miss", "sir", "lady", "lord", "dr", "old",
+    "captain", "von", "van", "de", "da", "la", "le",
+];
+
+/// First-person words (after splitting "I'm" into "i" and "m").
+const FIRST_PERSON: &[&str] = &["i", "me", "my", "mine", "myself", "we", "us", "our", "ours"];
+
+/// Words of the persona schema that a greeting in the character's voice never contains (the
+/// baseline wrote greetings like "The Sherlock Holmes Greeting").
+const FIELD_WORDS: &[&str] = &[
+    "greeting",
+    "persona",
+    "speaking_style",
+    "must_not_know",
+    "example_lines",
+];
+
+/// The lower-case words of `text`, split at anything that is not a letter or digit.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The names that count as naming this character: the given ones, or for an invented
+/// character the meaningful words of the name the extractor chose.
+pub fn names_for(given: &[&str], persona: Option<&Persona>) -> Vec<String> {
+    if !given.is_empty() {
+        return given.iter().map(|n| n.to_lowercase()).collect();
+    }
+    persona
+        .map(|p| {
+            words(&p.name)
+                .into_iter()
+                .filter(|w| w.chars().count() >= 3 && !FILLER.contains(&w.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `text` contains one of `names` as a whole word.
+pub fn names_character(text: &str, names: &[String]) -> bool {
+    words(text).iter().any(|w| names.contains(w))
+}
+
+/// Whether `text` speaks in the first person.
+pub fn first_person(text: &str) -> bool {
+    words(text)
+        .iter()
+        .any(|w| FIRST_PERSON.contains(&w.as_str()))
+}
+
+/// Whether `text` uses a word starting with one of the `domain` stems.
+pub fn in_domain(text: &str, domain: &[&str]) -> bool {
+    let stems: Vec<String> = domain.iter().map(|s| s.to_lowercase()).collect();
+    words(text)
+        .iter()
+        .any(|w| stems.iter().any(|s| w.starts_with(s.as_str())))
+}
+
+/// Whether `text` names a persona field, as a greeting describing itself does.
+pub fn names_a_field(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    FIELD_WORDS.iter().any(|f| lower.contains(f))
+}
+
+/// A greeting in the first person that names the character or fits its world, and names no
+/// field.
+pub fn greeting_fits(greeting: &str, names: &[String], domain: &[&str]) -> bool {
+    first_person(greeting)
+        && (names_character(greeting, names) || in_domain(greeting, domain))
+        && !names_a_field(greeting)
+}
+
+/// How well a persona's text fields are filled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FieldScore {
+    /// Text fields checked.
+    pub total: usize,
+    /// Fields with text.
+    pub filled: usize,
+    /// Filled fields whose text is (nearly) that of another field.
+    pub copies: usize,
+}
+
+/// Counts the filled fields of `persona` and those that copy another field (the same words,
+/// or four fifths of them shared).
+pub fn field_score(persona: &Persona) -> FieldScore {
+    let fields = [
+        persona.description.clone(),
+        persona.personality.clone(),
+        persona.speaking_style.clone(),
+        persona.setting.clone(),
+        persona.knowledge.clone(),
+        persona.must_not_know.clone(),
+        persona.greeting.clone(),
+        persona.example_lines.join(" "),
+    ];
+    let sets: Vec<std::collections::BTreeSet<String>> = fields
+        .iter()
+        .map(|f| words(f).into_iter().collect())
+        .collect();
+    let filled: Vec<usize> = (0..fields.len()).filter(|&i| !sets[i].is_empty()).collect();
+    let copies = filled
+        .iter()
+        .filter(|&&i| {
+            filled
+                .iter()
+                .any(|&j| j != i && overlap(&sets[i], &sets[j]) >= 0.8)
+        })
+        .count();
+    FieldScore {
+        total: fields.len(),
+        filled: filled.len(),
+        copies,
+    }
+}
+
+/// Jaccard similarity of two word sets.
+fn overlap(a: &std::collections::BTreeSet<String>, b: &std::collections::BTreeSet<String>) -> f64 {
+    let shared = a.intersection(b).count() as f64;
+    let all = a.union(b).count() as f64;
+    if all == 0.0 { 0.0 } else { shared / all }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use link_core::PersonaKind;
+
+    #[test]
+    fn a_name_counts_as_a_whole_word_also_possessive() {
+        let names = names_for(&["Holmes"], None);
+        assert!(names_character("I am Sherlock Holmes's brother.", &names));
+        assert!(!names_character("Holmesian deduction.", &names));
+    }
+
+    #[test]
+    fn an_invented_name_counts_by_its_meaningful_words() {
+        let p = Persona::new("Captain Whiskers", PersonaKind::Original, "x", "y");
+        let names = names_for(&[], Some(&p));
+        assert_eq!(names, ["whiskers"]);
+        assert!(names_character("They call me Whiskers.", &names));
+        assert!(!names_character("I am the captain.", &names));
+    }
+
+    #[test]
+    fn greetings_must_be_first_person_fitting_and_name_no_field() {
+        let names = names_for(&["Holmes"], None);
+        let domain = ["deduc", "case"];
+        assert!(greeting_fits(
+            "Ah, you have come about a case, I perceive.",
+            &names,
+            &domain
+        ));
+        assert!(greeting_fits(
+            "Holmes at your service; my door is open.",
+            &names,
+            &domain
+        ));
+        assert!(!greeting_fits(
+            "The Sherlock Holmes Greeting",
+            &names,
+            &domain
+        ));
+        assert!(!greeting_fits(
+            "Hello, I am glad you came.",
+            &names,
+            &domain
+        ));
+        assert!(!greeting_fits("My greeting: Holmes here.", &names, &domain));
+    }
+
+    #[test]
+    fn copied_fields_are_counted() {
+        let mut p = Persona::new(
+            "Ada",
+            PersonaKind::Historical,
+            "A mathematician.",
+            "Good day.",
+        );
+        p.personality = "A mathematician".into();
+        p.setting = "London, 1840s.".into();
+        let score = field_score(&p);
+        assert_eq!(
+            score,
+            FieldScore {
+                total: 8,
+                filled: 4,
+                copies: 2
+            }
+        );
+    }
+}
