@@ -33,7 +33,10 @@ impl Link {
         let user = Message::new(Role::User, content);
         history.push(user.clone());
         audit.model(self.model.model_id());
-        let request = self.prompt.build(&conversation.persona, &history);
+        let style = self.model.prompt_style();
+        let request = self
+            .prompt
+            .build_styled(style, &conversation.persona, &history);
         Ok(PreparedTurn {
             request,
             user,
