@@ -10,6 +10,7 @@
 //! persona-eval                              # every character, default model and settings
 //! persona-eval --only Holmes --only pirate  # a few, while iterating
 //! persona-eval --seed 7 --out benches/results/eval
+//! persona-eval --rescore benches/results/eval/results.json  # score a run again, no model
 //! ```
 #![allow(clippy::print_stdout)] // the report is the program's output
 
@@ -24,7 +25,7 @@ use std::time::Instant;
 use clap::Parser;
 use link_core::{Link, PersonaSource, Principal, RequestContext};
 use link_local::{LocalConfig, LocalModel, LocalPersonaExtractor};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use characters::{CHARACTERS, Character};
 
@@ -49,10 +50,17 @@ struct Args {
     /// A directory to write report.md and results.json into.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Only create the conversations (extraction and greeting); ask nothing.
+    #[arg(long)]
+    extract_only: bool,
+    /// Score the replies of an earlier run (its results.json) again instead of running the
+    /// model: for changes to the scoring.
+    #[arg(long)]
+    rescore: Option<PathBuf>,
 }
 
 /// What happened for one character.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     /// The character request.
     pub request: String,
@@ -96,6 +104,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(path) = &args.rescore {
+        let mut outcomes: Vec<Outcome> = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        for outcome in &mut outcomes {
+            if let Some(character) = CHARACTERS.iter().find(|c| c.request == outcome.request) {
+                score(outcome, character);
+            }
+        }
+        println!(
+            "{}",
+            report::markdown(&outcomes, &format!("rescored {}", path.display()))
+        );
+        return Ok(());
+    }
     let (link, model) = engine(&args).await?;
     let chosen: Vec<&Character> = CHARACTERS
         .iter()
@@ -110,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut outcomes = Vec::with_capacity(chosen.len());
     for (i, character) in chosen.iter().enumerate() {
         eprintln!("[{}/{}] {}", i + 1, chosen.len(), character.request);
-        outcomes.push(evaluate(&link, &model, character).await);
+        outcomes.push(evaluate(&link, &model, character, !args.extract_only).await);
     }
     let markdown = report::markdown(&outcomes, &args_line(&args, &model));
     println!("{markdown}");
@@ -163,8 +184,9 @@ fn args_line(args: &Args, model: &LocalModel) -> String {
     )
 }
 
-/// Creates the character's conversation, asks both questions, and scores the answers.
-async fn evaluate(link: &Link, model: &LocalModel, character: &Character) -> Outcome {
+/// Creates the character's conversation, asks both questions (with `ask`), and scores the
+/// answers.
+async fn evaluate(link: &Link, model: &LocalModel, character: &Character, ask: bool) -> Outcome {
     let ctx = RequestContext::new(Principal::new("eval"));
     let mut outcome = Outcome {
         request: character.request.to_owned(),
@@ -196,17 +218,17 @@ async fn evaluate(link: &Link, model: &LocalModel, character: &Character) -> Out
             return outcome;
         }
     };
-    let persona = detail.conversation.persona.clone();
-    let names = score::names_for(character.names, Some(&persona));
-    outcome.greeting_fits = score::greeting_fits(&persona.greeting, &names, character.domain);
-    outcome.fields = score::field_score(&persona);
-    outcome.persona = Some(persona);
+    outcome.persona = Some(detail.conversation.persona.clone());
     let id = detail.conversation.id;
     let started = Instant::now();
+    let questions = if ask { 2 } else { 0 };
     for (question, reply) in [
         (WHO, &mut outcome.who_reply),
         (character.question, &mut outcome.domain_reply),
-    ] {
+    ]
+    .into_iter()
+    .take(questions)
+    {
         match link.send(&ctx, id, question).await {
             Ok(answer) => {
                 outcome.reply_tokens += answer.usage.map_or(0, |u| u.output_tokens);
@@ -216,8 +238,20 @@ async fn evaluate(link: &Link, model: &LocalModel, character: &Character) -> Out
         }
     }
     outcome.reply_secs = started.elapsed().as_secs_f64();
-    outcome.names_character = score::names_character(&outcome.who_reply, &names);
-    outcome.domain_fits = score::in_domain(&outcome.domain_reply, character.domain)
-        || score::names_character(&outcome.domain_reply, &names);
+    score(&mut outcome, character);
     outcome
+}
+
+/// Scores the persona and replies of `outcome` (a run without a persona scores nothing).
+fn score(outcome: &mut Outcome, character: &Character) {
+    let Some(persona) = &outcome.persona else {
+        return;
+    };
+    let names = score::names_for(character.names, Some(persona));
+    let own = score::own_words(&names, character.request);
+    outcome.greeting_fits = score::greeting_fits(&persona.greeting, &names, &own, character.domain);
+    outcome.fields = score::field_score(persona);
+    outcome.names_character = score::names_character(&outcome.who_reply, &names, &own);
+    outcome.domain_fits = score::in_domain(&outcome.domain_reply, character.domain)
+        || score::mentions(&outcome.domain_reply, &names);
 }

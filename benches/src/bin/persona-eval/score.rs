@@ -47,9 +47,61 @@ pub fn names_for(given: &[&str], persona: Option<&Persona>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The words a character may introduce itself by: its names and the words of its request
+/// ("Julius" for "Julius Caesar").
+pub fn own_words(names: &[String], request: &str) -> Vec<String> {
+    let mut own = names.to_vec();
+    own.extend(words(request));
+    own
+}
+
 /// Whether `text` contains one of `names` as a whole word.
-pub fn names_character(text: &str, names: &[String]) -> bool {
+pub fn mentions(text: &str, names: &[String]) -> bool {
     words(text).iter().any(|w| names.contains(w))
+}
+
+/// Whether a reply names the character as itself: it mentions one of `names`, speaks in the
+/// first person, and introduces itself by no name outside `own` (the character's names and the
+/// words of the request: "I'm Emily, ..." or "my name is Dr. Starr" fails even when the
+/// character's name appears later).
+pub fn names_character(text: &str, names: &[String], own: &[String]) -> bool {
+    mentions(text, names) && first_person(text) && other_names(text, own).is_empty()
+}
+
+/// Phrases a reply introduces itself with.
+const INTRODUCTIONS: &[&str] = &[
+    "I'm ",
+    "I am ",
+    "my name is ",
+    "My name is ",
+    "call me ",
+    "Call me ",
+];
+
+/// Titles skipped to reach the name itself ("I am Count Dracula").
+const TITLES: &[&str] = &[
+    "Dr", "Mr", "Mrs", "Miss", "Sir", "Lady", "Lord", "Captain", "King", "Queen", "Count", "Saint",
+    "The",
+];
+
+/// Capitalised words that follow an introduction ("I'm", "my name is", ...) and are not one of
+/// `own`: the names a reply introduces itself by that are not the character's.
+pub fn other_names(text: &str, own: &[String]) -> Vec<String> {
+    let text = text.replace('\u{2019}', "'");
+    let mut others = Vec::new();
+    for intro in INTRODUCTIONS {
+        for (at, _) in text.match_indices(intro) {
+            let mut taken = text[at + intro.len()..]
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty());
+            let word = taken.find(|w| !TITLES.contains(w)).unwrap_or_default();
+            let capitalised = word.chars().next().is_some_and(char::is_uppercase);
+            if capitalised && word != "I" && word != "AI" && !own.contains(&word.to_lowercase()) {
+                others.push(word.to_owned());
+            }
+        }
+    }
+    others
 }
 
 /// Whether `text` speaks in the first person.
@@ -73,16 +125,43 @@ pub fn names_a_field(text: &str) -> bool {
     FIELD_WORDS.iter().any(|f| lower.contains(f))
 }
 
-/// A greeting in the first person that names the character or fits its world, and names no
-/// field.
-pub fn greeting_fits(greeting: &str, names: &[String], domain: &[&str]) -> bool {
+/// A greeting in the first person that names the character or fits its world, introduces
+/// itself by no other name (see [`names_character`]), does not address the character by name
+/// (see [`addresses`]), and names no field.
+pub fn greeting_fits(greeting: &str, names: &[String], own: &[String], domain: &[&str]) -> bool {
     first_person(greeting)
-        && (names_character(greeting, names) || in_domain(greeting, domain))
+        && (mentions(greeting, names) || in_domain(greeting, domain))
+        && other_names(greeting, own).is_empty()
+        && !addresses(greeting, names, own)
         && !names_a_field(greeting)
 }
 
+/// Whether `text` calls the character by name: a greeting addressed to the character ("Dear
+/// Marie Curie, I'm so glad you're here", "Einstein, I'm glad to have you", "I'm glad to meet
+/// you, Albert Einstein.") rather than spoken by them ("Good evening, I am Cleopatra",
+/// "Holmes at your service; my door is open"). A name ending a clause before the first
+/// first-person word, or a later clause that is nothing but the name, is the person
+/// spoken to.
+pub fn addresses(text: &str, names: &[String], own: &[String]) -> bool {
+    let clauses: Vec<Vec<String>> = text
+        .split([',', '.', '!', '?', ';', ':'])
+        .map(words)
+        .collect();
+    let spoken = clauses
+        .iter()
+        .position(|c| c.iter().any(|w| FIRST_PERSON.contains(&w.as_str())))
+        .unwrap_or(clauses.len());
+    let before = clauses[..spoken]
+        .iter()
+        .any(|c| c.last().is_some_and(|w| names.contains(w)));
+    let name_only = clauses.iter().skip(1).any(|c| {
+        !c.is_empty() && c.iter().all(|w| own.contains(w)) && c.iter().any(|w| names.contains(w))
+    });
+    before || name_only
+}
+
 /// How well a persona's text fields are filled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldScore {
     /// Text fields checked.
     pub total: usize,
@@ -141,8 +220,12 @@ mod tests {
     #[test]
     fn a_name_counts_as_a_whole_word_also_possessive() {
         let names = names_for(&["Holmes"], None);
-        assert!(names_character("I am Sherlock Holmes's brother.", &names));
-        assert!(!names_character("Holmesian deduction.", &names));
+        assert!(names_character("I am Holmes's brother.", &names, &names));
+        assert!(!names_character(
+            "I know Holmesian deduction.",
+            &names,
+            &names
+        ));
     }
 
     #[test]
@@ -150,35 +233,53 @@ mod tests {
         let p = Persona::new("Captain Whiskers", PersonaKind::Original, "x", "y");
         let names = names_for(&[], Some(&p));
         assert_eq!(names, ["whiskers"]);
-        assert!(names_character("They call me Whiskers.", &names));
-        assert!(!names_character("I am the captain.", &names));
+        assert!(names_character("They call me Whiskers.", &names, &names));
+        assert!(!names_character("I am the captain.", &names, &names));
+    }
+
+    #[test]
+    fn another_name_or_no_first_person_does_not_count() {
+        let names = names_for(&["Holmes"], None);
+        let own = vec!["holmes".to_owned(), "sherlock".to_owned()];
+        assert!(!names_character(
+            "I'm Emily, a fan of Sherlock Holmes.",
+            &names,
+            &own
+        ));
+        assert!(!names_character(
+            "My name is Dr. Starr; Holmes taught me.",
+            &names,
+            &own
+        ));
+        assert!(!names_character(
+            "The user meets Sherlock Holmes.",
+            &names,
+            &own
+        ));
+        assert!(names_character(
+            "I am Mr. Sherlock Holmes, and I'm a detective.",
+            &names,
+            &own
+        ));
+        assert!(names_character("I'm an AI? No: I am Holmes.", &names, &own));
+        let dracula = names_for(&["Dracula"], None);
+        assert!(other_names("I am Count Dracula.", &dracula).is_empty());
     }
 
     #[test]
     fn greetings_must_be_first_person_fitting_and_name_no_field() {
-        let names = names_for(&["Holmes"], None);
+        let names = &names_for(&["Holmes"], None);
         let domain = ["deduc", "case"];
-        assert!(greeting_fits(
-            "Ah, you have come about a case, I perceive.",
-            &names,
-            &domain
-        ));
-        assert!(greeting_fits(
-            "Holmes at your service; my door is open.",
-            &names,
-            &domain
-        ));
-        assert!(!greeting_fits(
-            "The Sherlock Holmes Greeting",
-            &names,
-            &domain
-        ));
-        assert!(!greeting_fits(
-            "Hello, I am glad you came.",
-            &names,
-            &domain
-        ));
-        assert!(!greeting_fits("My greeting: Holmes here.", &names, &domain));
+        let fits = |greeting: &str| greeting_fits(greeting, names, names, &domain);
+        assert!(fits("Ah, you have come about a case, I perceive."));
+        assert!(fits("Holmes at your service; my door is open."));
+        assert!(fits("Good day, I am Holmes."));
+        assert!(!fits("The Sherlock Holmes Greeting"));
+        assert!(!fits("Hello, I am glad you came."));
+        assert!(!fits("My greeting: Holmes here."));
+        assert!(!fits("I'm Emily; a case?"));
+        assert!(!fits("Dear Holmes, I'm glad; a case?"));
+        assert!(!fits("Ah, I'm glad to meet you, Holmes. A case?"));
     }
 
     #[test]
