@@ -40,14 +40,15 @@ fn value(value: SheetValue) -> String {
     }
 }
 
-/// A quoted greeting: one of the [`SALUTATIONS`], a comma, the character's "I am" or "I'm",
-/// and the rest, within `max` characters in all.
+/// A quoted greeting: one of the [`SALUTATIONS`], a comma, the character's "I am" or "I'm"
+/// followed by a capital letter (their name, not "I'm glad ..."), and the rest, within `max`
+/// characters in all.
 fn introduction(max: usize) -> String {
     let longest = SALUTATIONS.iter().map(|s| s.len()).max().unwrap_or(0);
     let rest = max.saturating_sub(longest + ", I am ".len() + 1).max(1);
     let salutations: Vec<String> = SALUTATIONS.iter().map(|s| literal(s)).collect();
     format!(
-        r#"" \"" ( {} ) ", I" ( " am " | "'m " ) [^ "\n] [^"\n]{{0,{rest}}} "\"""#,
+        r#"" \"" ( {} ) ", I" ( " am " | "'m " ) [A-ZÀ-ÖØ-Þ] [^"\n]{{0,{rest}}} "\"""#,
         salutations.join(" | ")
     )
 }
@@ -88,7 +89,7 @@ mod tests {
         );
         assert!(gbnf.contains(r#"" real person""#), "{gbnf}");
         assert!(gbnf.contains(r#"( "Hello" | "Hi" |"#), "{gbnf}");
-        assert!(gbnf.contains(r#"", I" ( " am " | "'m " )"#), "{gbnf}");
+        assert!(gbnf.contains(r#"", I" ( " am " | "'m " ) [A-Z"#), "{gbnf}");
     }
 
     #[test]

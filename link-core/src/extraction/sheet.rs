@@ -22,7 +22,7 @@ pub enum SheetValue {
     Text(usize),
     /// The character's first words, in double quotes (none inside), at most this many
     /// characters: a salutation from [`SALUTATIONS`], then the character saying who they are
-    /// ("I am ..." or "I'm ..."), then whatever they add. A small model left free writes
+    /// ("I am" or "I'm" and their name), then whatever they add. A small model left free writes
     /// greetings addressed *to* the character ("Ah, Zeus! I see you're ...", "Einstein, I'm
     /// glad to have you") or describing one ("The Sherlock Holmes Greeting"); with a
     /// salutation that cannot be a name and the introduction required, it writes the
@@ -180,23 +180,59 @@ pub fn parse_sheet(text: &str, request: &str) -> Result<Persona> {
         .ok_or_else(|| Error::MalformedOutput {
             message: format!("the character sheet has no known kind: {kind_word:?}"),
         })?;
-    let mut name = value("Name");
-    if name.is_empty() || strays_from(&name, request) {
-        name = request.chars().take(limits::NAME).collect();
-    }
+    let greeting = value("Greeting");
+    let name = chosen_name(&value("Name"), &greeting, request);
     let mut description = value("Description");
     if description.is_empty() {
         description = format!("{name} ({request}).");
     }
-    let mut greeting = value("Greeting");
-    if greeting.is_empty() {
-        greeting = format!("Hello. I am {name}.");
-    }
+    let greeting = match greeting.is_empty() {
+        true => format!("Hello. I am {name}."),
+        false => greeting,
+    };
     let mut persona = Persona::new(name, kind, description, greeting);
     persona.speaking_style = value("Speaking style");
     persona.living = (kind == PersonaKind::Historical).then_some(false);
     persona.safety_notes = kind.is_real().then(|| REAL_PERSON_NOTE.to_owned());
     Ok(persona)
+}
+
+/// The persona's name from the sheet's `written` name, its greeting and the request.
+///
+/// A character the user named keeps the name written (the request when that is blank or
+/// [strays](strays_from)). A character the user only described ("a cheerful medieval baker")
+/// is called what it calls itself in its greeting ("Good day, I am Giovanni, the baker"): a
+/// small model often copies the description onto the name line but invents a name when it
+/// speaks, and the greeting is what the user sees first.
+fn chosen_name(written: &str, greeting: &str, request: &str) -> String {
+    let named = request.starts_with(char::is_uppercase);
+    let introduced = (!named).then(|| introduced_name(greeting)).flatten();
+    let name = match introduced {
+        Some(introduced) => introduced,
+        None if written.is_empty() || strays_from(written, request) => request.to_owned(),
+        None => written.to_owned(),
+    };
+    name.chars().take(limits::NAME).collect()
+}
+
+/// The name a greeting introduces: the capitalised words after its "I am" or "I'm" ("Giovanni"
+/// in "Good day, I am Giovanni, the baker"; "Captain Ahab" in "Ah, I'm Captain Ahab.").
+fn introduced_name(greeting: &str) -> Option<String> {
+    let after = ["I am ", "I'm "]
+        .iter()
+        .find_map(|intro| greeting.split_once(intro).map(|(_, rest)| rest))?;
+    let mut words = Vec::new();
+    for word in after.split(' ') {
+        let bare = word.trim_end_matches(|c: char| !c.is_alphanumeric());
+        if !bare.starts_with(char::is_uppercase) {
+            break;
+        }
+        words.push(bare);
+        if bare.len() != word.len() {
+            break; // punctuation ends the name
+        }
+    }
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// Whether `name` is a slip: the request is itself a name (it starts with a capital letter:
@@ -294,6 +330,39 @@ mod tests {
         assert_eq!(
             name("Captain Whiskers", "a grumpy pirate who loves cats"),
             "Captain Whiskers"
+        );
+    }
+
+    #[test]
+    fn a_described_character_is_called_what_its_greeting_calls_it() {
+        let sheet = |name: &str, greeting: &str| {
+            format!("Name: {name}\nKind: original\nDescription: D.\nGreeting: \"{greeting}\"")
+        };
+        let name = |name: &str, greeting: &str, request: &str| {
+            parse_sheet(&sheet(name, greeting), request).unwrap().name
+        };
+        let baker = "a cheerful medieval baker";
+        assert_eq!(
+            name(baker, "Good day, I am Giovanni, the baker.", baker),
+            "Giovanni"
+        );
+        assert_eq!(
+            name("Auggie", "Ah, I'm Captain Blackbeard. Arr.", "a pirate"),
+            "Captain Blackbeard"
+        );
+        // Nothing capitalised after the introduction: the name line stands.
+        assert_eq!(
+            name("Auggie", "Ah, I'm glad you came.", "a pirate"),
+            "Auggie"
+        );
+        // A named character keeps its name whatever the greeting says.
+        assert_eq!(
+            name(
+                "Sherlock Holmes",
+                "Good evening, I am Dr. Stearley Holmes.",
+                "Sherlock Holmes"
+            ),
+            "Sherlock Holmes"
         );
     }
 
