@@ -60,15 +60,44 @@ pub fn mentions(text: &str, names: &[String]) -> bool {
     words(text).iter().any(|w| names.contains(w))
 }
 
-/// Whether a reply names the character as itself: it mentions one of `names`, speaks in the
-/// first person, and introduces itself by no name outside `own` (the character's names and the
-/// words of the request: "I'm Emily, ..." or "my name is Dr. Starr" fails even when the
-/// character's name appears later).
+/// Whether a reply names the character as itself: it introduces itself by one of `names`
+/// ("I am Sherlock Holmes", "I'm the infamous Captain Blackbeard", "my name is Ada": the name
+/// within [`NAME_REACH`] words of the introduction) and by no name outside `own` (the
+/// character's names and the words of the request: "I'm Emily, ..." or "a fellow named
+/// Malcolm" fails even when the character's name appears too). Mentioning the name is not
+/// enough: "I'm a soldier fighting against Napoleon" does not name Napoleon as itself.
 pub fn names_character(text: &str, names: &[String], own: &[String]) -> bool {
-    mentions(text, names) && first_person(text) && other_names(text, own).is_empty()
+    introduces_as(text, names) && other_names(text, own).is_empty()
 }
 
-/// Phrases a reply introduces itself with.
+/// How many words after "I am" the name may come ("I am the Emperor Napoleon").
+const NAME_REACH: usize = 4;
+
+/// Whether `text` introduces itself, in the first person, by one of `names`.
+pub fn introduces_as(text: &str, names: &[String]) -> bool {
+    let text = text.replace('\u{2019}', "'");
+    FIRST_PERSON_INTRODUCTIONS.iter().any(|intro| {
+        text.match_indices(intro).any(|(at, _)| {
+            text[at + intro.len()..]
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(NAME_REACH)
+                .any(|w| names.contains(&w.to_lowercase()))
+        })
+    })
+}
+
+/// Phrases a reply introduces itself with, in the first person.
+const FIRST_PERSON_INTRODUCTIONS: &[&str] = &[
+    "I'm ",
+    "I am ",
+    "my name is ",
+    "My name is ",
+    "call me ",
+    "Call me ",
+];
+
+/// Phrases that introduce a name: the first-person ones and "a fellow named ...".
 const INTRODUCTIONS: &[&str] = &[
     "I'm ",
     "I am ",
@@ -76,6 +105,8 @@ const INTRODUCTIONS: &[&str] = &[
     "My name is ",
     "call me ",
     "Call me ",
+    " named ",
+    " called ",
 ];
 
 /// Titles skipped to reach the name itself ("I am Count Dracula").
@@ -262,6 +293,16 @@ mod tests {
             &own
         ));
         assert!(names_character("I'm an AI? No: I am Holmes.", &names, &own));
+        assert!(!names_character(
+            "I'm a soldier who fought against Holmes.",
+            &names,
+            &own
+        ));
+        assert!(!names_character(
+            "I'm a fellow named Malcolm. Holmes? I am Holmes.",
+            &names,
+            &own
+        ));
         let dracula = names_for(&["Dracula"], None);
         assert!(other_names("I am Count Dracula.", &dracula).is_empty());
     }
