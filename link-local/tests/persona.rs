@@ -28,6 +28,13 @@ async fn extract_holmes(extractor: &LocalPersonaExtractor) -> Persona {
     persona
 }
 
+/// The model wrote the persona and went idle after.
+fn generated_and_idle(model: &link_local::LocalModel) {
+    let stats = model.stats();
+    assert!(stats.tokens_generated > 20, "{stats:?}");
+    assert_eq!(stats.active_generations, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_model_writes_a_character_sheet() {
     let _serial = common::SERIAL.lock().await;
@@ -62,9 +69,7 @@ async fn a_small_model_writes_a_character_sheet() {
         persona.is_real_person(),
         "{persona:?}"
     );
-    let stats = model.stats();
-    assert!(stats.tokens_generated > 20, "{stats:?}");
-    assert_eq!(stats.active_generations, 0);
+    generated_and_idle(&model);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,9 +92,7 @@ async fn the_full_style_writes_the_whole_persona_as_json() {
         (1..=3).contains(&persona.example_lines.len()),
         "{persona:?}"
     );
-    let stats = model.stats();
-    assert!(stats.tokens_generated > 20, "{stats:?}");
-    assert_eq!(stats.active_generations, 0);
+    generated_and_idle(&model);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,9 +23,11 @@ const EXAMPLE_LINES: usize = 2;
 /// then in their own words ("You are Ada Lovelace. You say: "I am Ada Lovelace. ...""), the
 /// other filled fields as short sentences, then the rules.
 ///
-/// Quoting the character introducing themselves gives a small model the words to copy when
-/// it speaks as them; without it, a 135M model asked who it is invents a name about half the
-/// time even when the system prompt names the character.
+/// The quoted introduction gives a small model the words to copy when it speaks as the
+/// character. Even so, SmolLM2-135M asked who it is still invents another name about half the
+/// time; of the wordings tried (a bare "You are ...", "Your name is ...", third person, the
+/// persona in the first user turn, a reminder after each user message), none did better.
+/// Persona safety notes are left out: for a real person the simulation sentence says it.
 pub fn system_prompt(persona: &Persona) -> String {
     let name = one_line(&persona.name);
     let mut prompt = format!("You are {name}. You say: \"I am {name}.");

@@ -249,52 +249,38 @@ mod tests {
         ]
     }
 
-    fn turns(request: &ChatRequest) -> Vec<(Role, &str)> {
-        request
+    /// Checks the exact request `style` sends for Ada asked "Who are you?": the system prompt
+    /// and the turns, the first of them `opening`.
+    fn sends_exactly(style: PromptStyle, system: &str, opening: &str) -> ChatRequest {
+        let request = PromptBuilder::default().build_styled(style, &ada(), &asked("Who are you?"));
+        assert_eq!(request.system, system, "{style:?}");
+        let turns: Vec<(Role, &str)> = request
             .messages
             .iter()
             .map(|m| (m.role, m.content.as_str()))
-            .collect()
+            .collect();
+        let greeting = ada().greeting;
+        let expected = [
+            (Role::User, opening),
+            (Role::Assistant, greeting.as_str()),
+            (Role::User, "Who are you?"),
+        ];
+        assert_eq!(turns, expected, "{style:?}");
+        request
     }
 
     #[test]
     fn the_full_style_sends_exactly_this() {
-        let request = PromptBuilder::default().build_styled(
-            PromptStyle::Full,
-            &ada(),
-            &asked("Who are you?"),
-        );
-        assert_eq!(request.system, include_str!("testdata/full.txt"));
-        assert_eq!(
-            turns(&request),
-            [
-                (Role::User, OPENING_TURN),
-                (Role::Assistant, ada().greeting.as_str()),
-                (Role::User, "Who are you?"),
-            ]
-        );
-        assert_eq!(
-            request,
-            PromptBuilder::default().build(&ada(), &asked("Who are you?"))
-        );
+        let full = include_str!("testdata/full.txt");
+        let request = sends_exactly(PromptStyle::Full, full, OPENING_TURN);
+        let plain = PromptBuilder::default().build(&ada(), &asked("Who are you?"));
+        assert_eq!(request, plain, "build is the full style");
     }
 
     #[test]
     fn the_compact_style_sends_exactly_this() {
-        let request = PromptBuilder::default().build_styled(
-            PromptStyle::Compact,
-            &ada(),
-            &asked("Who are you?"),
-        );
-        assert_eq!(request.system, include_str!("testdata/compact.txt"));
-        assert_eq!(
-            turns(&request),
-            [
-                (Role::User, COMPACT_OPENING),
-                (Role::Assistant, ada().greeting.as_str()),
-                (Role::User, "Who are you?"),
-            ]
-        );
+        let compact = include_str!("testdata/compact.txt");
+        sends_exactly(PromptStyle::Compact, compact, COMPACT_OPENING);
     }
 
     /// A user's message written to take over: it closes its own turn in ChatML, opens a system
