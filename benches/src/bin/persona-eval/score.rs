@@ -97,17 +97,8 @@ const FIRST_PERSON_INTRODUCTIONS: &[&str] = &[
     "Call me ",
 ];
 
-/// Phrases that introduce a name: the first-person ones and "a fellow named ...".
-const INTRODUCTIONS: &[&str] = &[
-    "I'm ",
-    "I am ",
-    "my name is ",
-    "My name is ",
-    "call me ",
-    "Call me ",
-    " named ",
-    " called ",
-];
+/// Phrases that introduce a name in the third person ("a fellow named Malcolm").
+const OTHER_INTRODUCTIONS: &[&str] = &[" named ", " called "];
 
 /// Titles skipped to reach the name itself ("I am Count Dracula").
 const TITLES: &[&str] = &[
@@ -120,7 +111,7 @@ const TITLES: &[&str] = &[
 pub fn other_names(text: &str, own: &[String]) -> Vec<String> {
     let text = text.replace('\u{2019}', "'");
     let mut others = Vec::new();
-    for intro in INTRODUCTIONS {
+    for intro in FIRST_PERSON_INTRODUCTIONS.iter().chain(OTHER_INTRODUCTIONS) {
         for (at, _) in text.match_indices(intro) {
             let mut taken = text[at + intro.len()..]
                 .split(|c: char| !c.is_alphanumeric())
