@@ -183,7 +183,7 @@ link_server() {
   OPENAI_BASE_URL="$MOCK/v1" OPENAI_API_KEY=bench-key \
   LINK_AUTH=cognito COGNITO_REGION=us-east-1 COGNITO_USER_POOL_ID=us-east-1_BenchPool \
   COGNITO_CLIENT_ID=bench-client COGNITO_TOKEN_USE=id COGNITO_JWKS_URL="$MOCK/jwks.json" \
-  LINK_RATE_LIMIT_PER_MINUTE=1000000000 LINK_AUDIT_CONTENT=full LINK_HISTORY_WINDOW=20 \
+  LINK_RATE_LIMIT_PER_MINUTE=1000000000 LINK_MAX_MODEL_CALLS_PER_USER=0 LINK_AUDIT_CONTENT=full LINK_HISTORY_WINDOW=20 \
   RUST_LOG="warn,link::audit=info" \
     "$BIN/link-server" > "$RAW/link-server.log" 2>&1 &
   local pid=$!; PIDS+=("$pid")

@@ -1,9 +1,13 @@
-//! [`GovernorRateLimiter`]: per-user GCRA rate limiting keyed by the principal's `sub`.
+//! [`GovernorRateLimiter`]: per-user GCRA rate limiting keyed by the principal's `sub`, with
+//! weighed requests and an optional daily token quota.
+
+mod tokens;
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::StateInformationMiddleware;
@@ -52,9 +56,14 @@ type Keyed<C> =
 /// A GCRA rate limiter (the `governor` crate) with one bucket per principal `sub`.
 ///
 /// Allowed decisions report the remaining burst; denied ones a retry-after rounded up to
-/// whole seconds. Users whose allowance has fully replenished are evicted every
+/// whole seconds. A weighed request ([`RateLimiter::check_n`]) takes its cost from the burst
+/// all at once or not at all. Users whose allowance has fully replenished are evicted every
 /// `eviction_interval`, so memory stays bounded by the number of recently active users.
 /// Generic over the clock so tests can use `governor::clock::FakeRelativeClock`.
+///
+/// With [`with_daily_tokens`](Self::with_daily_tokens), each principal may also spend that
+/// many model tokens per UTC day, counted in this process from the usage the models report:
+/// with several replicas, each keeps its own count.
 ///
 /// ```
 /// use link_auth::{GovernorRateLimiter, RateLimitConfig};
@@ -70,7 +79,12 @@ pub struct GovernorRateLimiter<C: Clock = DefaultClock> {
     eviction_every: u64,
     /// Nanoseconds after `origin` at which the next eviction is due.
     next_eviction: AtomicU64,
+    tokens: Option<tokens::DailyTokens>,
+    wall_clock: WallClock,
 }
+
+/// Where the daily quota reads the UTC time.
+type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 impl GovernorRateLimiter<DefaultClock> {
     /// A limiter on the default (monotonic) clock.
@@ -99,21 +113,61 @@ impl<C: Clock> GovernorRateLimiter<C> {
             origin,
             eviction_every,
             next_eviction: AtomicU64::new(eviction_every),
+            tokens: None,
+            wall_clock: Arc::new(SystemTime::now),
         })
+    }
+
+    /// Adds a daily quota of `quota` model tokens per principal, renewed at midnight UTC
+    /// (`None`: no quota). A model call is refused once the tokens the principal's calls
+    /// used since midnight reach it; the call that crosses it is not cut short.
+    ///
+    /// ```
+    /// use link_auth::{GovernorRateLimiter, RateLimitConfig};
+    /// use link_core::{Principal, RateDecision, RateLimiter};
+    /// let limiter = GovernorRateLimiter::new(RateLimitConfig::default())
+    ///     .unwrap()
+    ///     .with_daily_tokens(Some(1000));
+    /// let alice = Principal::new("alice");
+    /// limiter.spend_tokens(&alice, 1000);
+    /// assert!(matches!(limiter.admit(&alice, 2, true), RateDecision::Exhausted { .. }));
+    /// assert!(matches!(limiter.admit(&alice, 1, false), RateDecision::Allowed { .. }));
+    /// ```
+    pub fn with_daily_tokens(mut self, quota: Option<u64>) -> Self {
+        self.tokens = quota.map(tokens::DailyTokens::new);
+        self
+    }
+
+    /// Reads the daily quota's UTC days from `now` instead of the system clock (for tests).
+    pub fn with_wall_clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.wall_clock = Arc::new(now);
+        self
     }
 
     /// Counts one request for `key` and decides.
     pub fn check_key(&self, key: &String) -> RateDecision {
+        self.check_key_n(key, 1)
+    }
+
+    /// Counts a request costing `cost` for `key`, all or nothing, and decides. A cost of 0
+    /// counts as 1; one above the burst takes the whole burst.
+    pub fn check_key_n(&self, key: &String, cost: u32) -> RateDecision {
         let now = self.limiter.clock().now();
         self.maybe_evict(now);
-        match self.limiter.check_key(key) {
-            Ok(snapshot) => RateDecision::Allowed {
+        let cost = NonZeroU32::new(cost.min(self.limit)).unwrap_or(NonZeroU32::MIN);
+        match self.limiter.check_key_n(key, cost) {
+            Ok(Ok(snapshot)) => RateDecision::Allowed {
                 limit: self.limit,
                 remaining: snapshot.remaining_burst_capacity(),
             },
-            Err(not_until) => RateDecision::Denied {
+            Ok(Err(not_until)) => RateDecision::Denied {
                 limit: self.limit,
                 retry_after: retry_after(&not_until, now),
+            },
+            // The cost is at most the burst, which is the capacity.
+            Err(_) => RateDecision::Denied {
+                limit: self.limit,
+                retry_after: Duration::from_secs(1),
             },
         }
     }
@@ -164,12 +218,28 @@ where
     fn check(&self, principal: &Principal) -> RateDecision {
         self.check_key(&principal.sub)
     }
+
+    fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
+        self.check_key_n(&principal.sub, cost)
+    }
+
+    fn tokens_exhausted(&self, principal: &Principal) -> Option<Duration> {
+        let tokens = self.tokens.as_ref()?;
+        tokens.exhausted(&principal.sub, (self.wall_clock)())
+    }
+
+    fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+        if let Some(quota) = &self.tokens {
+            quota.spend(&principal.sub, tokens, (self.wall_clock)());
+        }
+    }
 }
 
 impl<C: Clock> fmt::Debug for GovernorRateLimiter<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GovernorRateLimiter")
             .field("limit", &self.limit)
+            .field("daily_tokens", &self.tokens.as_ref().map(|t| t.quota()))
             .field("tracked_keys", &self.limiter.len())
             .finish_non_exhaustive()
     }

@@ -146,7 +146,10 @@ impl NovaResponse {
         let usage = self.usage.map(|u| Usage {
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
-            total_tokens: u.total_tokens.unwrap_or(u.input_tokens + u.output_tokens),
+            // Saturating: the counts come from the response, and an absurd pair must not panic.
+            total_tokens: u
+                .total_tokens
+                .unwrap_or(u.input_tokens.saturating_add(u.output_tokens)),
         });
         ChatResponse {
             text,

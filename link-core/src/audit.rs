@@ -35,6 +35,75 @@ pub enum AuditAction {
     GetConversation,
     /// Deleted a conversation.
     DeleteConversation,
+    /// Asked for another version of the last reply (or a reply to a message that had none).
+    RegenerateReply,
+    /// Edited one of their messages and had the character answer it again.
+    ResendMessage,
+    /// Chose which version of a message later prompts see.
+    ChooseAlternative,
+    /// Edited a message, theirs or the character's.
+    EditMessage,
+    /// Removed the newest turns of a conversation.
+    Rewind,
+    /// Started a conversation from part of another.
+    ForkConversation,
+    /// Changed a conversation's settings (its user persona).
+    UpdateConversation,
+    /// Read their default user persona.
+    GetUserPersona,
+    /// Set or cleared their default user persona.
+    SetUserPersona,
+}
+
+impl AuditAction {
+    /// What the action costs against the caller's rate limit, in requests: a model call uses
+    /// tokens and holds the model, so it costs more than a read.
+    ///
+    /// | action | cost |
+    /// |---|---|
+    /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
+    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
+    /// | list, read, delete, edit, choose a version, rewind, fork, settings; start a conversation from a given persona (no model call) | 1 |
+    ///
+    /// ```
+    /// use link_core::AuditAction;
+    /// assert_eq!(AuditAction::ExtractPersona.cost(), 4);
+    /// assert_eq!(AuditAction::StreamMessage.cost(), 2);
+    /// assert_eq!(AuditAction::ListConversations.cost(), 1);
+    /// ```
+    pub const fn cost(self) -> u32 {
+        match self {
+            AuditAction::ExtractPersona | AuditAction::CreateConversation => 4,
+            AuditAction::SendMessage
+            | AuditAction::StreamMessage
+            | AuditAction::RegenerateReply
+            | AuditAction::ResendMessage => 2,
+            AuditAction::ListConversations
+            | AuditAction::GetConversation
+            | AuditAction::DeleteConversation
+            | AuditAction::ChooseAlternative
+            | AuditAction::EditMessage
+            | AuditAction::Rewind
+            | AuditAction::ForkConversation
+            | AuditAction::UpdateConversation
+            | AuditAction::GetUserPersona
+            | AuditAction::SetUserPersona => 1,
+        }
+    }
+
+    /// Whether the action calls a model (and so needs tokens left under a daily token quota).
+    /// Starting a conversation does when it extracts the persona from a request.
+    pub const fn calls_model(self) -> bool {
+        matches!(
+            self,
+            AuditAction::ExtractPersona
+                | AuditAction::CreateConversation
+                | AuditAction::SendMessage
+                | AuditAction::StreamMessage
+                | AuditAction::RegenerateReply
+                | AuditAction::ResendMessage
+        )
+    }
 }
 
 /// How the action ended.
@@ -43,7 +112,8 @@ pub enum AuditAction {
 pub enum AuditOutcome {
     /// It succeeded.
     Ok,
-    /// The rate limiter refused it.
+    /// The rate limiter refused it: the request rate (no `error`), or a quota (`error` is
+    /// `quota_exceeded`).
     RateLimited,
     /// It failed; the event's `error` holds the code.
     Error,
@@ -57,8 +127,11 @@ pub struct AuditEvent {
     /// When the action started.
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
-    /// The request it belongs to.
+    /// The request it belongs to: the id the transport generated, never one the caller chose.
     pub request_id: RequestId,
+    /// The caller's own id for the request (an HTTP client's `x-request-id`), when it gave one
+    /// fit to log (see [`RequestContext::with_client_request_id`](crate::RequestContext::with_client_request_id)).
+    pub client_request_id: Option<String>,
     /// The user's subject.
     pub sub: String,
     /// What was done.

@@ -142,6 +142,39 @@ impl CharacterCard {
         persona.validated()
     }
 
+    /// The card's greetings: `first_mes` then its `alternate_greetings`, trimmed, empty ones
+    /// left out, at most [`MAX_ALTERNATIVES`](crate::MAX_ALTERNATIVES) of them; each as long
+    /// as a persona's greeting may be. They become the versions of the conversation's first
+    /// message.
+    pub fn greetings(&self) -> Result<Vec<String>> {
+        let all = std::iter::once(&self.data.first_mes).chain(&self.data.alternate_greetings);
+        let mut greetings = Vec::new();
+        let mut problems = Vec::new();
+        for (i, text) in all.map(|t| t.trim()).enumerate() {
+            let too_long = text.chars().count() > crate::persona::limits::GREETING;
+            let control = text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t');
+            if too_long || control {
+                let field = match i {
+                    0 => "first_mes".to_owned(),
+                    _ => format!("alternate_greetings[{}]", i - 1),
+                };
+                problems.push(format!(
+                    "{field} is longer than {} characters or has control characters",
+                    crate::persona::limits::GREETING
+                ));
+            } else if !text.is_empty() {
+                greetings.push(text.to_owned());
+            }
+        }
+        greetings.truncate(crate::MAX_ALTERNATIVES);
+        match problems.is_empty() {
+            true => Ok(greetings),
+            false => Err(Error::InvalidPersona { problems }),
+        }
+    }
+
     fn check_spec(&self) -> Result<()> {
         if self.spec != SPEC || !self.spec_version.starts_with('2') {
             return Err(Error::invalid(format!(
@@ -224,6 +257,26 @@ mod tests {
         assert_eq!(exported.data.extensions["depth_prompt"]["depth"], 4);
         assert_eq!(exported.data.extensions["fav"], true);
         assert_eq!(exported.to_persona().unwrap(), persona);
+    }
+
+    #[test]
+    fn alternate_greetings_are_greeting_versions_bounded_like_the_greeting() {
+        let mut card = CharacterCard::from_json(FOREIGN).unwrap();
+        card.data.alternate_greetings =
+            vec![" Ahoy, {{user}}! ".into(), "  ".into(), "Avast.".into()];
+        let greetings = card.greetings().unwrap();
+        assert_eq!(greetings[1..], ["Ahoy, {{user}}!", "Avast."]);
+        assert_eq!(greetings[0], card.to_persona().unwrap().greeting);
+        card.data.alternate_greetings = vec!["x".repeat(801)];
+        let Err(Error::InvalidPersona { problems }) = card.greetings() else {
+            panic!("an oversize alternate greeting must be refused")
+        };
+        assert!(
+            problems[0].starts_with("alternate_greetings[0]"),
+            "{problems:?}"
+        );
+        card.data.alternate_greetings = vec!["hi".into(); 40];
+        assert_eq!(card.greetings().unwrap().len(), crate::MAX_ALTERNATIVES);
     }
 
     #[test]

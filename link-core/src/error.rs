@@ -45,6 +45,16 @@ pub enum Error {
         /// How long the caller should wait before the next request.
         retry_after: Duration,
     },
+    /// A per-user allowance other than the request rate is used up: the model calls the user
+    /// may have running at once, or the tokens of the day. The message says which, in words
+    /// the user can act on; `retry_after` says when it is back.
+    #[error("{message}")]
+    QuotaExceeded {
+        /// Which allowance is used up.
+        message: String,
+        /// How long until it is available again.
+        retry_after: Duration,
+    },
     /// The request itself is wrong (empty message, oversize input, bad identifier, ...).
     #[error("invalid request: {message}")]
     InvalidRequest {
@@ -62,6 +72,13 @@ pub enum Error {
     NotFound {
         /// What was looked for, e.g. `"conversation"`.
         what: String,
+    },
+    /// The request was based on a state of the conversation that has changed since (another
+    /// request added, edited or removed messages first); read it again and retry.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What changed.
+        message: String,
     },
     /// A guardrail blocked the input or the output.
     #[error("blocked by guardrail: {message}")]
@@ -142,7 +159,10 @@ impl Error {
     /// Whether the same request may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Busy { .. } | Error::Timeout { .. } => true,
+            Error::RateLimited { .. }
+            | Error::QuotaExceeded { .. }
+            | Error::Busy { .. }
+            | Error::Timeout { .. } => true,
             Error::Provider { retryable, .. } => *retryable,
             _ => false,
         }
@@ -151,7 +171,9 @@ impl Error {
     /// How long to wait before trying again, when known.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::RateLimited { retry_after } => Some(*retry_after),
+            Error::RateLimited { retry_after } | Error::QuotaExceeded { retry_after, .. } => {
+                Some(*retry_after)
+            }
             Error::Provider { retry_after, .. } => *retry_after,
             _ => None,
         }
@@ -180,6 +202,13 @@ impl Error {
     pub fn unauthorized(reason: impl Into<String>) -> Self {
         Error::Unauthorized {
             reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Conflict`].
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            message: message.into(),
         }
     }
 

@@ -51,13 +51,16 @@ mod error;
 pub mod extraction;
 mod ids;
 mod memory;
+pub mod page;
 pub mod persona;
 mod ports;
 mod principal;
 pub mod prompt;
 mod route;
+pub mod splice;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod user_persona;
 
 pub use audit::{
     AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, InputDigest,
@@ -68,22 +71,27 @@ pub use chat::{
     ChatEvent, ChatMessage, ChatRequest, ChatResponse, ChatStream, GenerationParams, Role,
     StopReason, Usage,
 };
-pub use conversation::{Conversation, Message, now};
+pub use conversation::{
+    Conversation, ConversationPatch, ForkOrigin, MAX_ALTERNATIVES, Message, now,
+};
 pub use engine::{
     ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, PersonaSource, Reply,
-    RequestContext, TurnEvent, TurnStream,
+    RequestContext, Rewind, TurnEvent, TurnStream,
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
 pub use memory::MemoryStore;
+pub use page::{Cursor, Page, PageRequest};
 pub use persona::{Persona, PersonaKind};
 pub use ports::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter, Unlimited,
+    RateLimiter, StoreUsage, Unlimited,
 };
 pub use principal::{Principal, TokenUse};
 pub use prompt::{ApproxTokenCounter, PromptBuilder, TokenCounter};
 pub use route::{Route, route};
+pub use splice::Splice;
+pub use user_persona::UserPersona;
 
 /// The schemars version Link's types derive with, so users derive with the same one.
 pub use schemars;

@@ -5,7 +5,11 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
-use crate::{Conversation, ConversationId, ConversationStore, Error, Message, Result};
+use crate::page::{decode_position, encode_position};
+use crate::{
+    Conversation, ConversationId, ConversationPatch, ConversationStore, Error, Message, Page,
+    PageRequest, Result, Splice, UserPersona,
+};
 
 #[derive(Debug)]
 struct Entry {
@@ -31,6 +35,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     entries: RwLock<HashMap<ConversationId, Entry>>,
+    users: RwLock<HashMap<String, UserPersona>>,
 }
 
 impl MemoryStore {
@@ -70,15 +75,44 @@ impl ConversationStore for MemoryStore {
         Ok(owned(self.read()?.get(&id), owner).map(|e| e.conversation.clone()))
     }
 
-    async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
+    async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+        let after = page
+            .after
+            .as_ref()
+            .map(decode_position::<ConversationId>)
+            .transpose()?;
         let entries = self.read()?;
         let mut list: Vec<Conversation> = entries
             .values()
-            .filter(|e| e.conversation.owner == owner)
-            .map(|e| e.conversation.clone())
+            .map(|e| &e.conversation)
+            .filter(|c| c.owner == owner)
+            .filter(|c| {
+                after.is_none_or(|(t, id)| (c.updated_at.unix_timestamp_nanos(), c.id) < (t, id))
+            })
+            .cloned()
             .collect();
         list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
-        Ok(list)
+        let next = (list.len() > page.limit).then(|| {
+            list.truncate(page.limit);
+            list.last()
+                .map(|c| encode_position(c.updated_at.unix_timestamp_nanos(), c.id))
+        });
+        Ok(Page {
+            items: list,
+            next: next.flatten(),
+        })
+    }
+
+    async fn update(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        patch: &ConversationPatch,
+    ) -> Result<Conversation> {
+        let mut entries = self.write()?;
+        let entry = owned_mut(&mut entries, owner, id)?;
+        patch.apply(&mut entry.conversation);
+        Ok(entry.conversation.clone())
     }
 
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
@@ -89,14 +123,13 @@ impl ConversationStore for MemoryStore {
         Ok(entries.remove(&id).is_some())
     }
 
-    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
+    async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
         let mut entries = self.write()?;
-        let entry = entries
-            .get_mut(&id)
-            .filter(|e| e.conversation.owner == owner)
-            .ok_or_else(|| Error::not_found("conversation"))?;
-        entry.conversation.updated_at = entry.conversation.updated_at.max(message.created_at);
-        entry.messages.push(message.clone());
+        let entry = owned_mut(&mut entries, owner, id)?;
+        splice.apply_to(&mut entry.messages)?;
+        if let Some(at) = splice.touched_at() {
+            entry.conversation.updated_at = entry.conversation.updated_at.max(at);
+        }
         Ok(())
     }
 
@@ -112,4 +145,35 @@ impl ConversationStore for MemoryStore {
         let skip = last.map_or(0, |n| entry.messages.len().saturating_sub(n));
         Ok(entry.messages[skip..].to_vec())
     }
+
+    async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+        let personas = self
+            .users
+            .read()
+            .map_err(|_| Error::storage("memory store lock poisoned"))?;
+        Ok(personas.get(owner).cloned())
+    }
+
+    async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()> {
+        let mut personas = self
+            .users
+            .write()
+            .map_err(|_| Error::storage("memory store lock poisoned"))?;
+        match persona {
+            Some(persona) => personas.insert(owner.to_owned(), persona),
+            None => personas.remove(owner),
+        };
+        Ok(())
+    }
+}
+
+fn owned_mut<'a>(
+    entries: &'a mut HashMap<ConversationId, Entry>,
+    owner: &str,
+    id: ConversationId,
+) -> Result<&'a mut Entry> {
+    entries
+        .get_mut(&id)
+        .filter(|e| e.conversation.owner == owner)
+        .ok_or_else(|| Error::not_found("conversation"))
 }

@@ -12,10 +12,13 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 mod forward;
+mod usage;
+
+pub use usage::StoreUsage;
 
 use crate::{
     AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    Message, Persona, Principal, Result,
+    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
 };
 
 /// Turns a free-text request ("Sherlock Holmes", "a grumpy pirate who loves cats") into a
@@ -93,13 +96,80 @@ pub enum RateDecision {
         /// How long to wait, rounded up to whole seconds.
         retry_after: Duration,
     },
+    /// Not before the principal's tokens of the day are renewed: its daily token quota is
+    /// used up (see [`RateLimiter::tokens_exhausted`]).
+    Exhausted {
+        /// How long until the quota renews, rounded up to whole seconds.
+        retry_after: Duration,
+    },
 }
 
 /// Decides whether a principal may make another request now. Synchronous: nothing to await.
-#[cfg_attr(feature = "test-util", mockall::automock)]
+///
+/// Requests are weighed: a model call costs more of the allowance than a read (see
+/// [`AuditAction::cost`](crate::AuditAction::cost)). A limiter may also keep a daily token
+/// quota per principal, fed by the usage the models report. Only [`check`](Self::check) is
+/// required: by default a request counts as one whatever its cost, and there is no quota.
 pub trait RateLimiter: Send + Sync + Debug + 'static {
     /// Counts one request for `principal` and says whether it may go ahead.
     fn check(&self, principal: &Principal) -> RateDecision;
+
+    /// Counts a request that costs `cost` requests of `principal`'s allowance, all or
+    /// nothing: denied, it uses none of it. A cost of 0 counts as 1, and a cost above the
+    /// whole burst takes the whole burst (else it could never pass). `remaining` and `limit`
+    /// are in requests.
+    ///
+    /// The default counts the request once, whatever its cost: a limiter that cannot weigh
+    /// requests limits their number.
+    fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
+        let _ = cost;
+        self.check(principal)
+    }
+
+    /// How long until `principal`'s daily token quota renews, if it is used up; `None` while
+    /// tokens are left or there is no quota. Counts nothing.
+    ///
+    /// The default: no quota.
+    fn tokens_exhausted(&self, principal: &Principal) -> Option<Duration> {
+        let _ = principal;
+        None
+    }
+
+    /// Records `tokens` that a model call of `principal` used, as the model reported them,
+    /// against its daily token quota.
+    ///
+    /// The default: no quota, nothing to record.
+    fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+        let _ = (principal, tokens);
+    }
+
+    /// The decision for a request costing `cost` that does (`model_call`) or does not call a
+    /// model: [`Exhausted`](RateDecision::Exhausted) for a model call once the tokens of the
+    /// day are used up (counting nothing: reads still pass), else [`check_n`](Self::check_n).
+    fn admit(&self, principal: &Principal, cost: u32, model_call: bool) -> RateDecision {
+        match self.tokens_exhausted(principal).filter(|_| model_call) {
+            Some(retry_after) => RateDecision::Exhausted { retry_after },
+            None => self.check_n(principal, cost),
+        }
+    }
+}
+
+#[cfg(feature = "test-util")]
+mockall::mock! {
+    /// A mock [`RateLimiter`]: [`check`](RateLimiter::check) is mocked; the other methods
+    /// are the trait's defaults (a request counts once, no token quota).
+    pub RateLimiter {}
+
+    impl RateLimiter for RateLimiter {
+        fn check(&self, principal: &Principal) -> RateDecision;
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Debug for MockRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MockRateLimiter")
+    }
 }
 
 /// A [`RateLimiter`] that allows everything: for embedding where the host already limits.
@@ -137,8 +207,20 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// One conversation of `owner`, or `None`.
     async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>>;
 
-    /// All conversations of `owner`, most recently updated first.
-    async fn list(&self, owner: &str) -> Result<Vec<Conversation>>;
+    /// A page of `owner`'s conversations, most recently updated first (ties: the newer id
+    /// first). A conversation updated while a client pages may appear twice or be skipped
+    /// by that listing; none of the others is. A cursor the store did not make is an
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
+    async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>>;
+
+    /// Changes a conversation's own fields and returns it as stored.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if it is not `owner`'s.
+    async fn update(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        patch: &ConversationPatch,
+    ) -> Result<Conversation>;
 
     /// Deletes a conversation and its messages; `false` if there was none.
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool>;
@@ -146,23 +228,32 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// Appends a message and bumps the conversation's `updated_at` to the message's
     /// `created_at` (never backwards: an older message leaves it as it was).
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
-    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()>;
+    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
+        self.append_all(owner, id, std::slice::from_ref(message))
+            .await
+    }
 
-    /// Appends `messages` in order (a user's message and the reply), as one atomic write where
-    /// the store can: SQLite commits them in one transaction, which halves the disk writes of
-    /// a turn. The default appends them one by one.
-    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
+    /// Appends `messages` in order (a user's message and the reply) in one atomic write:
+    /// SQLite commits them in one transaction, which halves the disk writes of a turn. The
+    /// default is a [`Splice`] that only appends.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not
+    /// `owner`'s, also when `messages` is empty.
     async fn append_all(
         &self,
         owner: &str,
         id: ConversationId,
         messages: &[Message],
     ) -> Result<()> {
-        for message in messages {
-            self.append(owner, id, message).await?;
-        }
-        Ok(())
+        let splice = Splice {
+            append: messages.to_vec(),
+            ..Splice::default()
+        };
+        self.splice(owner, id, &splice).await
     }
+
+    /// Applies a [`Splice`] (cut, rewrite, append) atomically: all of it or, on any error,
+    /// nothing. See [`Splice`] for the checks and their errors.
+    async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()>;
 
     /// The conversation's messages, oldest first; with `last`, only the newest `last` of them.
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
@@ -172,6 +263,24 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
         id: ConversationId,
         last: Option<usize>,
     ) -> Result<Vec<Message>>;
+
+    /// `owner`'s default user persona, if they set one.
+    async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>>;
+
+    /// Sets (or with `None`, clears) `owner`'s default user persona.
+    async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()>;
+
+    /// How much `owner` keeps in the store (conversations and bytes of message text) and,
+    /// with `conversation`, how many messages that conversation holds: what the engine checks
+    /// its storage caps against before every write. Fails with
+    /// [`Error::NotFound`](crate::Error::NotFound) if `conversation` is not `owner`'s.
+    ///
+    /// The default reads every conversation and message of the owner through
+    /// [`list`](Self::list) and [`messages`](Self::messages); a store that can count (SQL's
+    /// `COUNT` and `SUM`) should override it.
+    async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
+        usage::scan(self, owner, conversation).await
+    }
 
     /// Whether the store can serve requests (for readiness probes).
     async fn ping(&self) -> Result<()> {

@@ -11,9 +11,9 @@ use link_core::testing::{
     MockRateLimiter, RecordingAuditSink, ScriptedChatModel, ScriptedExtractor, Step,
 };
 use link_core::{
-    AuditAction, AuditOutcome, ContentPolicy, Error, Link, MemoryStore, Persona, PersonaKind,
-    PersonaSource, Principal, RateDecision, RequestContext, Role, StopReason, TurnEvent,
-    WriterAuditSink,
+    AuditAction, AuditOutcome, ContentPolicy, Error, Link, MemoryStore, PageRequest, Persona,
+    PersonaKind, PersonaSource, Principal, RateDecision, RequestContext, Role, StopReason,
+    TurnEvent, WriterAuditSink,
 };
 
 struct Fixture {
@@ -281,10 +281,14 @@ async fn the_26th_request_in_a_minute_is_denied_while_another_user_passes() {
         "a denial the transport handed in is enforced"
     );
     assert!(
-        link.list_conversations(&ctx("alice")).await.is_err(),
+        link.list_conversations(&ctx("alice"), &PageRequest::default())
+            .await
+            .is_err(),
         "every action is limited"
     );
-    link.list_conversations(&ctx("bob")).await.unwrap();
+    link.list_conversations(&ctx("bob"), &PageRequest::default())
+        .await
+        .unwrap();
 
     let events = audit.events();
     assert_eq!(events.len(), 29);
@@ -311,7 +315,14 @@ async fn another_user_can_neither_read_write_nor_delete_a_conversation() {
         f.link.send_stream(&bob, id, "let me in").await.map(|_| ())
     ));
     assert!(not_found(f.link.delete_conversation(&bob, id).await));
-    assert!(f.link.list_conversations(&bob).await.unwrap().is_empty());
+    assert!(
+        f.link
+            .list_conversations(&bob, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert!(
         f.model.requests().is_empty(),
         "the model was never called for bob"
@@ -364,9 +375,10 @@ async fn an_invalid_persona_is_rejected_with_every_problem_named() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidPersona { .. }));
     assert!(
-        link.list_conversations(&ctx("alice"))
+        link.list_conversations(&ctx("alice"), &PageRequest::default())
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }

@@ -181,7 +181,8 @@ impl WireUsage {
         Some(Usage {
             input_tokens: input,
             output_tokens: output,
-            total_tokens: self.total_tokens.unwrap_or(input + output),
+            // Saturating: the counts come from the server, and an absurd pair must not panic.
+            total_tokens: self.total_tokens.unwrap_or(input.saturating_add(output)),
         })
     }
 }

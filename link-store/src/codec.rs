@@ -4,7 +4,10 @@
 //! JSON text, roles are their lower-case names and timestamps are UTC Unix nanoseconds, which
 //! keep every `OffsetDateTime` instant exactly and compare as integers.
 
-use link_core::{Conversation, ConversationId, Error, Message, MessageId, Persona, Result, Role};
+use link_core::{
+    Conversation, ConversationId, Error, ForkOrigin, Message, MessageId, Persona, Result, Role,
+    UserPersona,
+};
 use rusqlite::Row;
 use time::OffsetDateTime;
 
@@ -31,6 +34,26 @@ fn decode_persona(json: &str) -> Result<Persona> {
         .map_err(|e| Error::storage(format!("corrupt row: persona is not valid JSON: {e}")))
 }
 
+/// A value stored as JSON text (a user persona, a message's versions).
+pub(crate) fn encode_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::storage(format!("cannot serialise the {what}: {e}")))
+}
+
+/// A value stored as JSON text, or a corrupt-row error naming `what`.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::storage(format!("corrupt row: {what} is not valid JSON: {e}")))
+}
+
+/// An optional JSON column.
+fn decode_json_opt<T: serde::de::DeserializeOwned>(
+    json: Option<String>,
+    what: &str,
+) -> Result<Option<T>> {
+    json.map(|json| decode_json(&json, what)).transpose()
+}
+
 fn decode_role(role: &str) -> Result<Role> {
     match role {
         "user" => Ok(Role::User),
@@ -52,11 +75,47 @@ pub(crate) struct ConversationRow {
     persona: String,
     created_at: i64,
     updated_at: i64,
+    origin_conversation: Option<String>,
+    origin_message: Option<String>,
+    user_persona: Option<String>,
+}
+
+/// A conversation's columns as written, in [`ConversationRow::COLUMNS`] order.
+pub(crate) struct ConversationColumns {
+    pub(crate) id: String,
+    pub(crate) owner: String,
+    pub(crate) persona: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) origin_conversation: Option<String>,
+    pub(crate) origin_message: Option<String>,
+    pub(crate) user_persona: Option<String>,
+}
+
+impl ConversationColumns {
+    pub(crate) fn encode(conversation: &Conversation) -> Result<Self> {
+        Ok(Self {
+            id: conversation.id.to_string(),
+            owner: conversation.owner.clone(),
+            persona: encode_persona(&conversation.persona)?,
+            created_at: encode_time(conversation.created_at)?,
+            updated_at: encode_time(conversation.updated_at)?,
+            origin_conversation: conversation.origin.map(|o| o.conversation.to_string()),
+            origin_message: conversation.origin.map(|o| o.message.to_string()),
+            user_persona: encode_user_persona(conversation.user_persona.as_ref())?,
+        })
+    }
+}
+
+/// A user persona column.
+pub(crate) fn encode_user_persona(persona: Option<&UserPersona>) -> Result<Option<String>> {
+    persona.map(|p| encode_json(p, "user persona")).transpose()
 }
 
 impl ConversationRow {
-    /// The columns in order: `id, owner, persona, created_at, updated_at`.
-    pub(crate) const COLUMNS: &'static str = "id, owner, persona, created_at, updated_at";
+    /// The columns in order.
+    pub(crate) const COLUMNS: &'static str = "id, owner, persona, created_at, updated_at, \
+        origin_conversation, origin_message, user_persona";
 
     /// Reads the columns of [`Self::COLUMNS`].
     pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -66,6 +125,9 @@ impl ConversationRow {
             persona: row.get(2)?,
             created_at: row.get(3)?,
             updated_at: row.get(4)?,
+            origin_conversation: row.get(5)?,
+            origin_message: row.get(6)?,
+            user_persona: row.get(7)?,
         })
     }
 
@@ -77,21 +139,35 @@ impl ConversationRow {
             persona: decode_persona(&self.persona)?,
             created_at: decode_time(self.created_at)?,
             updated_at: decode_time(self.updated_at)?,
+            origin: match (self.origin_conversation, self.origin_message) {
+                (Some(conversation), Some(message)) => Some(ForkOrigin {
+                    conversation: decode_id(&conversation)?,
+                    message: decode_id(&message)?,
+                }),
+                _ => None,
+            },
+            user_persona: decode_json_opt(self.user_persona, "user persona")?,
         })
     }
 }
 
-/// The raw columns of a message row.
+/// The raw columns of a message row; also what is written (see [`MessageRow::encode`]).
 pub(crate) struct MessageRow {
-    id: String,
-    role: String,
-    content: String,
-    created_at: i64,
+    pub(crate) id: String,
+    pub(crate) role: String,
+    pub(crate) content: String,
+    pub(crate) created_at: i64,
+    pub(crate) alternatives: Option<String>,
+    pub(crate) chosen: i64,
+    pub(crate) interrupted: bool,
+    pub(crate) edited_at: Option<i64>,
+    pub(crate) revision: i64,
 }
 
 impl MessageRow {
-    /// The columns in order: `id, role, content, created_at`.
-    pub(crate) const COLUMNS: &'static str = "id, role, content, created_at";
+    /// The columns in order.
+    pub(crate) const COLUMNS: &'static str =
+        "id, role, content, created_at, alternatives, chosen, interrupted, edited_at, revision";
 
     /// Reads the columns of [`Self::COLUMNS`].
     pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -100,6 +176,30 @@ impl MessageRow {
             role: row.get(1)?,
             content: row.get(2)?,
             created_at: row.get(3)?,
+            alternatives: row.get(4)?,
+            chosen: row.get(5)?,
+            interrupted: row.get(6)?,
+            edited_at: row.get(7)?,
+            revision: row.get(8)?,
+        })
+    }
+
+    /// The columns of `message`.
+    pub(crate) fn encode(message: &Message) -> Result<Self> {
+        let alternatives = match message.alternatives.is_empty() {
+            true => None,
+            false => Some(encode_json(&message.alternatives, "message versions")?),
+        };
+        Ok(Self {
+            id: message.id.to_string(),
+            role: message.role.as_str().to_owned(),
+            content: message.content.clone(),
+            created_at: encode_time(message.created_at)?,
+            alternatives,
+            chosen: i64::try_from(message.chosen).unwrap_or(i64::MAX),
+            interrupted: message.interrupted,
+            edited_at: message.edited_at.map(encode_time).transpose()?,
+            revision: i64::from(message.revision),
         })
     }
 
@@ -110,6 +210,14 @@ impl MessageRow {
             role: decode_role(&self.role)?,
             content: self.content,
             created_at: decode_time(self.created_at)?,
+            alternatives: decode_json_opt(self.alternatives, "message versions")?
+                .unwrap_or_default(),
+            chosen: usize::try_from(self.chosen)
+                .map_err(|_| Error::storage("corrupt row: negative version index"))?,
+            interrupted: self.interrupted,
+            edited_at: self.edited_at.map(decode_time).transpose()?,
+            revision: u32::try_from(self.revision)
+                .map_err(|_| Error::storage("corrupt row: revision out of range"))?,
         })
     }
 }

@@ -35,7 +35,8 @@
 //! let store = SqliteStore::open(&path).await?;
 //! let newest = store.messages("user-sub", conversation.id, Some(1)).await?;
 //! assert_eq!(newest[0].content, "Ahoy!");
-//! assert_eq!(store.list("user-sub").await?.len(), 1);
+//! let page = store.list("user-sub", &link_core::PageRequest::default()).await?;
+//! assert_eq!(page.items.len(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -47,6 +48,7 @@ mod migrate;
 mod pool;
 mod queries;
 mod store;
+mod usage;
 
 pub use migrate::SCHEMA_VERSION;
 pub use store::{SqliteOptions, SqliteStore};

@@ -11,7 +11,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::storage;
 
 /// The ordered migrations; the schema version of a fully migrated file is their count.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_chat_controls.sql"),
+    include_str!("../migrations/0003_usage.sql"),
+];
 
 /// The schema version this build of link-store writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

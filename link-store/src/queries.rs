@@ -4,11 +4,20 @@
 //! Owner scoping lives in the `WHERE` clauses: a row of another owner is never matched, so it
 //! behaves exactly like a missing one.
 
-use link_core::{Conversation, ConversationId, Error, Message, Result};
+use link_core::page::{decode_position, encode_position};
+use link_core::splice::{changed_meanwhile, rewritten_meanwhile};
+use link_core::{
+    Conversation, ConversationId, ConversationPatch, Cursor, Error, Message, MessageId, Page,
+    PageRequest, Result, Splice, UserPersona,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::codec::{ConversationRow, MessageRow, encode_persona, encode_time};
+use crate::codec::{
+    ConversationColumns, ConversationRow, MessageRow, decode_json, encode_json, encode_time,
+    encode_user_persona,
+};
 use crate::error::{is_constraint, storage};
+use crate::usage;
 
 /// Starts a write transaction that takes the write lock at once, so it never has to upgrade
 /// a read lock half-way (which can fail with SQLITE_BUSY regardless of the busy timeout).
@@ -22,22 +31,23 @@ pub(crate) fn create(
     conversation: &Conversation,
     messages: &[Message],
 ) -> Result<()> {
-    let persona = encode_persona(&conversation.persona)?;
-    let created_at = encode_time(conversation.created_at)?;
-    let updated_at = encode_time(conversation.updated_at)?;
+    let row = ConversationColumns::encode(conversation)?;
     let tx = write_tx(conn)?;
     let inserted = tx
         .prepare_cached(&format!(
-            "INSERT INTO conversations ({}) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO conversations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             ConversationRow::COLUMNS
         ))
         .and_then(|mut stmt| {
             stmt.execute(params![
-                conversation.id.to_string(),
-                conversation.owner,
-                persona,
-                created_at,
-                updated_at,
+                row.id,
+                row.owner,
+                row.persona,
+                row.created_at,
+                row.updated_at,
+                row.origin_conversation,
+                row.origin_message,
+                row.user_persona,
             ])
         });
     match inserted {
@@ -49,6 +59,7 @@ pub(crate) fn create(
     for message in messages {
         insert_message(&tx, conversation.id, message)?;
     }
+    usage::refresh(&tx, conversation.id)?;
     tx.commit()
         .map_err(storage("committing a new conversation"))
 }
@@ -58,6 +69,10 @@ pub(crate) fn get(
     owner: &str,
     id: ConversationId,
 ) -> Result<Option<Conversation>> {
+    get_in(conn, owner, id)
+}
+
+fn get_in(conn: &Connection, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
     conn.prepare_cached(&format!(
         "SELECT {} FROM conversations WHERE id = ?1 AND owner = ?2",
         ConversationRow::COLUMNS
@@ -71,18 +86,68 @@ pub(crate) fn get(
     .transpose()
 }
 
-pub(crate) fn list(conn: &mut Connection, owner: &str) -> Result<Vec<Conversation>> {
+pub(crate) fn list(
+    conn: &mut Connection,
+    owner: &str,
+    page: &PageRequest,
+) -> Result<Page<Conversation>> {
+    // The cursor is the (updated_at, id) of the previous page's last row; NULLs read the
+    // first page. The index on (owner, updated_at DESC, id DESC) serves both.
+    let (after_time, after_id) = match &page.after {
+        Some(cursor) => {
+            let (nanos, id) = decode_position::<ConversationId>(cursor)?;
+            let nanos = i64::try_from(nanos).map_err(|_| Cursor::invalid())?;
+            (Some(nanos), Some(id.to_string()))
+        }
+        None => (None, None),
+    };
+    let fetch = i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX);
     let rows = conn
         .prepare_cached(&format!(
-            "SELECT {} FROM conversations WHERE owner = ?1 ORDER BY updated_at DESC, id DESC",
+            "SELECT {} FROM conversations WHERE owner = ?1 \
+             AND (?2 IS NULL OR (updated_at, id) < (?2, ?3)) \
+             ORDER BY updated_at DESC, id DESC LIMIT ?4",
             ConversationRow::COLUMNS
         ))
         .and_then(|mut stmt| {
-            stmt.query_map(params![owner], ConversationRow::read)?
-                .collect::<rusqlite::Result<Vec<_>>>()
+            stmt.query_map(
+                params![owner, after_time, after_id, fetch],
+                ConversationRow::read,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(storage("listing conversations"))?;
-    rows.into_iter().map(ConversationRow::decode).collect()
+    let mut items = rows
+        .into_iter()
+        .map(ConversationRow::decode)
+        .collect::<Result<Vec<_>>>()?;
+    let mut next = None;
+    if items.len() > page.limit {
+        items.truncate(page.limit);
+        next = items
+            .last()
+            .map(|c| encode_position(c.updated_at.unix_timestamp_nanos(), c.id));
+    }
+    Ok(Page { items, next })
+}
+
+pub(crate) fn update(
+    conn: &mut Connection,
+    owner: &str,
+    id: ConversationId,
+    patch: &ConversationPatch,
+) -> Result<Conversation> {
+    let tx = write_tx(conn)?;
+    let mut conversation =
+        get_in(&tx, owner, id)?.ok_or_else(|| Error::not_found("conversation"))?;
+    patch.apply(&mut conversation);
+    let persona = encode_user_persona(conversation.user_persona.as_ref())?;
+    tx.prepare_cached("UPDATE conversations SET user_persona = ?3 WHERE id = ?1 AND owner = ?2")
+        .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner, persona]))
+        .map_err(storage("updating a conversation"))?;
+    tx.commit()
+        .map_err(storage("committing a conversation update"))?;
+    Ok(conversation)
 }
 
 pub(crate) fn delete(conn: &mut Connection, owner: &str, id: ConversationId) -> Result<bool> {
@@ -96,33 +161,138 @@ pub(crate) fn delete(conn: &mut Connection, owner: &str, id: ConversationId) -> 
     Ok(deleted > 0)
 }
 
-/// Appends `messages` in one transaction: one commit, and each touched page written once.
-pub(crate) fn append(
+/// Applies a splice in one transaction (see [`Splice`] for the order of the checks): one
+/// commit, and each touched page written once. An append-only splice is a turn's write.
+pub(crate) fn splice(
     conn: &mut Connection,
     owner: &str,
     id: ConversationId,
-    messages: &[Message],
+    splice: &Splice,
 ) -> Result<()> {
-    let Some(newest) = messages.iter().map(|m| m.created_at).max() else {
-        return Ok(());
-    };
-    let created_at = encode_time(newest)?;
     let tx = write_tx(conn)?;
-    // The same rule as link-core's MemoryStore: updated_at never moves backwards.
-    let touched = tx
-        .prepare_cached(
-            "UPDATE conversations SET updated_at = max(updated_at, ?3) \
-             WHERE id = ?1 AND owner = ?2",
-        )
-        .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner, created_at]))
-        .map_err(storage("updating a conversation"))?;
-    if touched == 0 {
+    if !owns(&tx, owner, id)? {
         return Err(Error::not_found("conversation"));
     }
-    for message in messages {
+    if let Some(expected) = splice.expect_last
+        && last_message(&tx, id)? != Some(expected.to_string())
+    {
+        return Err(changed_meanwhile());
+    }
+    let keep = splice
+        .keep_through
+        .map(|m| seq_of(&tx, id, m))
+        .transpose()?;
+    for message in &splice.replace {
+        if keep.is_some_and(|keep| seq_of(&tx, id, message.id).is_ok_and(|seq| seq > keep)) {
+            return Err(Error::not_found("message"));
+        }
+        replace_message(&tx, id, message)?;
+    }
+    if let Some(keep) = keep {
+        tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND seq > ?2")
+            .and_then(|mut stmt| stmt.execute(params![id.to_string(), keep]))
+            .map_err(storage("removing messages"))?;
+    }
+    for message in &splice.append {
         insert_message(&tx, id, message)?;
     }
+    if let Some(at) = splice.touched_at() {
+        let at = encode_time(at)?;
+        // The same rule as link-core's MemoryStore: updated_at never moves backwards.
+        tx.prepare_cached(
+            "UPDATE conversations SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+        )
+        .and_then(|mut stmt| stmt.execute(params![id.to_string(), at]))
+        .map_err(storage("updating a conversation"))?;
+    }
+    usage::refresh(&tx, id)?;
     tx.commit().map_err(storage("committing messages"))
+}
+
+fn last_message(tx: &Transaction<'_>, id: ConversationId) -> Result<Option<String>> {
+    tx.prepare_cached(
+        "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![id.to_string()], |row| row.get(0))
+            .optional()
+    })
+    .map_err(storage("reading the newest message"))
+}
+
+/// The position of message `message` in conversation `id`, or not found.
+fn seq_of(tx: &Transaction<'_>, id: ConversationId, message: MessageId) -> Result<i64> {
+    tx.prepare_cached("SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![message.to_string(), id.to_string()], |row| {
+                row.get(0)
+            })
+            .optional()
+        })
+        .map_err(storage("reading a message"))?
+        .ok_or_else(|| Error::not_found("message"))
+}
+
+/// Overwrites a message's text, versions and flags if its revision is the one the caller
+/// read, and bumps the revision; its id, role and time stay.
+fn replace_message(tx: &Transaction<'_>, id: ConversationId, message: &Message) -> Result<()> {
+    let row = MessageRow::encode(message)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE messages SET content = ?3, alternatives = ?4, chosen = ?5, \
+             interrupted = ?6, edited_at = ?7, revision = revision + 1 \
+             WHERE id = ?1 AND conversation_id = ?2 AND revision = ?8",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                row.id,
+                id.to_string(),
+                row.content,
+                row.alternatives,
+                row.chosen,
+                row.interrupted,
+                row.edited_at,
+                row.revision,
+            ])
+        })
+        .map_err(storage("rewriting a message"))?;
+    match changed {
+        // The message is there (seq_of checked): another request rewrote it first.
+        0 => seq_of(tx, id, message.id).and(Err(rewritten_meanwhile())),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn user_persona(conn: &mut Connection, owner: &str) -> Result<Option<UserPersona>> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT persona FROM user_personas WHERE owner = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![owner], |row| row.get(0)).optional())
+        .map_err(storage("reading a user persona"))?;
+    json.map(|json| decode_json(&json, "user persona"))
+        .transpose()
+}
+
+pub(crate) fn set_user_persona(
+    conn: &mut Connection,
+    owner: &str,
+    persona: Option<&UserPersona>,
+) -> Result<()> {
+    let result = match persona {
+        Some(persona) => {
+            let json = encode_json(persona, "user persona")?;
+            conn.prepare_cached(
+                "INSERT INTO user_personas (owner, persona) VALUES (?1, ?2) \
+                 ON CONFLICT (owner) DO UPDATE SET persona = excluded.persona",
+            )
+            .and_then(|mut stmt| stmt.execute(params![owner, json]))
+        }
+        None => conn
+            .prepare_cached("DELETE FROM user_personas WHERE owner = ?1")
+            .and_then(|mut stmt| stmt.execute(params![owner])),
+    };
+    result
+        .map(|_| ())
+        .map_err(storage("storing a user persona"))
 }
 
 pub(crate) fn messages(
@@ -173,19 +343,25 @@ fn insert_message(
     conversation: ConversationId,
     message: &Message,
 ) -> Result<()> {
-    let created_at = encode_time(message.created_at)?;
+    let row = MessageRow::encode(message)?;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO messages (id, conversation_id, role, content, created_at, \
+             alternatives, chosen, interrupted, edited_at, revision) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
-                message.id.to_string(),
+                row.id,
                 conversation.to_string(),
-                message.role.as_str(),
-                message.content,
-                created_at,
+                row.role,
+                row.content,
+                row.created_at,
+                row.alternatives,
+                row.chosen,
+                row.interrupted,
+                row.edited_at,
+                row.revision,
             ])
         });
     match inserted {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use link_core::{Conversation, ConversationId, ConversationStore, Error, Message, Result};
+use link_core::{
+    Conversation, ConversationId, ConversationPatch, ConversationStore, Error, Message, Page,
+    PageRequest, Result, Splice, StoreUsage, UserPersona,
+};
 
 use crate::checkpoint::Checkpointer;
 use crate::error::task_failed;
@@ -188,10 +191,22 @@ impl ConversationStore for SqliteStore {
             .await
     }
 
-    async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
-        let owner = owner.to_owned();
+    async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+        let (owner, page) = (owner.to_owned(), page.clone());
         self.pool
-            .read(move |conn| queries::list(conn, &owner))
+            .read(move |conn| queries::list(conn, &owner, &page))
+            .await
+    }
+
+    async fn update(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        patch: &ConversationPatch,
+    ) -> Result<Conversation> {
+        let (owner, patch) = (owner.to_owned(), patch.clone());
+        self.pool
+            .write(move |conn| queries::update(conn, &owner, id, &patch))
             .await
     }
 
@@ -202,20 +217,10 @@ impl ConversationStore for SqliteStore {
             .await
     }
 
-    async fn append(&self, owner: &str, id: ConversationId, message: &Message) -> Result<()> {
-        self.append_all(owner, id, std::slice::from_ref(message))
-            .await
-    }
-
-    async fn append_all(
-        &self,
-        owner: &str,
-        id: ConversationId,
-        messages: &[Message],
-    ) -> Result<()> {
-        let (owner, messages) = (owner.to_owned(), messages.to_vec());
+    async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+        let (owner, splice) = (owner.to_owned(), splice.clone());
         self.pool
-            .write(move |conn| queries::append(conn, &owner, id, &messages))
+            .write(move |conn| queries::splice(conn, &owner, id, &splice))
             .await
     }
 
@@ -234,6 +239,25 @@ impl ConversationStore for SqliteStore {
         let owner = owner.to_owned();
         self.pool
             .read(move |conn| queries::messages(conn, &owner, id, last))
+            .await
+    }
+
+    async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+        self.pool
+            .read_inline(|conn| queries::user_persona(conn, owner))
+            .await
+    }
+
+    async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()> {
+        let owner = owner.to_owned();
+        self.pool
+            .write(move |conn| queries::set_user_persona(conn, &owner, persona.as_ref()))
+            .await
+    }
+
+    async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
+        self.pool
+            .read_inline(|conn| crate::usage::usage(conn, owner, conversation))
             .await
     }
 

@@ -1,7 +1,7 @@
 //! Bad files and bad inputs give clear `Error`s, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use link_core::{ConversationStore, Error};
+use link_core::{ConversationStore, Error, PageRequest};
 use link_store::{SCHEMA_VERSION, SqliteStore};
 
 mod common;
@@ -137,5 +137,11 @@ async fn a_corrupt_row_is_a_storage_error_not_a_panic() {
         matches!(&err, Error::Storage { message } if message.contains("persona")),
         "{err:?}"
     );
-    assert!(store.list("alice").await.is_err());
+    assert!(
+        store
+            .list("alice", &PageRequest::default())
+            .await
+            .map(|p| p.items)
+            .is_err()
+    );
 }

@@ -1,7 +1,7 @@
 //! Message reads: the `last` window, exact round trips of awkward content, cascades.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use link_core::{ConversationStore, Message, Role};
+use link_core::{ConversationStore, Message, PageRequest, Role};
 
 mod common;
 
@@ -137,14 +137,42 @@ async fn list_is_per_owner_and_newest_first() {
     }
     let ids =
         |list: Vec<link_core::Conversation>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.list("alice").await.unwrap()), vec![a2.id, a1.id]);
+    assert_eq!(
+        ids(store
+            .list("alice", &PageRequest::default())
+            .await
+            .map(|p| p.items)
+            .unwrap()),
+        vec![a2.id, a1.id]
+    );
     store
         .append("alice", a1.id, &common::user("bump"))
         .await
         .unwrap();
-    assert_eq!(ids(store.list("alice").await.unwrap()), vec![a1.id, a2.id]);
-    assert_eq!(ids(store.list("bob").await.unwrap()), vec![b1.id]);
-    assert!(store.list("carol").await.unwrap().is_empty());
+    assert_eq!(
+        ids(store
+            .list("alice", &PageRequest::default())
+            .await
+            .map(|p| p.items)
+            .unwrap()),
+        vec![a1.id, a2.id]
+    );
+    assert_eq!(
+        ids(store
+            .list("bob", &PageRequest::default())
+            .await
+            .map(|p| p.items)
+            .unwrap()),
+        vec![b1.id]
+    );
+    assert!(
+        store
+            .list("carol", &PageRequest::default())
+            .await
+            .map(|p| p.items)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Conversations survive closing and reopening the database file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use link_core::ConversationStore;
+use link_core::{ConversationStore, PageRequest};
 use link_store::SqliteStore;
 
 mod common;
@@ -32,7 +32,11 @@ async fn conversations_survive_a_restart() {
 
     let store = SqliteStore::open(&path).await.unwrap();
     store.ping().await.unwrap();
-    let listed = store.list("alice").await.unwrap();
+    let listed = store
+        .list("alice", &PageRequest::default())
+        .await
+        .map(|p| p.items)
+        .unwrap();
     assert_eq!(listed.len(), 1, "the deleted conversation stays deleted");
     let reloaded = store.get("alice", first.id).await.unwrap().unwrap();
     assert_eq!(reloaded.persona, first.persona);

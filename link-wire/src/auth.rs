@@ -76,6 +76,15 @@ pub struct RefreshBody {
     pub username: Option<String>,
 }
 
+/// `POST /v1/auth/signout`.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignOutBody {
+    /// The refresh token from `POST /v1/auth/login`, to revoke.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384))]
+    pub refresh_token: String,
+}
+
 /// `POST /v1/auth/refresh` answer.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -92,7 +101,17 @@ pub struct RefreshReply {
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
-    /// Any name; the same name always maps to the same user.
+    /// Any name; the same name always maps to the same user. Surrounding spaces are
+    /// trimmed; what remains is 1 to 64 characters, none of them a control character.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            // No control character (Unicode Cc), and one that is not a space.
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub username: String,
 }
 

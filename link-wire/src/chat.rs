@@ -10,9 +10,17 @@ use crate::PersonaSchema;
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatBody {
-    /// A character request (no conversation yet) or a message.
+    /// A character request (no conversation yet) or a message; not all spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub prompt: String,
     /// The conversation to continue, if any.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            format = "uuid",
+            pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
     pub conversation_id: Option<String>,
 }
 

@@ -1,6 +1,8 @@
 //! Conversations and their messages: what `/v1/conversations` takes and gives.
 
-use link_core::{Conversation, ConversationDetail, Message, Persona, Usage};
+use link_core::{Conversation, ConversationDetail, Message, Persona, Reply, Usage};
+
+use crate::{ForkOriginBody, UserPersonaBody};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -8,19 +10,33 @@ use time::OffsetDateTime;
 use crate::PersonaSchema;
 
 /// A stored message.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageBody {
     /// Its id.
     pub id: String,
     /// `user` or `assistant`.
     pub role: String,
-    /// Its text.
+    /// Its text: the chosen version.
     pub content: String,
     /// When it was stored (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
+    /// Every version (regenerated replies, alternate greetings), oldest first, when there is
+    /// more than one; empty otherwise.
+    #[serde(default)]
+    pub alternatives: Vec<String>,
+    /// The index of `content` in `alternatives` (0 when there is one version).
+    #[serde(default)]
+    pub chosen: usize,
+    /// The reply was cut short because the client went away: offer to regenerate it.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// When the owner last edited it (RFC 3339), or null.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub edited_at: Option<OffsetDateTime>,
 }
 
 impl From<Message> for MessageBody {
@@ -30,6 +46,10 @@ impl From<Message> for MessageBody {
             role: m.role.as_str().to_owned(),
             content: m.content,
             created_at: m.created_at,
+            alternatives: m.alternatives,
+            chosen: m.chosen,
+            interrupted: m.interrupted,
+            edited_at: m.edited_at,
         }
     }
 }
@@ -49,10 +69,16 @@ pub struct ConversationBody {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
-    /// When a message was last added (RFC 3339).
+    /// When a message was last added or changed (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: OffsetDateTime,
+    /// Where it was forked from, or null.
+    #[serde(default)]
+    pub forked_from: Option<ForkOriginBody>,
+    /// Who the user is in this conversation (overriding their default), or null.
+    #[serde(default)]
+    pub user_persona: Option<UserPersonaBody>,
 }
 
 impl From<ConversationDetail> for ConversationBody {
@@ -64,6 +90,8 @@ impl From<ConversationDetail> for ConversationBody {
             messages: detail.messages.into_iter().map(MessageBody::from).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            forked_from: c.origin.map(ForkOriginBody::from),
+            user_persona: c.user_persona.map(UserPersonaBody::from),
         }
     }
 }
@@ -81,10 +109,16 @@ pub struct ConversationSummary {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
-    /// When a message was last added (RFC 3339).
+    /// When a message was last added or changed (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: OffsetDateTime,
+    /// Where it was forked from, or null.
+    #[serde(default)]
+    pub forked_from: Option<ForkOriginBody>,
+    /// Who the user is in this conversation (overriding their default), or null.
+    #[serde(default)]
+    pub user_persona: Option<UserPersonaBody>,
 }
 
 impl From<Conversation> for ConversationSummary {
@@ -94,23 +128,33 @@ impl From<Conversation> for ConversationSummary {
             persona: c.persona,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            forked_from: c.origin.map(ForkOriginBody::from),
+            user_persona: c.user_persona.map(UserPersonaBody::from),
         }
     }
 }
 
-/// The caller's conversations.
+/// A page of the caller's conversations.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     /// Most recently updated first.
     pub conversations: Vec<ConversationSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /v1/conversations`: either a free-text request or a ready persona.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversation {
-    /// Who to talk to, e.g. "Sherlock Holmes".
+    /// Who to talk to, e.g. "Sherlock Holmes": at most 500 characters once trimmed, not all
+    /// of them spaces.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 500, pattern = r"\S")
+    )]
     pub persona_request: Option<String>,
     /// A persona to use as it is.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<PersonaSchema>))]
@@ -121,7 +165,9 @@ pub struct CreateConversation {
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
-    /// The user's message.
+    /// The user's message: not all spaces, and at most the server's limit of characters
+    /// (8,000 unless configured otherwise).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub content: String,
 }
 
@@ -157,4 +203,14 @@ pub struct ReplyBody {
     pub usage: Option<UsageBody>,
     /// Why the reply ended (`end_turn`, `max_tokens`, `stop_sequence`, ...).
     pub stop_reason: String,
+}
+
+impl From<Reply> for ReplyBody {
+    fn from(reply: Reply) -> Self {
+        Self {
+            message: MessageBody::from(reply.message),
+            usage: reply.usage.map(UsageBody::from),
+            stop_reason: reply.stop_reason.to_string(),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use link_core::{Message, StopReason, Usage};
 use serde::{Deserialize, Serialize};
 
-use crate::UsageBody;
+use crate::{MessageBody, UsageBody};
 
 /// The SSE event name of more reply text ([`DeltaEvent`]).
 pub const DELTA: &str = "delta";
@@ -31,6 +31,10 @@ pub struct DoneEvent {
     pub usage: Option<UsageBody>,
     /// The id of the stored reply.
     pub message_id: String,
+    /// The stored reply: its versions when it was regenerated, and which one is chosen.
+    /// Always sent by this server; absent from servers older than the chat controls.
+    #[serde(default)]
+    pub message: Option<MessageBody>,
 }
 
 impl DoneEvent {
@@ -40,6 +44,7 @@ impl DoneEvent {
             stop_reason: stop_reason.to_string(),
             usage: usage.map(UsageBody::from),
             message_id: message.id.to_string(),
+            message: Some(MessageBody::from(message.clone())),
         }
     }
 }

@@ -20,6 +20,7 @@
 
 mod auth;
 mod chat;
+mod controls;
 mod conversation;
 mod error;
 pub mod events;
@@ -27,10 +28,14 @@ mod health;
 mod persona;
 
 pub use auth::{
-    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
-    SignUpReply, TokenRequest, TokenResponse,
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignOutBody,
+    SignUpBody, SignUpReply, TokenRequest, TokenResponse,
 };
 pub use chat::{ChatBody, ChatReplyBody};
+pub use controls::{
+    EditMessage, ForkBody, ForkOriginBody, RewindBody, RewindReply, UpdateConversation,
+    UserPersonaBody, UserPersonaReply,
+};
 pub use conversation::{
     ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
     ReplyBody, SendMessage, UsageBody,

@@ -62,6 +62,7 @@ impl From<AuditContent> for ContentPolicy {
 /// })?;
 /// assert_eq!(config.chat_provider, link::Provider::Openai);
 /// assert_eq!(config.rate_limit_per_minute, 25);
+/// assert_eq!(config.daily_tokens, None);
 /// # Ok::<(), link::Error>(())
 /// ```
 #[derive(Debug, Clone, Args)]
@@ -121,9 +122,15 @@ pub struct Config {
     #[arg(long, env = "LINK_GUARDRAIL_VERSION", default_value = "DRAFT")]
     pub guardrail_version: String,
 
-    /// Requests per user per minute.
+    /// Requests per user per minute; a model call counts as several (a reply 2, a persona
+    /// extraction 4: see `AuditAction::cost`).
     #[arg(long, env = "LINK_RATE_LIMIT_PER_MINUTE", default_value_t = 25)]
     pub rate_limit_per_minute: u32,
+
+    /// Model tokens per user per UTC day, as the models report them (no quota when unset).
+    /// Counted in this process: each replica keeps its own count.
+    #[arg(long, env = "LINK_DAILY_TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub daily_tokens: Option<u64>,
 
     /// What audit records keep of prompt and response text.
     #[arg(long, env = "LINK_AUDIT_CONTENT", value_enum, default_value_t = AuditContent::Full)]
@@ -132,6 +139,29 @@ pub struct Config {
     /// How many stored messages are read to build a prompt, before token trimming.
     #[arg(long, env = "LINK_HISTORY_WINDOW", default_value_t = 200)]
     pub history_window: usize,
+
+    /// Most conversations a user may keep; creating or forking one more is refused
+    /// (403 `forbidden`). 0 = no cap.
+    #[arg(long, env = "LINK_MAX_CONVERSATIONS_PER_USER", default_value_t = 1000)]
+    pub max_conversations_per_user: usize,
+
+    /// Most messages one conversation may hold; a turn that would add more is refused
+    /// (403 `forbidden`). 0 = no cap.
+    #[arg(
+        long,
+        env = "LINK_MAX_MESSAGES_PER_CONVERSATION",
+        default_value_t = 10_000
+    )]
+    pub max_messages_per_conversation: usize,
+
+    /// Most bytes of message text (every version counted) a user may keep; a write once the
+    /// cap is reached is refused (403 `forbidden`). 0 = no cap.
+    #[arg(
+        long,
+        env = "LINK_MAX_STORED_BYTES_PER_USER",
+        default_value_t = 50_000_000
+    )]
+    pub max_stored_bytes_per_user: u64,
 }
 
 /// Parses an `Args` group from the environment alone (no flags).
@@ -183,8 +213,11 @@ impl Config {
 
     /// One line saying what runs, for the log (no secrets).
     pub fn summary(&self) -> String {
+        let daily = (self.daily_tokens)
+            .map(|tokens| format!(" daily_tokens={tokens}"))
+            .unwrap_or_default();
         format!(
-            "persona={} chat={} database={} rate_limit={}/min audit={}",
+            "persona={} chat={} database={} rate_limit={}/min{daily} audit={}",
             self.persona_provider.as_str(),
             self.chat_provider.as_str(),
             self.database_path().display(),

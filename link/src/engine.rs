@@ -39,15 +39,19 @@ impl Config {
             ))))
             .limits(EngineLimits {
                 history_window: self.history_window,
+                max_conversations_per_user: self.max_conversations_per_user,
+                max_messages_per_conversation: self.max_messages_per_conversation,
+                max_stored_bytes_per_user: self.max_stored_bytes_per_user,
                 ..EngineLimits::default()
             })
             .build()
     }
 
     /// The per-user limiter: `rate_limit_per_minute` requests a minute, all of them at once
-    /// if the user has been quiet.
+    /// if the user has been quiet, and `daily_tokens` model tokens a day if set.
     pub fn rate_limiter(&self) -> Result<Arc<dyn RateLimiter>> {
-        Ok(Arc::new(per_minute(self.rate_limit_per_minute)?))
+        let limiter = per_minute(self.rate_limit_per_minute)?.with_daily_tokens(self.daily_tokens);
+        Ok(Arc::new(limiter))
     }
 
     #[cfg(feature = "sqlite")]

@@ -115,14 +115,23 @@ async fn the_engine_limits_each_user_at_the_configured_rate() {
     .unwrap();
     let engine = config.build_with(scripted()).await.unwrap();
     let alice = RequestContext::new(Principal::new("alice"));
-    engine.list_conversations(&alice).await.unwrap();
-    engine.list_conversations(&alice).await.unwrap();
+    engine
+        .list_conversations(&alice, &Default::default())
+        .await
+        .unwrap();
+    engine
+        .list_conversations(&alice, &Default::default())
+        .await
+        .unwrap();
     assert!(matches!(
-        engine.list_conversations(&alice).await,
+        engine.list_conversations(&alice, &Default::default()).await,
         Err(Error::RateLimited { .. })
     ));
     let bob = RequestContext::new(Principal::new("bob"));
-    engine.list_conversations(&bob).await.unwrap();
+    engine
+        .list_conversations(&bob, &Default::default())
+        .await
+        .unwrap();
 }
 
 #[test]

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use link::Config;
 use link::{Error, Result};
-use link_wire::ConversationList;
 
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
@@ -31,11 +30,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             out::json(&persona);
         }
         Command::Conversations => {
-            let conversations = backend.list().await?;
+            let list = backend.list().await?;
             if cli.json {
-                out::json(&ConversationList { conversations });
+                out::json(&list);
             } else {
-                out::line(&show::conversations(style, &conversations));
+                out::line(&show::conversations(style, &list.conversations));
             }
         }
         Command::Chat(args) if interactive => {

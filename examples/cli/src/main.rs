@@ -44,7 +44,13 @@ async fn main() -> ExitCode {
 
 /// A failure as the user should read it: what happened, and when to try again.
 pub(crate) fn describe(error: &Error) -> String {
+    if let Error::Conflict { .. } = error {
+        // The engine's words ask the caller to read again; here the next command does.
+        return "the conversation changed meanwhile (in another window?): try again".to_owned();
+    }
     match error.retry_after() {
+        // Its own words already say when.
+        Some(_) if matches!(error, Error::RateLimited { .. }) => error.to_string(),
         Some(after) => format!("{error} (try again in {} s)", after.as_secs().max(1)),
         None => error.to_string(),
     }
@@ -58,4 +64,28 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_says_to_try_again() {
+        let text = describe(&Error::conflict(
+            "the conversation changed since it was read",
+        ));
+        assert!(text.ends_with("try again"), "{text}");
+    }
+
+    #[test]
+    fn when_to_try_again_is_said_once() {
+        let limited = Error::RateLimited {
+            retry_after: std::time::Duration::from_secs(2),
+        };
+        assert_eq!(describe(&limited), "rate limited: retry after 2 s");
+        let busy = Error::provider("openai", "overloaded")
+            .with_retry_after(std::time::Duration::from_secs(3));
+        assert!(describe(&busy).ends_with("(try again in 3 s)"));
+    }
 }

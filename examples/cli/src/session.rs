@@ -1,5 +1,7 @@
 //! The interactive chat: line editing and history (rustyline), streamed replies, and the
-//! `/commands` of [`crate::slash`].
+//! `/commands` of [`crate::slash`] (the chat controls in [`controls`]).
+
+mod controls;
 
 use std::path::PathBuf;
 
@@ -8,7 +10,7 @@ use link_wire::ConversationBody;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, ReplyEvent, ReplyStream};
 use crate::reply::{self, Show};
 use crate::slash::{self, Input};
 use crate::style::Style;
@@ -114,7 +116,15 @@ impl<'a> Session<'a> {
             Input::Resume(which) => self.resume(&which).await,
             Input::Persona => self.persona(),
             Input::Export(file) => self.export(&file),
-            Input::Missing(usage) => Err(Error::invalid(format!("usage: {usage}"))),
+            Input::Regen => self.regen().await,
+            Input::Alt(pick) => self.alt(pick).await,
+            Input::Edit(text) => self.edit(&text).await,
+            Input::Undo(turns) => self.undo(turns).await,
+            Input::Fork => self.fork().await,
+            Input::Me(me) => self.me(me).await,
+            Input::Missing(usage) | Input::Bad(usage) => {
+                Err(Error::invalid(format!("usage: {usage}")))
+            }
             Input::Unknown(name) => Err(Error::invalid(format!(
                 "unknown command /{name}; /help lists them"
             ))),
@@ -166,7 +176,7 @@ impl<'a> Session<'a> {
         {
             return Ok(id.clone());
         }
-        let list = self.backend.list().await?;
+        let list = self.backend.list().await?.conversations;
         let matches: Vec<_> = list.iter().filter(|c| c.id.starts_with(which)).collect();
         match matches.as_slice() {
             [one] => Ok(one.id.clone()),
@@ -181,23 +191,45 @@ impl<'a> Session<'a> {
 
     async fn say(&mut self, text: &str) -> Result<()> {
         let current = self.current()?.clone();
+        let start = self.backend.send_stream(&current.id, text);
+        self.play(&current, start, "(stopped; the part already said is kept)")
+            .await
+    }
+
+    /// Streams a reply after the character's name, then which version it is when there are
+    /// several; Ctrl-C stops it and prints `stopped`, which says what became of the reply.
+    async fn play(
+        &self,
+        current: &Current,
+        start: impl Future<Output = Result<ReplyStream>>,
+        stopped: &str,
+    ) -> Result<()> {
         out::print(&self.style.name(&format!("{}: ", current.persona.name)));
         let show = Show {
             echo: true,
             spinner: self.style.spinner(),
             interruptible: true,
         };
-        let played = reply::play(self.backend.send_stream(&current.id, text), show).await;
+        let played = reply::play(start, show).await;
+        if let Ok(reply::Played {
+            done: Some(ReplyEvent::Done(done)),
+            ..
+        }) = &played
+            // A server older than the chat controls sends no stored message: no version.
+            && let Some(message) = &done.message
+            && let Some(version) = show::version(self.style, message)
+        {
+            out::print(&format!(" {version}"));
+        }
         out::line("");
-        let played = played?;
-        if played.interrupted {
-            out::line(&self.style.dim("(stopped; the part already said is kept)"));
+        if played?.interrupted {
+            out::line(&self.style.dim(stopped));
         }
         Ok(())
     }
 
     async fn list(&mut self) -> Result<()> {
-        let list = self.backend.list().await?;
+        let list = self.backend.list().await?.conversations;
         out::line(&show::conversations(self.style, &list));
         self.listed = list.into_iter().map(|c| c.id).collect();
         Ok(())

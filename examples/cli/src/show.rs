@@ -1,7 +1,7 @@
 //! Text renderings of personas, conversations and messages.
 
 use link::{Persona, PersonaKind};
-use link_wire::{ConversationSummary, MessageBody};
+use link_wire::{ConversationSummary, MessageBody, UserPersonaBody};
 use time::format_description::well_known::Rfc3339;
 
 use crate::style::Style;
@@ -61,12 +61,31 @@ pub fn conversations(style: Style, list: &[ConversationSummary]) -> String {
         .join("\n")
 }
 
-/// A stored message, with the speaker's name.
+/// A stored message, with the speaker's name and, when it has several versions, which one.
 pub fn message(style: Style, character: &str, m: &MessageBody) -> String {
-    if m.role == "user" {
+    let line = if m.role == "user" {
         format!("{} {}", style.dim("you>"), m.content)
     } else {
         format!("{} {}", style.name(&format!("{character}:")), m.content)
+    };
+    match version(style, m) {
+        Some(version) => format!("{line} {version}"),
+        None => line,
+    }
+}
+
+/// `(2/3)`: the chosen version and how many there are, when there is more than one.
+pub fn version(style: Style, m: &MessageBody) -> Option<String> {
+    let count = m.alternatives.len();
+    (count > 1).then(|| style.dim(&format!("({}/{count})", m.chosen + 1)))
+}
+
+/// Who the user is to the characters.
+pub fn user_persona(style: Style, persona: Option<&UserPersonaBody>) -> String {
+    match persona {
+        None => style.dim("no user persona: /me <name> — <about you> sets one"),
+        Some(p) if p.description.is_empty() => format!("you are {}", style.name(&p.name)),
+        Some(p) => format!("you are {} — {}", style.name(&p.name), p.description),
     }
 }
 
@@ -89,5 +108,44 @@ mod tests {
         );
         assert!(text.contains("greeting: Good day!"), "{text}");
         assert!(text.contains("simulation"), "{text}");
+    }
+
+    fn reply(alternatives: &[&str], chosen: usize) -> MessageBody {
+        MessageBody {
+            id: "m1".into(),
+            role: "assistant".into(),
+            content: alternatives.get(chosen).copied().unwrap_or("Hi").into(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            alternatives: alternatives.iter().map(|a| (*a).to_owned()).collect(),
+            chosen,
+            interrupted: false,
+            edited_at: None,
+        }
+    }
+
+    #[test]
+    fn a_message_with_versions_says_which_it_shows() {
+        let style = Style::new(false);
+        assert_eq!(message(style, "Ada", &reply(&[], 0)), "Ada: Hi");
+        assert_eq!(
+            message(style, "Ada", &reply(&["Hi", "Hello", "Hey"], 1)),
+            "Ada: Hello (2/3)"
+        );
+    }
+
+    #[test]
+    fn the_user_persona_or_how_to_set_one() {
+        let style = Style::new(false);
+        assert!(user_persona(style, None).contains("/me"));
+        let mut me = UserPersonaBody {
+            name: "Watson".into(),
+            description: String::new(),
+        };
+        assert_eq!(user_persona(style, Some(&me)), "you are Watson");
+        me.description = "an army doctor".into();
+        assert_eq!(
+            user_persona(style, Some(&me)),
+            "you are Watson — an army doctor"
+        );
     }
 }

@@ -5,36 +5,14 @@
 
 mod support;
 
-use rexpect::process::WaitStatus;
-use rexpect::session::{PtySession, spawn_command};
-use support::World;
 use support::mock_openai::REPLY;
-
-/// Seconds any one expectation may take (the engine starts in well under a second).
-const TIMEOUT_MS: u64 = 20_000;
-
-fn spawn(world: &World, args: &[&str]) -> PtySession {
-    let mut command = world.link(args);
-    command.env("TERM", "xterm").env("NO_COLOR", "1");
-    spawn_command(command, Some(TIMEOUT_MS)).unwrap()
-}
-
-fn exits_cleanly(session: &mut PtySession) {
-    session.exp_eof().unwrap();
-    match session.process().wait().unwrap() {
-        WaitStatus::Exited(_, 0) => {}
-        other => panic!("link did not exit cleanly: {other:?}"),
-    }
-}
+use support::{World, entered, exits_cleanly, stop_slow_reply};
 
 #[test]
 fn chat_interrupt_resume_and_leave() {
     let world = World::new();
-    let mut chat = spawn(&world, &["chat", "Sherlock Holmes"]);
-    let (_, id) = chat
-        .exp_regex("conversation [0-9a-f-]{36}")
-        .map(|(_, m)| (m.clone(), m.trim_start_matches("conversation ").to_owned()))
-        .unwrap();
+    let mut chat = world.pty(&["chat", "Sherlock Holmes"]);
+    let id = entered(&mut chat);
     chat.exp_string("Good evening. I am Sherlock Holmes. What brings you here?")
         .unwrap();
     chat.exp_string("you> ").unwrap();
@@ -45,12 +23,7 @@ fn chat_interrupt_resume_and_leave() {
     chat.exp_string("you> ").unwrap();
 
     // A slow reply: some words arrive, Ctrl-C stops it, and the program stays.
-    chat.send_line("tell it slowly").unwrap();
-    chat.exp_string("word2 ").unwrap();
-    chat.send_control('c').unwrap();
-    chat.exp_string("(stopped; the part already said is kept)")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    stop_slow_reply(&mut chat);
 
     // Commands.
     chat.send_line("/persona").unwrap();
@@ -75,7 +48,7 @@ fn chat_interrupt_resume_and_leave() {
 
     // A new process resumes the conversation: the recap shows the stopped reply, kept in
     // part, and the chat goes on; Ctrl-D leaves.
-    let mut resumed = spawn(&world, &["chat", "--conversation", &id]);
+    let mut resumed = world.pty(&["chat", "--conversation", &id]);
     resumed.exp_string(&format!("conversation {id}")).unwrap();
     resumed.exp_string("you> tell it slowly").unwrap();
     resumed
@@ -98,7 +71,7 @@ fn chat_interrupt_resume_and_leave() {
 fn new_and_resume_switch_conversations_in_one_session() {
     let world = World::new();
     let first = world.create("Ada Lovelace");
-    let mut chat = spawn(&world, &["chat"]);
+    let mut chat = world.pty(&["chat"]);
     chat.exp_string("No conversation yet").unwrap();
     chat.exp_string("you> ").unwrap();
     chat.send_line("hello?").unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::mock_openai::REPLY;
-use support::{Server, World};
+use support::{Server, World, entered, stop_slow_reply};
 
 /// One HTTP/1.1 exchange on a fresh connection to `url` (`http://host:port`): the status
 /// and the body. The CLI's tests have no HTTP client of their own, and need only this.
@@ -69,11 +69,7 @@ fn stored_reply(url: &str, id: &str) -> String {
 fn the_cli_talks_to_a_running_server() {
     let world = World::new();
     let server = Server::start(&world);
-    let remote = |args: &[&str]| {
-        let mut full = vec!["--server", server.url.as_str(), "--user", "alice"];
-        full.extend_from_slice(args);
-        world.run(&full)
-    };
+    let remote = |args: &[&str]| world.run(&server.args(args));
 
     // No --token: a dev token is minted for --user.
     let created = remote(&["chat", "Sherlock Holmes", "--json"]);
@@ -145,26 +141,13 @@ fn an_unreachable_server_is_an_upstream_failure() {
 
 #[test]
 fn ctrl_c_stops_a_streamed_reply_from_the_server_and_the_part_is_kept() {
-    use rexpect::session::spawn_command;
     let world = World::new();
     let server = Server::start(&world);
-    let spawn = |args: &[&str]| {
-        let mut full = vec!["--server", server.url.as_str(), "--user", "alice"];
-        full.extend_from_slice(args);
-        let mut command = world.link(&full);
-        command.env("TERM", "xterm").env("NO_COLOR", "1");
-        spawn_command(command, Some(20_000)).unwrap()
-    };
+    let spawn = |args: &[&str]| world.pty(&server.args(args));
     let mut chat = spawn(&["chat", "Sherlock Holmes"]);
-    let (_, matched) = chat.exp_regex("conversation [0-9a-f-]{36}").unwrap();
-    let id = matched.trim_start_matches("conversation ").to_owned();
+    let id = entered(&mut chat);
     chat.exp_string("you> ").unwrap();
-    chat.send_line("tell it slowly").unwrap();
-    chat.exp_string("word2 ").unwrap();
-    chat.send_control('c').unwrap();
-    chat.exp_string("(stopped; the part already said is kept)")
-        .unwrap();
-    chat.exp_string("you> ").unwrap();
+    stop_slow_reply(&mut chat);
     chat.send_line("/quit").unwrap();
     chat.exp_eof().unwrap();
 

@@ -1,5 +1,6 @@
-//! Cognito accounts: sign-up, confirmation, sign-in and token refresh through the Cognito
-//! user-pool API (`SignUp`, `ConfirmSignUp`, `InitiateAuth`), rate limited per client IP.
+//! Cognito accounts: sign-up, confirmation, sign-in, token refresh and sign-out through the
+//! Cognito user-pool API (`SignUp`, `ConfirmSignUp`, `InitiateAuth`, `RevokeToken`), rate
+//! limited per client IP.
 //!
 //! Passwords, codes, tokens and emails pass through here but are never logged; only
 //! Cognito's error codes are.
@@ -71,7 +72,7 @@ pub fn secret_hash(secret: &ClientSecret, username: &str, client_id: &str) -> St
     STANDARD.encode(tag.as_ref())
 }
 
-/// The Cognito account operations behind `/v1/auth/{signup,confirm,login,refresh}`.
+/// The Cognito account operations behind `/v1/auth/{signup,confirm,login,refresh,signout}`.
 pub struct Accounts {
     client: Client,
     client_id: String,
@@ -98,6 +99,8 @@ pub enum Operation {
     Login,
     /// `InitiateAuth` with `REFRESH_TOKEN_AUTH`.
     Refresh,
+    /// `RevokeToken`.
+    SignOut,
 }
 
 impl Accounts {
@@ -226,6 +229,22 @@ impl Accounts {
             output.challenge_name().map(|c| c.as_str()),
         )
     }
+
+    /// `RevokeToken`: the refresh token, and the access tokens Cognito issued from it, stop
+    /// working at Cognito (a token already verified offline by its signature still passes
+    /// until it expires). Needs token revocation enabled on the app client, the default for
+    /// clients made since mid-2021. A secret app client sends its secret itself, not a hash.
+    pub async fn sign_out(&self, refresh_token: &str) -> Result<(), ApiError> {
+        self.client
+            .revoke_token()
+            .token(refresh_token)
+            .client_id(&self.client_id)
+            .set_client_secret(self.secret.as_ref().map(|s| s.0.clone()))
+            .send()
+            .await
+            .map_err(|e| cognito_error(Operation::SignOut, e))?;
+        Ok(())
+    }
 }
 
 fn tokens(
@@ -340,6 +359,16 @@ pub fn map_code(operation: Operation, code: &str, message: Option<&str>) -> ApiE
             "invalid_password",
             message.unwrap_or("the password does not meet the password policy"),
         ),
+        "UnsupportedTokenTypeException" => new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "that is not a refresh token",
+        ),
+        "UnsupportedOperationException" => new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "the account service does not revoke tokens of this app client (enable token revocation)",
+        ),
         "InvalidParameterException" => new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -436,6 +465,24 @@ mod tests {
                 "TooManyRequestsException",
                 429,
                 "rate_limited",
+            ),
+            (
+                Operation::SignOut,
+                "UnsupportedTokenTypeException",
+                400,
+                "invalid_request",
+            ),
+            (
+                Operation::SignOut,
+                "UnsupportedOperationException",
+                502,
+                "upstream_error",
+            ),
+            (
+                Operation::SignOut,
+                "UnauthorizedException",
+                502,
+                "upstream_error",
             ),
             (
                 Operation::SignUp,

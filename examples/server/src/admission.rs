@@ -2,22 +2,30 @@
 //! verified, the request is counted against the caller's quota, and the decision travels to
 //! the engine in the request's [`RequestContext`] (the engine enforces it and audits a denial
 //! as the action it refused). The `RateLimit-*` headers are set here and nowhere else, on
-//! whatever the route answered. The account routes, which have no user yet, are counted per
-//! client address by the same mechanism and refused here.
+//! whatever the route answered. A route that calls a model also takes one of the caller's
+//! model-call slots ([`ModelCalls`]) for as long as its answer runs, or is refused here. The
+//! account routes, which have no user yet, are counted per client address by the same
+//! mechanism and refused here.
+
+mod concurrency;
+
+pub use concurrency::{ModelCalls, Slot, hold};
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::{IpNet, Ipv6Net};
-use link::{Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
+use link::{AuditAction, Error, Principal, RateDecision, RateLimiter, RequestContext, RequestId};
 
 use crate::error::ApiError;
+use crate::request_id::ClientRequestId;
 use crate::state::AppState;
 
 /// The authenticated caller of a request, with the request's id and its admission: what the
@@ -40,7 +48,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Middleware of the protected routes: authenticate, admit, run, add the headers.
+/// Middleware of the protected routes: authenticate, take a model-call slot if the route
+/// calls a model, admit, run, add the headers.
 pub async fn users(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let request_id = request
         .extensions()
@@ -51,12 +60,102 @@ pub async fn users(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(principal) => principal,
         Err(refused) => return refused.into_response(),
     };
-    let decision = state.link.rate_limiter().check(&principal);
-    let ctx = RequestContext::new(principal)
+    let demand = Demand::of(&request);
+    // Before the rate limit: a call refused for running too many at once costs nothing.
+    let slot = match model_call_slot(&request, demand, &principal) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
+    let decision = (state.link.rate_limiter()).admit(&principal, demand.cost, demand.model);
+    let mut ctx = RequestContext::new(principal)
         .with_request_id(request_id)
         .admitted(decision);
+    if let Some(ClientRequestId(client)) = request.extensions().get::<ClientRequestId>() {
+        ctx = ctx.with_client_request_id(client);
+    }
     request.extensions_mut().insert(ctx);
-    with_headers(next.run(request).await, decision)
+    let response = with_headers(next.run(request).await, decision);
+    match slot {
+        Some(slot) => hold(response, slot),
+        None => response,
+    }
+}
+
+/// What a protected route asks of its caller, known before it runs: the request is counted
+/// here, where the `RateLimit-*` headers are made, so its cost follows the route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Demand {
+    /// Its cost against the rate limit, in requests (the engine's [`AuditAction::cost`]).
+    cost: u32,
+    /// Whether it calls a model (a persona extraction or a reply): it then takes a model-call
+    /// slot and needs tokens left under a daily quota.
+    model: bool,
+}
+
+impl Demand {
+    /// The demand of the route `request` was routed to.
+    fn of(request: &Request) -> Self {
+        let route = (request.extensions().get::<MatchedPath>()).map_or("", |p| p.as_str());
+        Self::of_route(request.method(), route)
+    }
+
+    fn of_route(method: &Method, route: &str) -> Self {
+        let action = match (method, route) {
+            // Starting a conversation, and the seed's endpoint, may extract a persona: only
+            // the body says, so they cost what an extraction costs.
+            (&Method::POST, "/v1/personas" | "/v1/conversations" | "/v1/chat") => {
+                Some(AuditAction::ExtractPersona)
+            }
+            (
+                &Method::POST,
+                "/v1/conversations/{id}/messages"
+                | "/v1/conversations/{id}/regenerate"
+                | "/v1/conversations/{id}/messages/{message_id}/resend",
+            ) => Some(AuditAction::SendMessage),
+            _ => None,
+        };
+        match action {
+            Some(action) => Self {
+                cost: action.cost(),
+                model: true,
+            },
+            None => Self {
+                cost: 1,
+                model: false,
+            },
+        }
+    }
+}
+
+/// A model-call slot of the caller for a route that calls a model (`None` for one that does
+/// not, or without a [`ModelCalls`] in the request); a 429 when the caller has none free.
+fn model_call_slot(
+    request: &Request,
+    demand: Demand,
+    principal: &Principal,
+) -> Result<Option<Slot>, ApiError> {
+    let Some(calls) = request.extensions().get::<Arc<ModelCalls>>() else {
+        return Ok(None);
+    };
+    if !demand.model {
+        return Ok(None);
+    }
+    match calls.try_start(&principal.sub) {
+        Some(slot) => Ok(Some(slot)),
+        None => {
+            tracing::info!(
+                max = calls.max(),
+                "request refused: the caller's model calls are all running"
+            );
+            Err(ApiError::from(Error::QuotaExceeded {
+                message: format!(
+                    "too many model calls at once: at most {} per user; wait for one to finish",
+                    calls.max()
+                ),
+                retry_after: Duration::from_secs(1),
+            }))
+        }
+    }
 }
 
 /// Middleware of the account routes (Cognito mode): counted per client address; a denial is
@@ -133,6 +232,8 @@ fn with_headers(mut response: Response, decision: RateDecision) -> Response {
     let (limit, remaining, reset) = match decision {
         RateDecision::Allowed { limit, remaining } => (limit, remaining, None),
         RateDecision::Denied { limit, retry_after } => (limit, 0, Some(retry_after.as_secs())),
+        // The rate was not counted: the answer's `Retry-After` says when tokens are back.
+        RateDecision::Exhausted { .. } => return response,
     };
     // An unlimited limiter reports u32::MAX: such headers would only confuse clients.
     if limit == u32::MAX {
@@ -284,6 +385,28 @@ mod tests {
     }
 
     #[test]
+    fn the_cost_follows_the_route_and_only_model_routes_take_a_slot() {
+        let demand = |method: Method, route: &str| {
+            let Demand { cost, model } = Demand::of_route(&method, route);
+            (cost, model)
+        };
+        assert_eq!(demand(Method::POST, "/v1/personas"), (4, true));
+        assert_eq!(demand(Method::POST, "/v1/conversations"), (4, true));
+        assert_eq!(demand(Method::POST, "/v1/chat"), (4, true));
+        let send = demand(Method::POST, "/v1/conversations/{id}/messages");
+        assert_eq!(send, (2, true));
+        for (method, route) in [
+            (Method::GET, "/v1/conversations"),
+            (Method::GET, "/v1/conversations/{id}"),
+            (Method::DELETE, "/v1/conversations/{id}"),
+            (Method::POST, "/v1/conversations/import"),
+            (Method::GET, "/v1/personas/{conversation_id}/card"),
+        ] {
+            assert_eq!(demand(method, route), (1, false), "{route}");
+        }
+    }
+
+    #[test]
     fn ipv6_clients_are_keyed_by_their_64() {
         let key = |s: &str| ClientIp(Some(s.parse().unwrap())).principal().sub;
         assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
@@ -314,5 +437,10 @@ mod tests {
                 .headers()
                 .is_empty()
         );
+        let exhausted = RateDecision::Exhausted {
+            retry_after: std::time::Duration::from_secs(600),
+        };
+        let response = with_headers(Response::default(), exhausted);
+        assert!(response.headers().is_empty(), "no rate was counted");
     }
 }

@@ -3,12 +3,14 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::routes::{account, cards, chat, conversations, dev_token, health, personas};
+use crate::routes::{
+    account, cards, chat, controls, conversations, dev_token, health, me, personas,
+};
 use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
 
@@ -23,6 +25,9 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a request, and a streamed reply, may take.
     pub time_limits: crate::timeouts::TimeLimits,
+    /// Most model calls (persona extractions, replies, streams) one user may have running at
+    /// once; 0 means no cap.
+    pub max_model_calls_per_user: usize,
 }
 
 /// The whole HTTP application.
@@ -37,9 +42,29 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/v1/conversations/import", post(cards::import))
         .route(
             "/v1/conversations/{id}",
-            get(conversations::get).delete(conversations::delete),
+            get(conversations::get)
+                .patch(conversations::update)
+                .delete(conversations::delete),
         )
         .route("/v1/conversations/{id}/messages", post(conversations::send))
+        .route(
+            "/v1/conversations/{id}/messages/{message_id}",
+            patch(controls::edit),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{message_id}/resend",
+            post(controls::resend),
+        )
+        .route(
+            "/v1/conversations/{id}/regenerate",
+            post(controls::regenerate),
+        )
+        .route("/v1/conversations/{id}/rewind", post(controls::rewind))
+        .route("/v1/conversations/{id}/fork", post(controls::fork))
+        .route(
+            "/v1/me/persona",
+            get(me::get).put(me::put).delete(me::delete),
+        )
         .route("/v1/chat", post(chat::chat))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -50,6 +75,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/v1/auth/confirm", post(account::confirm))
         .route("/v1/auth/login", post(account::login))
         .route("/v1/auth/refresh", post(account::refresh))
+        .route("/v1/auth/signout", post(account::signout))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admission::accounts,
@@ -77,9 +103,11 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         None => api,
     };
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
+    let model_calls = admission::ModelCalls::new(options.max_model_calls_per_user);
     // Inside the request-id layer, so that a timeout's 504 carries the request id too.
     crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
+        .layer(Extension(model_calls))
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
@@ -117,6 +145,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     }
     let exposed = [
         HeaderName::from_static(request_id::HEADER),
+        HeaderName::from_static(request_id::CLIENT_HEADER),
         header::RETRY_AFTER,
         HeaderName::from_static("ratelimit-limit"),
         HeaderName::from_static("ratelimit-remaining"),
@@ -125,7 +154,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "LINK_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
 
+    /// Most model calls (persona extractions, replies, streams) one user may have running at
+    /// once; more are refused with 429 `quota_exceeded` until one ends (0: no cap).
+    #[arg(long, env = "LINK_MAX_MODEL_CALLS_PER_USER", default_value_t = 2)]
+    pub max_model_calls_per_user: u32,
+
     /// Serve AWS Lambda invocations (API Gateway REST or HTTP API) instead of a socket.
     #[cfg(feature = "lambda")]
     #[arg(long, env = "LINK_LAMBDA")]
@@ -165,6 +170,7 @@ mod tests {
         assert_eq!(config.engine.rate_limit_per_minute, 25);
         assert_eq!(config.max_body_bytes, 65536);
         assert!(config.cors_origins.is_empty());
+        assert_eq!(config.max_model_calls_per_user, 2);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs (utoipa) plus the
-//! persona's JSON Schema generated from the Rust type (schemars). Served at `/openapi.json`
-//! and checked in as `examples/server/openapi.json` (a test keeps the two equal).
+//! persona's JSON Schema generated from the Rust type (schemars), the answers that every route
+//! of a kind shares (JSON body rejections, 401 and 429) and the links from each answer that
+//! names a conversation to the operations on it. Served at `/openapi.json` and checked in as
+//! `examples/server/openapi.json` (a test keeps the two equal).
 
 use axum::Json;
 use link::Persona;
@@ -26,13 +28,23 @@ use crate::{error, routes};
         routes::account::confirm,
         routes::account::login,
         routes::account::refresh,
+        routes::account::signout,
         routes::personas::extract,
         routes::cards::export,
         routes::conversations::create,
         routes::conversations::list,
         routes::conversations::get,
+        routes::conversations::update,
         routes::conversations::delete,
         routes::conversations::send,
+        routes::controls::regenerate,
+        routes::controls::resend,
+        routes::controls::edit,
+        routes::controls::rewind,
+        routes::controls::fork,
+        routes::me::get,
+        routes::me::put,
+        routes::me::delete,
         routes::cards::import,
         routes::chat::chat,
     ),
@@ -65,7 +77,155 @@ pub fn document() -> Value {
     {
         add_persona_schemas(schemas);
     }
+    add_shared_responses(&mut doc);
+    add_conversation_links(&mut doc);
     doc
+}
+
+/// The operations that add to what a user stores, so a storage cap may refuse them (403).
+const STORE_MORE: [&str; 8] = [
+    "chat",
+    "create",
+    "import",
+    "fork",
+    "send",
+    "edit",
+    "resend",
+    "regenerate",
+];
+
+/// Adds the answers that layers give on every route of a kind, so that no handler has to
+/// repeat them: a JSON body that does not parse (400), is too large (413) or is not JSON
+/// (415), an id in the path that is not one (400), on protected routes a missing or bad
+/// token (401) and the rate limit (429), and on routes that store more a storage cap (403).
+/// A response the handler documents itself is kept.
+fn add_shared_responses(doc: &mut Value) {
+    for operation in operations(doc) {
+        let mut shared = Vec::new();
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        if STORE_MORE.contains(&id) {
+            shared.push((
+                "403",
+                "A storage cap of yours is reached (conversations, messages in this \
+                 conversation, or bytes); delete conversations to make room",
+            ));
+        }
+        if takes_a_path_id(operation) {
+            shared.push(("400", "An id in the path is malformed"));
+        }
+        if operation.get("requestBody").is_some() {
+            shared.extend([
+                ("400", "The body is not valid JSON of the documented shape"),
+                ("413", "The body is larger than the server's limit"),
+                ("415", "The body is not `Content-Type: application/json`"),
+            ]);
+        }
+        if operation.get("security").is_some() {
+            shared.extend([
+                ("401", "No valid token"),
+                ("429", "Rate limited; see Retry-After"),
+            ]);
+        }
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, description) in shared {
+            responses
+                .entry(status)
+                .or_insert_with(|| error_response(description));
+        }
+    }
+}
+
+fn takes_a_path_id(operation: &Value) -> bool {
+    operation["parameters"]
+        .as_array()
+        .is_some_and(|params| params.iter().any(|p| p["in"] == "path"))
+}
+
+/// The operations that take a conversation id: (link name, operationId, parameter).
+const TAKE_A_CONVERSATION: [(&str, &str, &str); 8] = [
+    ("ReadConversation", "get", "id"),
+    ("SendMessage", "send", "id"),
+    ("ExportCard", "export", "conversation_id"),
+    ("DeleteConversation", "delete", "id"),
+    ("UpdateConversation", "update", "id"),
+    ("Regenerate", "regenerate", "id"),
+    ("Rewind", "rewind", "id"),
+    ("Fork", "fork", "id"),
+];
+
+/// The answers that name a conversation: (schema, JSON pointer to its id).
+const NAME_A_CONVERSATION: [(&str, &str); 2] = [
+    ("ConversationBody", "/id"),
+    ("ChatReplyBody", "/conversation_id"),
+];
+
+/// Links every successful answer that names a conversation to the operations that take its
+/// id (OpenAPI links): how a client, or a stateful test, goes from creating a conversation
+/// to reading, continuing, exporting and deleting it.
+fn add_conversation_links(doc: &mut Value) {
+    for operation in operations(doc) {
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            let schema = response
+                .pointer("/content/application~1json/schema/$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"));
+            let id = NAME_A_CONVERSATION
+                .iter()
+                .find(|(name, _)| Some(*name) == schema)
+                .map(|(_, pointer)| format!("$response.body#{pointer}"));
+            if let Some(id) = id.filter(|_| status.starts_with('2')) {
+                response["links"] = conversation_links(&id);
+            }
+        }
+    }
+}
+
+fn conversation_links(id: &str) -> Value {
+    let links = TAKE_A_CONVERSATION
+        .iter()
+        .map(|(name, operation, parameter)| {
+            let link =
+                serde_json::json!({"operationId": operation, "parameters": {*parameter: id}});
+            ((*name).to_owned(), link)
+        })
+        .collect();
+    Value::Object(links)
+}
+
+/// The keys of a path item that hold operations.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Every operation of the document.
+fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.iter_mut())
+        .filter(|(key, _)| METHODS.contains(&key.as_str()))
+        .map(|(_, operation)| operation)
+}
+
+/// A documented error answer: an [`error::ErrorBody`] as JSON.
+fn error_response(description: &str) -> Value {
+    serde_json::json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    })
 }
 
 /// Adds `Persona` and the types it uses, generated by schemars, with their `$defs`

@@ -63,6 +63,8 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
             request: Duration::from_secs(config.request_timeout_secs),
             stream: Duration::from_secs(config.max_stream_secs),
         },
+        max_model_calls_per_user: usize::try_from(config.max_model_calls_per_user)
+            .unwrap_or(usize::MAX),
     };
     let app = crate::router(state, &options);
     #[cfg(feature = "lambda")]

@@ -17,7 +17,7 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// In dev mode, the minter behind `POST /v1/auth/token`.
     pub dev: Option<DevTokens>,
-    /// In Cognito mode, the account flows behind `/v1/auth/{signup,confirm,login,refresh}`.
+    /// In Cognito mode, the account flows behind `/v1/auth/{signup,confirm,login,refresh,signout}`.
     pub accounts: Option<Arc<Accounts>>,
     /// Counts the routes that have no user yet (the account routes, the dev token route) per
     /// client address, and sign-ins per username; `None` leaves them unlimited (in-process

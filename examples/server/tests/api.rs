@@ -159,7 +159,9 @@ async fn a_whole_conversation_over_json() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["x-request-id"], "req-abc-123");
+    // The id is the server's; the client's own is kept apart (see tests/request_id.rs).
+    assert_ne!(response.headers()["x-request-id"], "req-abc-123");
+    assert_eq!(response.headers()["x-client-request-id"], "req-abc-123");
     assert_eq!(response.headers()["ratelimit-limit"], "25");
     let reply: Value = response.json().await.unwrap();
     assert_eq!(reply["message"]["content"], REPLY);

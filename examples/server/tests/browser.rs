@@ -268,18 +268,19 @@ async fn chat_page_signs_in_streams_resumes_and_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_reports_rate_limits_and_upstream_failures() {
-    let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "4".to_owned())]).await;
+    let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "8".to_owned())]).await;
     let browser = Browser::start().await;
-    // Listing (1), creating (2), listing again (3).
+    // Listing (1), creating (an extraction: 4), listing again (1): 6 of 8.
     sign_in(&browser, &s.server.url, "Grace").await;
     start_conversation(&browser, "Ada Lovelace").await;
-    // The upstream fails (4): the page names the model service, not a raw error.
+    // The upstream fails (a reply: the last 2): the page names the model service, not a raw
+    // error.
     let notice = notice_after(&browser, "you are overloaded").await;
     assert!(
         notice.contains("model service is not answering"),
         "{notice}"
     );
-    // Over the limit (5): the retry time from Retry-After is shown.
+    // Over the limit (a reply: 2 more): the retry time from Retry-After is shown.
     browser
         .type_into("#message", &format!("Hello again{ENTER}"))
         .await;

@@ -1,20 +1,21 @@
-//! `x-request-id` as link-core's `RequestId::from_caller` promises it: a caller's id that is
-//! non-empty, at most `RequestId::MAX_LEN` bytes and printable ASCII without spaces is
-//! echoed and audited; anything else is replaced by a generated UUID, on the response and
-//! in the audit line alike, never echoed.
+//! Request ids: the server generates the `x-request-id` that the audit line and the logs
+//! trust, whatever the client sends. A client's own `x-request-id` that is non-empty, at most
+//! `RequestId::MAX_LEN` bytes and printable ASCII without spaces is kept apart, as
+//! `client_request_id` in the audit line and the log span, and echoed as
+//! `x-client-request-id`; anything else is dropped, never echoed, audited or logged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use link::RequestId;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::Stack;
 
-/// Creates a conversation (an audited action) sending `id` as `x-request-id`; the id the
-/// server answered with.
-async fn answered_id(s: &Stack, token: &str, id: Option<HeaderValue>) -> String {
+/// Creates a conversation (an audited action) sending `id` as `x-request-id`; the response's
+/// headers.
+async fn answered(s: &Stack, token: &str, id: Option<HeaderValue>) -> HeaderMap {
     let mut request = Client::new()
         .post(format!("{}/v1/conversations", s.server.url))
         .bearer_auth(token)
@@ -24,10 +25,14 @@ async fn answered_id(s: &Stack, token: &str, id: Option<HeaderValue>) -> String 
     }
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned()
+    response.headers().clone()
+}
+
+/// The server's request id among `headers`, checked to be one it generated.
+fn server_id(headers: &HeaderMap) -> String {
+    let id = headers["x-request-id"].to_str().unwrap().to_owned();
+    assert!(is_generated(&id), "not a generated id: {id:?}");
+    id
 }
 
 /// Whether `id` has the shape of a generated id: a hyphenated lower-case UUID.
@@ -40,20 +45,54 @@ fn is_generated(id: &str) -> bool {
         })
 }
 
+/// The JSON of the audit line of request `id`.
+async fn audit_of(s: &Stack, id: &str) -> Value {
+    let line = s
+        .server
+        .wait_for_audit(&format!("\"request_id\":\"{id}\""))
+        .await;
+    let (_, json) = line.split_once("AUDIT_LOG ").unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+/// A log line without its ANSI colour sequences (`ESC [ ... m`).
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('\u{1b}') {
+        out.push_str(&rest[..start]);
+        rest = rest[start..].split_once('m').map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
 #[tokio::test]
-async fn a_sane_id_is_echoed_and_audited() {
+async fn a_sane_client_id_is_kept_apart_from_the_server_generated_one() {
     let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
     let longest = "x".repeat(RequestId::MAX_LEN);
-    for given in ["abc-123", "trace:4f/2?a=b&c=~!", longest.as_str()] {
-        let answered = answered_id(&s, &token, Some(HeaderValue::from_str(given).unwrap())).await;
-        assert_eq!(answered, given);
-        s.server.wait_for_audit(&format!("\"{given}\"")).await;
+    // The last one is shaped like a generated id: even so it is not taken as the server's.
+    let forged = "00000000-0000-4000-8000-000000000000";
+    for given in ["abc-123", "trace:4f/2?a=b&c=~!", longest.as_str(), forged] {
+        let headers = answered(&s, &token, Some(HeaderValue::from_str(given).unwrap())).await;
+        let id = server_id(&headers);
+        assert_ne!(id, given);
+        assert_eq!(headers["x-client-request-id"], given);
+        let audit = audit_of(&s, &id).await;
+        assert_eq!(audit["request_id"], id.as_str());
+        assert_eq!(audit["client_request_id"], given);
+        let span = format!("client_request_id=\"{given}\"");
+        let logs: Vec<String> = s.server.logs().iter().map(|l| plain(l)).collect();
+        assert!(
+            logs.iter().any(|l| l.contains(&id) && l.contains(&span)),
+            "no log line names both ids: {logs:#?}"
+        );
     }
 }
 
 #[tokio::test]
-async fn an_unsafe_id_is_replaced_on_the_response_and_in_the_audit() {
+async fn an_unsafe_client_id_is_dropped_from_the_response_the_audit_and_the_log() {
     let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
     let too_long = "y".repeat(RequestId::MAX_LEN + 1);
@@ -68,21 +107,24 @@ async fn an_unsafe_id_is_replaced_on_the_response_and_in_the_audit() {
         HeaderValue::from_str(&far_too_long).unwrap(),
     ];
     for given in unsafe_ids {
-        let answered = answered_id(&s, &token, Some(given.clone())).await;
+        let headers = answered(&s, &token, Some(given.clone())).await;
+        let id = server_id(&headers);
         assert!(
-            is_generated(&answered),
-            "{given:?} answered as {answered:?}"
+            !headers.contains_key("x-client-request-id"),
+            "{given:?} echoed"
         );
-        let audit = s.server.wait_for_audit(&answered).await;
+        let audit = audit_of(&s, &id).await;
+        assert_eq!(audit["client_request_id"], Value::Null, "{given:?}");
         let raw = String::from_utf8_lossy(given.as_bytes()).into_owned();
         if !raw.is_empty() {
             assert!(
-                !audit.contains(&raw),
+                !audit.to_string().contains(&raw),
                 "{given:?} reached the audit: {audit}"
             );
         }
     }
     let logs = s.server.logs().join("\n");
+    assert!(!logs.contains(&too_long), "the 129-byte id reached the log");
     assert!(
         !logs.contains(&far_too_long),
         "the 500-byte id reached the log"
@@ -93,11 +135,10 @@ async fn an_unsafe_id_is_replaced_on_the_response_and_in_the_audit() {
 async fn without_an_id_each_request_gets_its_own() {
     let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
-    let first = answered_id(&s, &token, None).await;
-    let second = answered_id(&s, &token, None).await;
-    assert!(
-        is_generated(&first) && is_generated(&second),
-        "{first} {second}"
-    );
-    assert_ne!(first, second);
+    let first = answered(&s, &token, None).await;
+    let second = answered(&s, &token, None).await;
+    assert_ne!(server_id(&first), server_id(&second));
+    assert!(!first.contains_key("x-client-request-id"));
+    let audit = audit_of(&s, &server_id(&first)).await;
+    assert_eq!(audit["client_request_id"], Value::Null);
 }

@@ -9,8 +9,12 @@
   const state = {
     mode: null,        // "dev" | "cognito"
     session: null,     // {token, username, refreshToken?, expiresAt}
-    conversation: null, // the open conversation (id, persona)
-    streaming: false,
+    conversation: null, // the open conversation as the server gave it (id, persona, messages, ...)
+    busy: false,       // a reply is streaming, or a control's request is under way
+    abort: null,       // the AbortController of the reply streaming now (the Stop button)
+    justStreamed: null, // the id of the reply that finished streaming last
+    listCursor: null,  // next_cursor of the last page of the conversation list shown
+    personaScope: "me", // what the persona dialog edits: "me" (the default) or "conversation"
     refreshTimer: null,
   };
 
@@ -48,6 +52,11 @@
     if (error.status === 401 && during !== "account") {
       return "Your session has ended. Please sign in again.";
     }
+    if (error.code === "quota_exceeded") {
+      // The server's message says which quota (the day's tokens, or replies at once) and,
+      // for the daily one, when it renews: a wait in seconds would read as "40000 seconds".
+      return error.message;
+    }
     if (error.status === 429) {
       return "Too many requests: you are over the limit." +
         (wait || " Try again in a minute.");
@@ -63,6 +72,10 @@
       const status = error.status ? " (" + error.status + ")" : "";
       return "The character's model service is not answering right now" + status + "." +
         (wait || " Try again shortly.");
+    }
+    if (error.code === "conflict") {
+      return "The conversation changed meanwhile (in another window?), so it was reloaded. " +
+        "Try again.";
     }
     if (error.code === "rate_limited") {
       return "Too many requests: you are over the limit. Try again in a minute.";
@@ -216,6 +229,12 @@
 
   function signOut(expired) {
     clearTimeout(state.refreshTimer);
+    // Cognito revokes the refresh token, so that a copy of it cannot get new tokens; the page
+    // forgets the session whatever the answer (and sends the request before it does).
+    const refreshToken = state.session && state.session.refreshToken;
+    if (refreshToken) {
+      api("POST", "v1/auth/signout", { refresh_token: refreshToken }).catch(() => {});
+    }
     saveSession(null);
     state.conversation = null;
     $("messages").replaceChildren();
@@ -229,7 +248,9 @@
   function showSignIn() {
     $("app-view").hidden = true;
     $("sign-out").hidden = true;
+    $("settings-button").hidden = true;
     $("who").hidden = true;
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
     $("signin-view").hidden = false;
     $("dev-form").hidden = state.mode !== "dev";
     $("cognito-forms").hidden = state.mode !== "cognito";
@@ -240,9 +261,10 @@
     $("signin-view").hidden = true;
     $("app-view").hidden = false;
     $("sign-out").hidden = false;
+    $("settings-button").hidden = false;
     $("who").hidden = false;
     $("who").textContent = "Signed in as " + state.session.username;
-    setChatEnabled(false);
+    closeConversation();
     $("character").focus();
     await loadConversations();
   }
@@ -257,19 +279,71 @@
     return isNaN(d) ? "" : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   }
 
-  // A quiet reload (after a reply) keeps an earlier message on screen unless the session ended.
-  async function loadConversations(quiet) {
-    let list;
+  // ---- the conversation list ------------------------------------------------------------
+
+  // The first page of the list; "Show more conversations" appends the next ones.
+  async function loadConversations() {
+    let page;
     try {
-      list = (await api("GET", "v1/conversations")).conversations;
+      page = await api("GET", "v1/conversations");
     } catch (error) {
-      if (!quiet || (error instanceof ApiFailure && error.status === 401)) fail(error);
+      fail(error);
       return;
     }
+    $("conversations").replaceChildren();
+    showListPage(page);
+  }
+
+  async function loadMoreConversations() {
+    if (!state.listCursor) return;
+    try {
+      const page = await api("GET",
+        "v1/conversations?cursor=" + encodeURIComponent(state.listCursor));
+      const added = showListPage(page);
+      // The keyboard goes on where the new items begin.
+      if (added.length) added[0].querySelector(".open").focus();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  // Appends a page of the list (skipping any already shown); gives back the new items.
+  function showListPage(page) {
     const ul = $("conversations");
-    ul.replaceChildren();
-    $("list-empty").hidden = list.length > 0;
-    for (const c of list) ul.appendChild(conversationItem(c));
+    const shown = new Set([...ul.children].map((li) => li.dataset.id));
+    const added = page.conversations.filter((c) => !shown.has(c.id)).map(conversationItem);
+    ul.append(...added);
+    state.listCursor = page.next_cursor || null;
+    $("list-more").hidden = !state.listCursor;
+    updateListEmpty();
+    return added;
+  }
+
+  function updateListEmpty() {
+    $("list-empty").hidden = $("conversations").children.length > 0 || !!state.listCursor;
+  }
+
+  function listItemOf(id) {
+    return [...$("conversations").children].find((li) => li.dataset.id === id);
+  }
+
+  // Puts a conversation at the top of the list: it was just changed, or it is new (a fork).
+  function touchConversation(c) {
+    const old = listItemOf(c.id);
+    if (old) old.remove();
+    $("conversations").prepend(conversationItem(c));
+    updateListEmpty();
+  }
+
+  function markCurrent() {
+    for (const li of $("conversations").children) {
+      const open = li.querySelector(".open");
+      if (state.conversation && state.conversation.id === li.dataset.id) {
+        open.setAttribute("aria-current", "true");
+      } else {
+        open.removeAttribute("aria-current");
+      }
+    }
   }
 
   function conversationItem(c) {
@@ -280,7 +354,7 @@
     open.className = "open";
     open.textContent = c.persona.name;
     const when = document.createElement("small");
-    when.textContent = formatWhen(c.updated_at);
+    when.textContent = (c.forked_from ? "Fork \u00b7 " : "") + formatWhen(c.updated_at);
     open.appendChild(when);
     if (state.conversation && state.conversation.id === c.id) {
       open.setAttribute("aria-current", "true");
@@ -296,6 +370,20 @@
     return li;
   }
 
+  // ---- the open conversation ------------------------------------------------------------
+
+  const path = (c, tail) => "v1/conversations/" + encodeURIComponent(c.id) + (tail || "");
+  const messagePath = (c, id, tail) => path(c, "/messages/" + encodeURIComponent(id) + (tail || ""));
+  const current = (c) => !!state.conversation && state.conversation.id === c.id;
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // A message while it is being sent or streamed, before the server has stored it.
   function addMessage(role, text, name) {
     const li = document.createElement("li");
     li.className = "message " + role;
@@ -312,20 +400,39 @@
   }
 
   function showConversation(detail) {
-    state.conversation = { id: detail.id, persona: detail.persona };
+    state.justStreamed = null;
     $("chat-title").textContent = detail.persona.name;
-    $("card-button").hidden = false;
+    $("chat-origin").hidden = !detail.forked_from;
     $("messages").replaceChildren();
-    for (const m of detail.messages) addMessage(m.role, m.content, detail.persona.name);
+    applyConversation(detail, { end: true });
+    markCurrent();
     setChatEnabled(true);
     $("message").focus();
   }
 
+  // The open conversation as the server has it now: kept, and shown.
+  function applyConversation(detail, options) {
+    state.conversation = detail;
+    renderMessages(detail.messages, options);
+    showChatTools();
+  }
+
+  function showChatTools() {
+    const c = state.conversation;
+    $("card-button").hidden = !c;
+    $("here-button").hidden = !c;
+    $("undo-button").hidden = !c;
+    $("undo-button").disabled = !c || !c.messages.some((m) => m.role === "user");
+  }
+
   function closeConversation() {
     state.conversation = null;
+    state.justStreamed = null;
     $("chat-title").textContent = "No conversation open";
-    $("card-button").hidden = true;
+    $("chat-origin").hidden = true;
     $("messages").replaceChildren();
+    showChatTools();
+    markCurrent();
     setChatEnabled(false);
   }
 
@@ -333,10 +440,22 @@
     clearNotice();
     try {
       showConversation(await api("GET", "v1/conversations/" + encodeURIComponent(id)));
-      await loadConversations();
-      $("message").focus();
     } catch (error) {
       fail(error);
+    }
+  }
+
+  // Reads the conversation `c` again and shows it (if it is still the open one); if it changed
+  // it goes to the top of the list.
+  async function reload(c) {
+    try {
+      const detail = await api("GET", path(c));
+      if (current(c)) applyConversation(detail);
+      if (detail.updated_at !== c.updated_at) touchConversation(detail);
+      return detail;
+    } catch (error) {
+      fail(error);
+      return null;
     }
   }
 
@@ -345,12 +464,380 @@
     try {
       await api("DELETE", "v1/conversations/" + encodeURIComponent(id));
       if (state.conversation && state.conversation.id === id) closeConversation();
-      await loadConversations();
+      const item = listItemOf(id);
+      if (item) item.remove();
+      updateListEmpty();
       notify("Conversation deleted.", "info");
       $("character").focus();
     } catch (error) {
       fail(error);
     }
+  }
+
+  // ---- the messages ---------------------------------------------------------------------
+
+  // Shows `messages` (oldest first), rebuilding only the items that changed, so the reading
+  // position, the keyboard focus and screen readers are left alone by the rest. With
+  // `pending` a reply is about to stream in after them.
+  function renderMessages(messages, options) {
+    const opts = options || {};
+    const list = $("messages");
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const spot = focusSpot();
+    const wanted = messages.map((m, i) => {
+      const last = i === messages.length - 1;
+      return {
+        id: m.id,
+        sig: JSON.stringify([m.content, m.chosen, m.alternatives.length, m.interrupted,
+          !!m.edited_at, last, m.id === state.justStreamed]),
+        build: () => messageItem(m, i, last),
+      };
+    });
+    const last = messages[messages.length - 1];
+    if (last && last.role === "user" && !opts.pending) {
+      wanted.push({ id: "missing", sig: "missing", build: missingReply });
+    }
+    patchList(list, wanted);
+    if (atEnd || opts.end) list.scrollTop = list.scrollHeight;
+    restoreFocus(spot);
+  }
+
+  // Makes the list's items those `wanted` ({id, sig, build}), in order, keeping every item
+  // whose id and signature are unchanged.
+  function patchList(list, wanted) {
+    const ids = new Set(wanted.map((w) => w.id));
+    let at = list.firstElementChild;
+    const dropAt = () => {
+      const next = at.nextElementSibling;
+      at.remove();
+      at = next;
+    };
+    for (const w of wanted) {
+      while (at && !ids.has(at.dataset.id)) dropAt();
+      if (at && at.dataset.id === w.id && at.dataset.sig === w.sig) {
+        at = at.nextElementSibling;
+        continue;
+      }
+      const fresh = w.build();
+      fresh.dataset.sig = w.sig;
+      if (at && at.dataset.id === w.id) {
+        at.replaceWith(fresh);
+        at = fresh.nextElementSibling;
+      } else {
+        list.insertBefore(fresh, at);
+      }
+    }
+    while (at) dropAt();
+  }
+
+  // Which message control has the keyboard focus, to give it back after its item is rebuilt.
+  function focusSpot() {
+    const focused = document.activeElement;
+    const item = focused && focused.closest("#messages > li");
+    return item && focused.dataset.action ? { id: item.dataset.id, action: focused.dataset.action } : null;
+  }
+
+  function restoreFocus(spot) {
+    if (spot && !$("messages").contains(document.activeElement)) focusControl(spot.id, spot.action);
+  }
+
+  function itemOf(id) {
+    return [...$("messages").children].find((li) => li.dataset.id === id);
+  }
+
+  // Focuses a control of a message, or the nearest one there is (an arrow at the end of the
+  // versions is disabled).
+  function focusControl(id, action) {
+    const item = itemOf(id);
+    for (const a of [action, "next", "prev", "regen", "edit"]) {
+      const button = item && item.querySelector('[data-action="' + a + '"]');
+      if (button && !button.disabled) {
+        button.focus();
+        return;
+      }
+    }
+  }
+
+  function whose(m) {
+    return m.role === "user" ? "your message" : state.conversation.persona.name + "'s reply";
+  }
+
+  // One stored message: who said it, its text, and its controls.
+  function messageItem(m, index, last) {
+    const li = element("li", "message " + m.role + (m.interrupted ? " interrupted" : ""));
+    li.dataset.id = m.id;
+    if (m.id === state.justStreamed) li.dataset.state = "done";
+    const who = element("span", "who", m.role === "user" ? "You" : state.conversation.persona.name);
+    if (m.edited_at) who.append(" ", element("span", "badge", "edited"));
+    if (m.interrupted) who.append(" ", element("span", "badge bad", "interrupted"));
+    const body = element("div", "body");
+    renderMarkdown(body, m.content);
+    li.append(who, body, messageFoot(m, index, last));
+    return li;
+  }
+
+  // The last reply's versions and Regenerate are always in view (the greeting's versions,
+  // its alternate greetings, too); Edit, Fork and Delete show on hover and keyboard focus.
+  function messageFoot(m, index, last) {
+    const foot = element("div", "foot");
+    const reply = m.role === "assistant";
+    if (reply && (last || index === 0) && m.alternatives.length > 1) foot.append(versions(m));
+    if (reply && last) {
+      foot.append(tool("regen", "Regenerate", "Regenerate " + whose(m), regenerate));
+    }
+    const more = element("span", "actions");
+    more.append(tool("edit", "Edit", "Edit " + whose(m), () => startEdit(m)));
+    more.append(tool("fork", "Fork", "Fork: a new conversation up to " + whose(m),
+      () => forkAt(m)));
+    if (index > 0) {
+      more.append(tool("rewind", "Delete from here",
+        "Delete from here: " + whose(m) + " and everything after it", () => deleteFrom(m)));
+    }
+    foot.append(more);
+    return foot;
+  }
+
+  function tool(action, text, label, onClick) {
+    const button = element("button", "tool", text);
+    button.type = "button";
+    button.dataset.action = action;
+    button.setAttribute("aria-label", label);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  // "‹ 2/3 ›": which of the message's versions is shown, and the way to the others.
+  function versions(m) {
+    const count = m.alternatives.length;
+    const where = " (showing " + (m.chosen + 1) + " of " + count + ")";
+    const prev = tool("prev", "\u2039", "Previous version" + where, () => choose(m, m.chosen - 1));
+    const next = tool("next", "\u203a", "Next version" + where, () => choose(m, m.chosen + 1));
+    prev.disabled = m.chosen === 0;
+    next.disabled = m.chosen === count - 1;
+    const shown = element("span", "where", (m.chosen + 1) + "/" + count);
+    shown.setAttribute("aria-hidden", "true");
+    const span = element("span", "versions");
+    span.append(prev, shown, next);
+    return span;
+  }
+
+  // The newest message is the user's with no reply: its stream broke before a word came, or
+  // this is a fork made at it.
+  function missingReply() {
+    const li = element("li", "message assistant missing");
+    li.dataset.id = "missing";
+    const foot = element("div", "foot");
+    foot.append(tool("regen", "Regenerate", "Regenerate: get a reply to your message",
+      regenerate));
+    li.append(element("span", "who", state.conversation.persona.name),
+      element("p", "body", "No reply yet."), foot);
+    return li;
+  }
+
+  // ---- the controls ---------------------------------------------------------------------
+
+  // Runs one control unless something else is under way. A conflict (the conversation changed
+  // meanwhile, maybe in another window) reloads the conversation.
+  async function control(work) {
+    const c = state.conversation;
+    if (!c || state.busy) return;
+    state.busy = true;
+    clearNotice();
+    try {
+      await work(c);
+    } catch (error) {
+      fail(error);
+      if (error instanceof ApiFailure && error.code === "conflict") await reload(c);
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  function replaceMessage(c, stored) {
+    if (!current(c)) return;
+    const now = state.conversation;
+    now.messages = now.messages.map((m) => (m.id === stored.id ? stored : m));
+    applyConversation(now);
+  }
+
+  function choose(m, index) {
+    return control(async (c) => {
+      replaceMessage(c, await api("PATCH", messagePath(c, m.id), { chosen: index }));
+    });
+  }
+
+  // Edits a message in place. Save stores the text; for the user's message, Save & resend
+  // also has the character answer it again (the turns after it go).
+  function startEdit(m, text) {
+    const li = itemOf(m.id);
+    if (!li || state.busy || li.classList.contains("editing")) return;
+    li.classList.add("editing");
+    const form = element("form", "edit");
+    const box = element("textarea");
+    box.value = text === undefined ? m.content : text;
+    box.rows = Math.min(12, box.value.split("\n").length + 1);
+    box.setAttribute("aria-label", "Edit " + whose(m));
+    const row = element("div", "row");
+    const save = element("button", "", "Save");
+    save.type = "submit";
+    save.dataset.action = "save";
+    row.append(save);
+    if (m.role === "user") {
+      const resend = tool("resend", "Save & resend",
+        "Save & resend: the character answers it again, replacing what came after",
+        () => finishEdit(m, box.value, true));
+      resend.className = "";
+      row.append(resend);
+    }
+    const cancel = tool("cancel", "Cancel", "Cancel the edit", () => cancelEdit(m));
+    cancel.className = "quiet";
+    row.append(cancel);
+    form.append(box, row);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      finishEdit(m, box.value, false);
+    });
+    // Escape gives up; Ctrl+Enter (or Cmd+Enter) saves.
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        cancelEdit(m);
+      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    li.querySelector(".body").hidden = true;
+    li.querySelector(".foot").hidden = true;
+    li.append(form);
+    box.focus();
+  }
+
+  // Rebuilds the message's item (closing its editor) on the next render.
+  function closeEditor(id) {
+    const li = itemOf(id);
+    if (li) li.dataset.sig = "";
+  }
+
+  function cancelEdit(m) {
+    closeEditor(m.id);
+    renderMessages(state.conversation.messages);
+    focusControl(m.id, "edit");
+  }
+
+  async function finishEdit(m, text, resend) {
+    if (!text.trim()) {
+      notify("A message cannot be empty.");
+      return;
+    }
+    if (resend) {
+      await resendFrom(m, text);
+      return;
+    }
+    await control(async (c) => {
+      const stored = await api("PATCH", messagePath(c, m.id), { content: text });
+      closeEditor(m.id);
+      replaceMessage(c, stored);
+      focusControl(m.id, "edit");
+    });
+  }
+
+  function regenerate() {
+    const c = state.conversation;
+    if (!c) return Promise.resolve();
+    const last = c.messages[c.messages.length - 1];
+    const view = last && last.role === "assistant" ? c.messages.slice(0, -1) : c.messages;
+    return generate(view, "/regenerate", undefined);
+  }
+
+  function resendFrom(m, text) {
+    const c = state.conversation;
+    const at = c.messages.findIndex((x) => x.id === m.id);
+    const view = c.messages.slice(0, at + 1)
+      .map((x) => (x.id === m.id ? Object.assign({}, x, { content: text }) : x));
+    // If the conversation stays as it was, the editor opens again with the new text.
+    return generate(view, "/messages/" + encodeURIComponent(m.id) + "/resend", { content: text },
+      () => startEdit(m, text));
+  }
+
+  // Regenerate and resend: the new reply streams in place of what it replaces (`view` is the
+  // conversation as it will be). The server changes the conversation only when the reply is
+  // complete, so after a failure or a drop it is shown as it was, and then `unchanged` runs.
+  async function generate(view, tail, body, unchanged) {
+    let same = false;
+    const asItWas = async (c, reread) => {
+      same = true;
+      if (reread) await reload(c);
+      else if (current(c)) renderMessages(state.conversation.messages);
+    };
+    await control(async (c) => {
+      renderMessages(view, { pending: true, end: true });
+      const bubble = addMessage("assistant", "", c.persona.name);
+      let outcome;
+      try {
+        outcome = await streamReply(path(c, tail), body, bubble);
+      } catch (error) {
+        await asItWas(c, false);
+        throw error;
+      }
+      if (outcome.done) {
+        state.justStreamed = outcome.done.message_id;
+        await reload(c);
+        focusControl(outcome.done.message_id, "regen");
+      } else if (outcome.dropped) {
+        await asItWas(c, true);
+        notify(outcome.stopped ? "Stopped. The conversation is as it was."
+          : "The reply was cut off, so nothing changed. Try again.", "info");
+      } else {
+        await asItWas(c, false); // the error event's notice says why
+      }
+    });
+    if (same && unchanged) unchanged();
+  }
+
+  // Undo last turn: the newest user message and what followed it go; its text comes back to
+  // the message box (when that is empty), to change and send again.
+  function undoTurn() {
+    return control(async (c) => {
+      const lastUser = c.messages.filter((m) => m.role === "user").pop();
+      const result = await api("POST", path(c, "/rewind"), { turns: 1 });
+      await reload(c);
+      const restore = lastUser && result.removed > 0 && !$("message").value.trim();
+      if (restore) $("message").value = lastUser.content;
+      notify(removed(result.removed) +
+        (restore ? " Your message is back in the box to change and send." : ""), "info");
+      $("message").focus();
+    });
+  }
+
+  async function deleteFrom(m) {
+    const c = state.conversation;
+    if (!c || state.busy) return;
+    const at = c.messages.findIndex((x) => x.id === m.id);
+    const after = c.messages.length - at - 1;
+    const question = "Delete this message" +
+      (after > 0 ? " and the " + after + " after it" : "") + "? This cannot be undone.";
+    if (at < 1 || !window.confirm(question)) return;
+    await control(async (c) => {
+      const result = await api("POST", path(c, "/rewind"), { after: c.messages[at - 1].id });
+      await reload(c);
+      notify(removed(result.removed), "info");
+      $("message").focus();
+    });
+  }
+
+  function removed(count) {
+    return "Deleted " + count + (count === 1 ? " message." : " messages.");
+  }
+
+  // A new conversation holding the messages up to `m`; it opens, and tops the list.
+  function forkAt(m) {
+    return control(async (c) => {
+      const fork = await api("POST", path(c, "/fork"), { through: m.id });
+      showConversation(fork);
+      touchConversation(fork);
+      notify("This is a new conversation, forked from the earlier one at that message.", "info");
+    });
   }
 
   // ---- streaming a reply ----------------------------------------------------------------
@@ -371,14 +858,20 @@
     return rest;
   }
 
-  async function send(text) {
-    const conversation = state.conversation;
-    addMessage("user", text);
-    const reply = addMessage("assistant", "", conversation.persona.name);
+  // Streams the reply of `POST url` into `reply`. Resolves to {done} (the `done` event's data,
+  // with the stored reply), {error} after an `error` event (already shown), or {dropped}
+  // when the stream ended without either: the connection broke, or Stop was pressed
+  // (`stopped`). A request the server refused throws its ApiFailure.
+  async function streamReply(url, body, reply) {
+    const abort = new AbortController();
+    state.abort = abort;
+    $("stop-button").hidden = false;
+    $("stop-button").disabled = false;
+    $("send-button").disabled = true;
     reply.item.dataset.state = "streaming";
     $("messages").setAttribute("aria-busy", "true");
     let full = "";
-    let finished = false;
+    let outcome = null;
     const onEvent = (name, data) => {
       const payload = JSON.parse(data);
       if (name === "delta") {
@@ -386,42 +879,115 @@
         renderMarkdown(reply.body, full);
         reply.item.scrollIntoView({ block: "end" });
       } else if (name === "done") {
-        finished = true;
+        outcome = { done: payload };
         reply.item.dataset.state = "done";
       } else if (name === "error") {
-        finished = true;
+        outcome = { error: payload };
         reply.item.dataset.state = "failed";
         reply.item.classList.add("failed");
         notify(describe(new ApiFailure(0, payload.code, payload.message, null)));
       }
     };
     try {
-      const response = await fetch(
-        "v1/conversations/" + encodeURIComponent(conversation.id) + "/messages", {
+      let response;
+      try {
+        response = await fetch(url, {
           method: "POST",
           headers: headers({ Accept: "text/event-stream" }),
-          body: JSON.stringify({ content: text }),
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: abort.signal,
         });
+      } catch (_) {
+        // It may have reached the server all the same: the caller finds out, never guesses.
+        return { dropped: true, stopped: abort.signal.aborted };
+      }
       if (!response.ok) throw await failureOf(response);
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        buffer = takeEvents(buffer + decoder.decode(chunk.value, { stream: true }), onEvent);
-      }
-      takeEvents(buffer + decoder.decode() + "\n\n", onEvent);
-      if (!finished) {
-        reply.item.dataset.state = "failed";
-        notify("The reply was cut off. Send your message again to retry.");
-      }
+      try {
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const chunk = await reader.read();
+          if (chunk.done) break;
+          buffer = takeEvents(buffer + decoder.decode(chunk.value, { stream: true }), onEvent);
+        }
+        takeEvents(buffer + decoder.decode() + "\n\n", onEvent);
+      } catch (_) { /* the connection broke, or Stop was pressed: see below */ }
+      if (!outcome) reply.item.dataset.state = "interrupted";
+      return outcome || { dropped: true, stopped: abort.signal.aborted };
+    } finally {
+      state.abort = null;
+      $("stop-button").hidden = true;
+      $("send-button").disabled = !state.conversation;
+      $("messages").removeAttribute("aria-busy");
+    }
+  }
+
+  async function send(text) {
+    const c = state.conversation;
+    const before = c.messages.map((m) => m.id);
+    addMessage("user", text);
+    const reply = addMessage("assistant", "", c.persona.name);
+    let outcome;
+    try {
+      outcome = await streamReply(path(c, "/messages"), { content: text }, reply);
     } catch (error) {
       reply.item.remove();
       fail(error);
-    } finally {
-      $("messages").removeAttribute("aria-busy");
+      return;
     }
+    if (outcome.done) {
+      state.justStreamed = outcome.done.message_id;
+      await reload(c);
+    } else if (outcome.dropped) {
+      await settleDroppedSend(c, before, text, outcome.stopped);
+    }
+  }
+
+  const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // How long to wait before each look at a conversation whose send was dropped (7 s in all).
+  const SETTLE_WAITS = [100, 250, 500, 1000, 2000, 3000];
+
+  // A dropped send: the server keeps the user's message once (with what came of the reply,
+  // marked interrupted) as soon as it notices, or nothing if the request never got through.
+  // Look until the message shows, so the page never has anyone send a message twice.
+  async function settleDroppedSend(c, before, text, stopped) {
+    let detail = null;
+    for (const wait of SETTLE_WAITS) {
+      await delay(wait);
+      try {
+        detail = await api("GET", path(c));
+      } catch (error) {
+        if (error instanceof ApiFailure) {
+          fail(error);
+          return;
+        }
+        continue; // still cannot reach the server
+      }
+      if (changedSince(detail.messages, before)) break;
+    }
+    if (!current(c)) return;
+    if (!detail) {
+      notify("The connection broke during the reply. Reopen the conversation to see what " +
+        "was saved before you send anything again.");
+      return;
+    }
+    applyConversation(detail, { end: true });
+    if (changedSince(detail.messages, before)) {
+      touchConversation(detail);
+      notify((stopped ? "Stopped." : "The reply was cut off.") +
+        " Your message is saved: use Regenerate for a new reply.", "info");
+      return;
+    }
+    if (!$("message").value.trim()) $("message").value = text;
+    notify("The reply was cut off before your message was saved. " +
+      "It is back in the message box: send it again.");
+  }
+
+  function changedSince(messages, before) {
+    const last = messages[messages.length - 1];
+    return messages.length !== before.length || (!!last && last.id !== before[before.length - 1]);
   }
 
   // ---- the persona card -----------------------------------------------------------------
@@ -469,6 +1035,75 @@
       $("card-dialog").close();
       fail(error);
     }
+  }
+
+  // ---- who the user is ------------------------------------------------------------------
+
+  // The persona dialog edits the user's default (Settings) or this conversation's override.
+  const PERSONA_SCOPES = {
+    me: {
+      title: "Who you are",
+      hint: "Characters call you by this name and know this about you, in every " +
+        "conversation that does not say otherwise.",
+      clear: "Clear",
+    },
+    conversation: {
+      title: "Who you are here",
+      hint: "Only in this conversation. \u201cUse my default\u201d goes back to what " +
+        "Settings says.",
+      clear: "Use my default",
+    },
+  };
+
+  async function openPersona(scope) {
+    let persona;
+    if (scope === "me") {
+      try {
+        persona = (await api("GET", "v1/me/persona")).user_persona;
+      } catch (error) {
+        fail(error);
+        return;
+      }
+    } else if (state.conversation) {
+      persona = state.conversation.user_persona;
+    } else {
+      return;
+    }
+    state.personaScope = scope;
+    const words = PERSONA_SCOPES[scope];
+    $("persona-title").textContent = words.title;
+    $("persona-hint").textContent = words.hint;
+    $("persona-clear").textContent = words.clear;
+    $("persona-status").textContent = "";
+    $("persona-name").value = persona ? persona.name : "";
+    $("persona-description").value = persona ? persona.description : "";
+    $("persona-dialog").showModal();
+    $("persona-name").focus();
+  }
+
+  // Stores the persona the dialog edits, or with null clears it.
+  async function storePersona(persona) {
+    const scope = state.personaScope;
+    const c = state.conversation;
+    try {
+      if (scope === "me" && persona) await api("PUT", "v1/me/persona", persona);
+      else if (scope === "me") await api("DELETE", "v1/me/persona");
+      else {
+        const updated = await api("PATCH", path(c), { user_persona: persona });
+        if (current(c)) state.conversation.user_persona = updated.user_persona;
+      }
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status === 401) {
+        $("persona-dialog").close();
+        fail(error);
+      } else {
+        $("persona-status").textContent = describe(error);
+      }
+      return;
+    }
+    $("persona-dialog").close();
+    notify(persona ? "Saved. Characters will call you " + persona.name + "."
+      : scope === "me" ? "Cleared." : "This conversation uses your default now.", "info");
   }
 
   // ---- wiring ---------------------------------------------------------------------------
@@ -574,18 +1209,20 @@
 
     onSubmit("send-form", async () => {
       const text = $("message").value.trim();
-      if (!text || !state.conversation || state.streaming) return;
+      if (!text || !state.conversation || state.busy) return;
       clearNotice();
-      state.streaming = true;
+      state.busy = true;
       $("message").value = "";
       try {
         await send(text);
       } finally {
-        state.streaming = false;
+        state.busy = false;
       }
       $("message").focus();
-      loadConversations(true);
     });
+
+    onSubmit("persona-form", () => storePersona(
+      { name: value("persona-name"), description: value("persona-description") }));
 
     // Enter sends; Shift+Enter (or an IME composition) keeps typing.
     $("message").addEventListener("keydown", (event) => {
@@ -600,6 +1237,17 @@
     $("card-button").addEventListener("click", showCard);
     $("card-close").addEventListener("click", () => $("card-dialog").close());
     $("card-export").addEventListener("click", exportCard);
+    $("settings-button").addEventListener("click", () => openPersona("me"));
+    $("here-button").addEventListener("click", () => openPersona("conversation"));
+    $("persona-clear").addEventListener("click", () => storePersona(null));
+    $("persona-close").addEventListener("click", () => $("persona-dialog").close());
+    $("undo-button").addEventListener("click", undoTurn);
+    $("stop-button").addEventListener("click", () => { if (state.abort) state.abort.abort(); });
+    $("list-more").addEventListener("click", loadMoreConversations);
+    $("origin-button").addEventListener("click", () => {
+      const origin = state.conversation && state.conversation.forked_from;
+      if (origin) openConversation(origin.conversation_id);
+    });
   }
 
   async function start() {

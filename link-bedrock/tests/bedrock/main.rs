@@ -6,6 +6,7 @@ mod chat;
 mod conformance;
 mod errors;
 mod extractor;
+mod fuzz_event_stream;
 mod invoke;
 mod mock;
 mod persona_mock;

@@ -1,5 +1,6 @@
-//! The one way every action runs: begin its audit event, admit it past the rate limit, run
-//! it, finish the audit event with its outcome.
+//! The one way every action runs: begin its audit event, admit it past the rate limit (weighed
+//! by what it costs) and the daily token quota, run it, finish the audit event with its
+//! outcome.
 
 use super::Link;
 use super::guard::AuditGuard;
@@ -30,22 +31,34 @@ impl Link {
         ctx: &RequestContext,
         action: Action<'_>,
     ) -> Result<AuditGuard> {
-        let mut audit = AuditGuard::start(self.audit.clone(), ctx, action.kind);
+        let mut audit =
+            AuditGuard::start(self.audit.clone(), self.limiter.clone(), ctx, action.kind);
         if let Some(id) = action.conversation {
             audit.conversation(id);
         }
         if let Some(input) = action.input {
             audit.input(input);
         }
-        let decision = ctx
-            .admission()
-            .unwrap_or_else(|| self.limiter.check(&ctx.principal));
+        let decision = ctx.admission().unwrap_or_else(|| {
+            (self.limiter).admit(&ctx.principal, action.cost(), action.calls_model())
+        });
         match decision {
             RateDecision::Allowed { .. } => Ok(audit),
             RateDecision::Denied { retry_after, .. } => {
                 Err(audit.fail(Error::RateLimited { retry_after }).await)
             }
+            RateDecision::Exhausted { retry_after } => {
+                Err(audit.fail(tokens_used_up(retry_after)).await)
+            }
         }
+    }
+}
+
+/// The refusal of a model call once the caller's tokens of the day are used up.
+fn tokens_used_up(retry_after: std::time::Duration) -> Error {
+    Error::QuotaExceeded {
+        message: "your daily token quota is used up; it renews at 00:00 UTC".to_owned(),
+        retry_after,
     }
 }
 
@@ -77,5 +90,24 @@ impl<'a> Action<'a> {
     pub(super) fn with_input(mut self, input: &'a str) -> Self {
         self.input = Some(input);
         self
+    }
+
+    /// Whether it calls a model: a conversation started from a given persona (no request to
+    /// extract one from) does not.
+    fn calls_model(&self) -> bool {
+        match self.kind {
+            AuditAction::CreateConversation => self.input.is_some(),
+            kind => kind.calls_model(),
+        }
+    }
+
+    /// What it costs against the caller's rate limit ([`AuditAction::cost`]; 1 without a
+    /// model call).
+    fn cost(&self) -> u32 {
+        if self.calls_model() {
+            self.kind.cost()
+        } else {
+            1
+        }
     }
 }

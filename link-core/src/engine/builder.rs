@@ -8,13 +8,26 @@ use crate::{
     PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
 };
 
-/// Limits on what callers may send.
+/// Limits on what callers may send and keep.
+///
+/// The storage caps are per user and checked before every write that adds to the store;
+/// 0 turns a cap off. A write over a cap is refused with [`Error::Forbidden`] and stores
+/// nothing. A reply's length is not known before the model call, so the reply that takes a
+/// user over the byte cap is still stored; the next write is refused.
 #[derive(Debug, Clone)]
 pub struct EngineLimits {
     /// Longest user message, in characters (default 8000).
     pub max_message_chars: usize,
     /// How many stored messages are read to build a prompt before token trimming (default 200).
     pub history_window: usize,
+    /// Most conversations a user may keep (default 1000; 0 = no cap).
+    pub max_conversations_per_user: usize,
+    /// Most messages one conversation may hold (default 10 000; 0 = no cap).
+    pub max_messages_per_conversation: usize,
+    /// Most bytes of message text a user may keep, every version of every message counted
+    /// (see [`StoreUsage::message_bytes`](crate::StoreUsage::message_bytes); default 50 MB;
+    /// 0 = no cap).
+    pub max_stored_bytes_per_user: u64,
 }
 
 impl Default for EngineLimits {
@@ -22,6 +35,9 @@ impl Default for EngineLimits {
         Self {
             max_message_chars: 8000,
             history_window: 200,
+            max_conversations_per_user: 1000,
+            max_messages_per_conversation: 10_000,
+            max_stored_bytes_per_user: 50_000_000,
         }
     }
 }
@@ -76,7 +92,7 @@ impl LinkBuilder {
         self
     }
 
-    /// Input limits.
+    /// Input limits and storage caps.
     pub fn limits(mut self, limits: EngineLimits) -> Self {
         self.limits = limits;
         self

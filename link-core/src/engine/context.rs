@@ -1,5 +1,6 @@
-//! Per-request context: who is asking, under which request id, and whether the transport has
-//! already counted the request against the caller's quota.
+//! Per-request context: who is asking, under which request id (and the caller's own id for it,
+//! kept apart), and whether the transport has already counted the request against the
+//! caller's quota.
 
 use crate::{Principal, RateDecision, RequestId};
 
@@ -12,11 +13,15 @@ use crate::{Principal, RateDecision, RequestId};
 /// as the action it refused) instead of counting the request a second time. Without it, the
 /// engine counts the request itself.
 ///
+/// The request id is the transport's (an HTTP server generates it); an id the caller chose
+/// is no proof of anything, so it is kept apart as the
+/// [`client_request_id`](Self::client_request_id), only when it is fit to log.
+///
 /// ```
-/// use link_core::{Principal, RateDecision, RequestContext, RequestId};
-/// let ctx = RequestContext::new(Principal::new("alice"))
-///     .with_request_id(RequestId::from_caller(Some("req-1")));
-/// assert_eq!(ctx.request_id.as_str(), "req-1");
+/// use link_core::{Principal, RateDecision, RequestContext};
+/// let ctx = RequestContext::new(Principal::new("alice")).with_client_request_id("req-1");
+/// assert_eq!(ctx.client_request_id(), Some("req-1"));
+/// assert_ne!(ctx.request_id.as_str(), "req-1");
 /// assert!(ctx.admission().is_none());
 /// let ctx = ctx.admitted(RateDecision::Allowed { limit: 25, remaining: 24 });
 /// assert!(ctx.admission().is_some());
@@ -27,6 +32,7 @@ pub struct RequestContext {
     pub principal: Principal,
     /// The request's id, for audit and tracing.
     pub request_id: RequestId,
+    client_request_id: Option<String>,
     admission: Option<RateDecision>,
 }
 
@@ -36,14 +42,40 @@ impl RequestContext {
         Self {
             principal,
             request_id: RequestId::generate(),
+            client_request_id: None,
             admission: None,
         }
     }
 
-    /// Replaces the request id (e.g. with the caller's `x-request-id`).
+    /// Replaces the request id (with the one the transport generated for its logs).
     pub fn with_request_id(mut self, request_id: RequestId) -> Self {
         self.request_id = request_id;
         self
+    }
+
+    /// Keeps the caller's own id for this request (an HTTP client's `x-request-id`), for the
+    /// audit event, if it [is fit](Self::is_fit_client_request_id); an unfit one is dropped.
+    ///
+    /// ```
+    /// use link_core::{Principal, RequestContext};
+    /// let alice = || RequestContext::new(Principal::new("alice"));
+    /// assert_eq!(alice().with_client_request_id("trace:4f/2").client_request_id(), Some("trace:4f/2"));
+    /// assert_eq!(alice().with_client_request_id("two words").client_request_id(), None);
+    /// ```
+    pub fn with_client_request_id(mut self, id: &str) -> Self {
+        self.client_request_id = Self::is_fit_client_request_id(id).then(|| id.to_owned());
+        self
+    }
+
+    /// The caller's own id for this request, if it gave a fit one.
+    pub fn client_request_id(&self) -> Option<&str> {
+        self.client_request_id.as_deref()
+    }
+
+    /// Whether a caller's id is fit to keep in logs and audit events: 1 to
+    /// [`RequestId::MAX_LEN`] bytes of printable ASCII, no spaces.
+    pub fn is_fit_client_request_id(id: &str) -> bool {
+        !id.is_empty() && id.len() <= RequestId::MAX_LEN && id.bytes().all(|b| b.is_ascii_graphic())
     }
 
     /// Hands in the limiter's decision for this request, already counted by the transport.

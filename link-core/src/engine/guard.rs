@@ -1,11 +1,12 @@
-//! Exactly one audit event per action, even when the caller drops the future mid-way.
+//! Exactly one audit event per action, even when the caller drops the future mid-way; and the
+//! tokens a model reported for the action, spent against the caller's daily quota.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::{
-    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, RequestContext, Usage,
-    conversation::now,
+    AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, Principal,
+    RateLimiter, RequestContext, Usage, conversation::now,
 };
 
 /// An audit event being filled in while an action runs. Finishing it records the event; if it
@@ -15,17 +16,21 @@ pub(crate) struct AuditGuard {
     event: Option<AuditEvent>,
     started: Instant,
     sink: Arc<dyn AuditSink>,
+    limiter: Arc<dyn RateLimiter>,
+    principal: Principal,
 }
 
 impl AuditGuard {
     pub(crate) fn start(
         sink: Arc<dyn AuditSink>,
+        limiter: Arc<dyn RateLimiter>,
         ctx: &RequestContext,
         action: AuditAction,
     ) -> Self {
         let event = AuditEvent {
             timestamp: now(),
             request_id: ctx.request_id.clone(),
+            client_request_id: ctx.client_request_id().map(str::to_owned),
             sub: ctx.principal.sub.clone(),
             action,
             conversation_id: None,
@@ -42,6 +47,8 @@ impl AuditGuard {
             event: Some(event),
             started: Instant::now(),
             sink,
+            limiter,
+            principal: ctx.principal.clone(),
         }
     }
 
@@ -70,7 +77,12 @@ impl AuditGuard {
         self.edit(|e| e.prompt = Some(text.to_owned()));
     }
 
+    /// Records the reply and the tokens the model reported for it, which are also spent
+    /// against the caller's daily quota (whether the reply is then shown or blocked).
     pub(crate) fn response(&mut self, text: &str, usage: Option<Usage>) {
+        if let Some(usage) = usage {
+            (self.limiter).spend_tokens(&self.principal, usage.total_tokens);
+        }
         self.edit(|e| {
             e.response = Some(text.to_owned());
             e.usage = usage;
@@ -99,11 +111,12 @@ impl AuditGuard {
 
 fn set_error(event: &mut AuditEvent, error: &Error) {
     event.outcome = match error {
-        Error::RateLimited { .. } => AuditOutcome::RateLimited,
+        Error::RateLimited { .. } | Error::QuotaExceeded { .. } => AuditOutcome::RateLimited,
         Error::Cancelled => AuditOutcome::Cancelled,
         _ => AuditOutcome::Error,
     };
-    if event.outcome == AuditOutcome::Error {
+    // A used-up quota is a limit too, but which limit matters: its code is kept.
+    if event.outcome == AuditOutcome::Error || matches!(error, Error::QuotaExceeded { .. }) {
         event.error = Some(error.code().to_owned());
     }
 }

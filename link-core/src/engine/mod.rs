@@ -7,8 +7,13 @@
 
 mod action;
 mod builder;
+mod caps;
+mod commit;
 mod context;
+mod controls;
+mod generate;
 mod guard;
+mod profile;
 mod results;
 mod stream;
 mod turn;
@@ -17,16 +22,18 @@ use std::sync::Arc;
 
 pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
+pub use controls::Rewind;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;
+use caps::Growth;
 use guard::AuditGuard;
-use turn::{blocked, persist_turn};
 
+use crate::user_persona::{DEFAULT_USER_NAME, expand_macros};
 use crate::{
     AuditAction, AuditSink, ChatModel, Conversation, ConversationId, ConversationStore, Error,
-    Message, Persona, PersonaExtractor, PromptBuilder, RateLimiter, Result, Role, Route,
-    persona::validate_request, route,
+    Message, Page, PageRequest, Persona, PersonaExtractor, PromptBuilder, RateLimiter, Result,
+    Role, Route, persona::validate_request, route,
 };
 
 /// The Link engine. Cheap to clone; share one per process.
@@ -99,23 +106,48 @@ impl Link {
             action = action.with_input(request);
         }
         self.act(ctx, action, async |audit| {
-            let persona = match &source {
-                PersonaSource::Request(request) => self.persona_from(audit, request).await?,
-                PersonaSource::Persona(persona) => persona.as_ref().clone().validated()?,
+            let (persona, alternates) = match &source {
+                PersonaSource::Request(request) => {
+                    (self.persona_from(audit, request).await?, vec![])
+                }
+                PersonaSource::Persona(persona) => (persona.as_ref().clone().validated()?, vec![]),
+                PersonaSource::Card(card) => {
+                    let greetings = card.greetings()?;
+                    (card.to_persona()?, greetings.into_iter().skip(1).collect())
+                }
             };
             let conversation = Conversation::new(ctx.principal.sub.clone(), persona);
             audit.conversation(conversation.id);
-            let greeting = Message::new(Role::Assistant, conversation.persona.greeting.clone());
+            let greeting = self.greeting(ctx, &conversation, alternates).await?;
             audit.response(&greeting.content, None);
-            self.store
-                .create(&conversation, std::slice::from_ref(&greeting))
+            let greeting_only = std::slice::from_ref(&greeting);
+            self.check_caps(ctx, Growth::new_conversation(greeting_only))
                 .await?;
+            self.store.create(&conversation, greeting_only).await?;
             Ok(ConversationDetail {
                 conversation,
                 messages: vec![greeting],
             })
         })
         .await
+    }
+
+    /// The greeting message (with `alternates` as its other versions), the card macros
+    /// filled in for who the user is now.
+    async fn greeting(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+        alternates: Vec<String>,
+    ) -> Result<Message> {
+        let user = self.user_persona_in(ctx, conversation).await?;
+        let user = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
+        let persona = &conversation.persona;
+        let versions = std::iter::once(&persona.greeting)
+            .chain(&alternates)
+            .map(|text| expand_macros(text, user, &persona.name))
+            .collect();
+        Ok(Message::with_versions(Role::Assistant, versions))
     }
 
     async fn persona_from(&self, audit: &mut AuditGuard, request: &str) -> Result<Persona> {
@@ -146,58 +178,29 @@ impl Link {
         id: ConversationId,
         content: &str,
     ) -> Result<(Reply, Persona)> {
-        let action = Action::new(AuditAction::SendMessage)
-            .on(id)
-            .with_input(content);
-        self.act(ctx, action, async |audit| {
-            let turn = self.prepare_turn(ctx, id, content, audit).await?;
-            let response = self.model.complete(turn.request).await?;
-            audit.response(&response.text, response.usage);
-            blocked(&response.stop_reason, &response.text)?;
-            let message = Message::new(Role::Assistant, response.text);
-            persist_turn(&*self.store, &ctx.principal.sub, id, &turn.user, &message).await?;
-            let reply = Reply {
-                message,
-                stop_reason: response.stop_reason,
-                usage: response.usage,
-            };
-            Ok((reply, turn.persona))
+        let action = Action::new(AuditAction::SendMessage).with_input(content);
+        self.generate(ctx, id, action, async |audit| {
+            self.prepare_turn(ctx, id, content, audit).await
         })
         .await
     }
 
     /// Sends a message and streams the reply. The `Err` of the returned `Result` means the turn
     /// failed before the first token; an `Err` item is a failure mid-way (a guardrail block is
-    /// one). Dropping the stream cancels the model call, stores the partial reply and audits
-    /// the action as cancelled. Must be called within a Tokio runtime.
+    /// one). Dropping the stream cancels the model call, stores the user's message with the
+    /// partial reply marked [`interrupted`](Message::interrupted) (to regenerate, not send
+    /// again) and audits the action as cancelled. Must be called within a Tokio runtime.
     pub async fn send_stream(
         &self,
         ctx: &RequestContext,
         id: ConversationId,
         content: &str,
     ) -> Result<TurnStream> {
-        let action = Action::new(AuditAction::StreamMessage)
-            .on(id)
-            .with_input(content);
-        let mut audit = self.admit(ctx, action).await?;
-        let started = async {
-            let turn = self.prepare_turn(ctx, id, content, &mut audit).await?;
-            let upstream = self.model.stream(turn.request).await?;
-            Ok((turn.user, upstream))
-        }
-        .await;
-        let (user, upstream) = match started {
-            Ok(started) => started,
-            Err(e) => return Err(audit.fail(e).await),
-        };
-        let driver = stream::Driver {
-            store: self.store.clone(),
-            owner: ctx.principal.sub.clone(),
-            conversation: id,
-            user,
-            audit,
-        };
-        Ok(driver.spawn(upstream))
+        let action = Action::new(AuditAction::StreamMessage).with_input(content);
+        self.generate_stream(ctx, id, action, async |audit| {
+            self.prepare_turn(ctx, id, content, audit).await
+        })
+        .await
     }
 
     /// The seed's single endpoint: routes `prompt` to the extractor (no conversation yet, or
@@ -230,12 +233,16 @@ impl Link {
         }
     }
 
-    /// The caller's conversations, most recently updated first.
-    pub async fn list_conversations(&self, ctx: &RequestContext) -> Result<Vec<Conversation>> {
+    /// A page of the caller's conversations, most recently updated first.
+    pub async fn list_conversations(
+        &self,
+        ctx: &RequestContext,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>> {
         self.act(
             ctx,
             Action::new(AuditAction::ListConversations),
-            async |_| self.store.list(&ctx.principal.sub).await,
+            async |_| self.store.list(&ctx.principal.sub, page).await,
         )
         .await
     }
@@ -294,7 +301,11 @@ impl Link {
         .await
     }
 
-    async fn owned(&self, ctx: &RequestContext, id: ConversationId) -> Result<Conversation> {
+    pub(super) async fn owned(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+    ) -> Result<Conversation> {
         self.store
             .get(&ctx.principal.sub, id)
             .await?

@@ -3,15 +3,20 @@
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::{Conversation, ConversationId, Message, Persona, Result, StopReason, Usage};
+use crate::{
+    CharacterCard, Conversation, ConversationId, Message, Persona, Result, StopReason, Usage,
+};
 
 /// Where a new conversation's persona comes from.
 #[derive(Debug, Clone)]
 pub enum PersonaSource {
     /// Extract it from a free-text request ("Sherlock Holmes").
     Request(String),
-    /// Use this persona as it is (an imported card, a persona from an earlier extraction).
+    /// Use this persona as it is (a persona from an earlier extraction).
     Persona(Box<Persona>),
+    /// Use the persona of this character card; its alternate greetings become versions of the
+    /// greeting.
+    Card(Box<CharacterCard>),
 }
 
 /// A conversation with its messages.

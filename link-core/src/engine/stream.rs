@@ -1,18 +1,18 @@
 //! Driving a streamed turn in its own task, so a caller that goes away is noticed at once.
 //!
 //! The task forwards model events to the caller through a bounded channel. When the caller
-//! drops its end, the task drops the model stream (cancelling the call), stores what was said
-//! so far, and audits the turn as cancelled.
+//! drops its end, the task drops the model stream (cancelling the call), stores what the
+//! action's [`Commit`] keeps of a dropped stream, and audits the action as cancelled.
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::commit::Commit;
 use super::guard::AuditGuard;
-use super::turn::{blocked, persist_turn};
+use super::turn::blocked;
 use super::{TurnEvent, TurnStream};
 use crate::{
-    ChatEvent, ChatStream, ConversationId, ConversationStore, Error, Message, Result, Role,
-    StopReason, Usage,
+    ChatEvent, ChatStream, ConversationId, ConversationStore, Error, Result, StopReason, Usage,
 };
 
 /// How many events may wait for a slow reader before the model stream is paused.
@@ -22,7 +22,7 @@ pub(super) struct Driver {
     pub(super) store: std::sync::Arc<dyn ConversationStore>,
     pub(super) owner: String,
     pub(super) conversation: ConversationId,
-    pub(super) user: Message,
+    pub(super) commit: Commit,
     pub(super) audit: AuditGuard,
 }
 
@@ -108,8 +108,10 @@ impl Driver {
         text: String,
     ) -> Result<TurnEvent> {
         blocked(&stop_reason, &text)?;
-        let message = Message::new(Role::Assistant, text);
-        self.persist(&message).await?;
+        let (splice, message) = self.commit.with_reply(text);
+        self.store
+            .splice(&self.owner, self.conversation, &splice)
+            .await?;
         Ok(TurnEvent::Done {
             message,
             stop_reason,
@@ -117,25 +119,15 @@ impl Driver {
         })
     }
 
-    /// Stores the user's message and, if anything was said, the partial reply.
+    /// Stores what the commit keeps of a dropped stream.
     async fn persist_partial(&self, text: String) -> Result<()> {
-        if text.is_empty() {
-            return self
-                .store
-                .append(&self.owner, self.conversation, &self.user)
-                .await;
+        match self.commit.on_cancel(text) {
+            Some(splice) => {
+                self.store
+                    .splice(&self.owner, self.conversation, &splice)
+                    .await
+            }
+            None => Ok(()),
         }
-        self.persist(&Message::new(Role::Assistant, text)).await
-    }
-
-    async fn persist(&self, reply: &Message) -> Result<()> {
-        persist_turn(
-            &*self.store,
-            &self.owner,
-            self.conversation,
-            &self.user,
-            reply,
-        )
-        .await
     }
 }

@@ -2,16 +2,19 @@
 //! stored after it.
 
 use super::Link;
+use super::caps::Growth;
+use super::commit::Commit;
 use super::guard::AuditGuard;
+use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
-    ChatRequest, ConversationId, ConversationStore, Error, Message, Persona, RequestContext,
-    Result, Role, StopReason,
+    ChatMessage, ChatRequest, Conversation, ConversationId, Error, Message, Persona,
+    RequestContext, Result, Role, StopReason, UserPersona, prompt::OPENING_TURN,
 };
 
 /// A turn that passed every check and is ready for the model.
 pub(super) struct PreparedTurn {
     pub(super) request: ChatRequest,
-    pub(super) user: Message,
+    pub(super) commit: Commit,
     pub(super) persona: Persona,
 }
 
@@ -28,23 +31,74 @@ impl Link {
         let content = self.validate_message(content)?;
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
+        let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
+        self.check_caps(ctx, Growth::in_conversation(id, 2, added))
+            .await?;
         let window = Some(self.limits.history_window);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
         let user = Message::new(Role::User, content);
         history.push(user.clone());
-        audit.model(self.model.model_id());
-        let style = self.model.prompt_style();
         let request = self
-            .prompt
-            .build_styled(style, &conversation.persona, &history);
+            .request_for(ctx, &conversation, &history, audit)
+            .await?;
         Ok(PreparedTurn {
             request,
-            user,
+            commit: Commit::Turn { user },
             persona: conversation.persona,
         })
     }
 
-    fn validate_message<'a>(&self, content: &'a str) -> Result<&'a str> {
+    /// The model input for `history` (oldest first) in `conversation`: the persona with its
+    /// card macros filled in, who the user is, and the history fitted to the budget.
+    pub(super) async fn request_for(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+        history: &[Message],
+        audit: &mut AuditGuard,
+    ) -> Result<ChatRequest> {
+        audit.model(self.model.model_id());
+        let user = self.user_persona_in(ctx, conversation).await?;
+        let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
+        let persona = expand_persona(&conversation.persona, user_name);
+        let style = self.model.prompt_style();
+        let mut request = self.prompt.build_styled(style, &persona, history);
+        if let Some(user) = &user {
+            request.system.push_str(&user.prompt_block(&persona.name));
+        }
+        if request.messages.is_empty() {
+            // Regenerating the greeting: there is no turn yet to answer.
+            request.messages.push(ChatMessage::user(OPENING_TURN));
+        }
+        Ok(request)
+    }
+
+    /// Who the user is in `conversation`: its override, else the owner's default.
+    pub(super) async fn user_persona_in(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+    ) -> Result<Option<UserPersona>> {
+        match &conversation.user_persona {
+            Some(persona) => Ok(Some(persona.clone())),
+            None => self.store.user_persona(&ctx.principal.sub).await,
+        }
+    }
+
+    /// Stores a finished reply as `commit` says, returning it as stored.
+    pub(super) async fn commit_reply(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        commit: &Commit,
+        text: String,
+    ) -> Result<Message> {
+        let (splice, reply) = commit.with_reply(text);
+        self.store.splice(&ctx.principal.sub, id, &splice).await?;
+        Ok(reply)
+    }
+
+    pub(super) fn validate_message<'a>(&self, content: &'a str) -> Result<&'a str> {
         if content.trim().is_empty() {
             return Err(Error::invalid("the message is empty"));
         }
@@ -56,19 +110,6 @@ impl Link {
         }
         Ok(content)
     }
-}
-
-/// Stores the user's message and the reply, in that order, in one write.
-pub(super) async fn persist_turn(
-    store: &dyn ConversationStore,
-    owner: &str,
-    id: ConversationId,
-    user: &Message,
-    reply: &Message,
-) -> Result<()> {
-    store
-        .append_all(owner, id, &[user.clone(), reply.clone()])
-        .await
 }
 
 /// A stop reason that means the reply must not be shown as the character's words.

@@ -54,12 +54,17 @@ mod rows {
     pub(super) const RATE_LIMITED: Class = Class::new("rate_limited", 429, AUTH_OR_LIMIT, |w| Error::RateLimited {
         retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
     });
+    pub(super) const QUOTA_EXCEEDED: Class = Class::new("quota_exceeded", 429, AUTH_OR_LIMIT, |w| Error::QuotaExceeded {
+        message: w.message,
+        retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
+    });
     pub(super) const INVALID_REQUEST: Class = Class::new("invalid_request", 400, USAGE, |w| Error::invalid(w.message));
     // Split where the message joined the problems.
     pub(super) const INVALID_PERSONA: Class = Class::new("invalid_persona", 422, UPSTREAM, |w| Error::InvalidPersona {
         problems: w.message.split("; ").map(str::to_owned).collect(),
     });
     pub(super) const NOT_FOUND: Class = Class::new("not_found", 404, exit::NOT_FOUND, |w| Error::not_found(w.message));
+    pub(super) const CONFLICT: Class = Class::new("conflict", 409, USAGE, |w| Error::conflict(w.message));
     pub(super) const GUARDRAIL_BLOCKED: Class = Class::new("guardrail_blocked", 422, UPSTREAM, |w| Error::GuardrailBlocked { message: w.message });
     // The filter withheld text: never say what it was.
     pub(super) const CONTENT_FILTERED: Class = Class::new("content_filtered", 422, UPSTREAM, |w| Error::ContentFiltered { message: w.message }).saying("the reply was withheld by the content filter");
@@ -81,13 +86,15 @@ use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
-const BY_CODE: [Class; 17] = [
+const BY_CODE: [Class; 19] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
+    QUOTA_EXCEEDED,
     INVALID_REQUEST,
     INVALID_PERSONA,
     NOT_FOUND,
+    CONFLICT,
     GUARDRAIL_BLOCKED,
     CONTENT_FILTERED,
     REFUSAL,
@@ -185,9 +192,11 @@ impl Error {
             Error::Unauthorized { .. } => UNAUTHORIZED,
             Error::Forbidden { .. } => FORBIDDEN,
             Error::RateLimited { .. } => RATE_LIMITED,
+            Error::QuotaExceeded { .. } => QUOTA_EXCEEDED,
             Error::InvalidRequest { .. } => INVALID_REQUEST,
             Error::InvalidPersona { .. } => INVALID_PERSONA,
             Error::NotFound { .. } => NOT_FOUND,
+            Error::Conflict { .. } => CONFLICT,
             Error::GuardrailBlocked { .. } => GUARDRAIL_BLOCKED,
             Error::ContentFiltered { .. } => CONTENT_FILTERED,
             Error::Refusal { .. } => REFUSAL,
@@ -306,6 +315,15 @@ mod tests {
                 429,
                 3,
             ),
+            (
+                Error::QuotaExceeded {
+                    message: "the daily token quota is used up".into(),
+                    retry_after: secs(3600),
+                },
+                "quota_exceeded",
+                429,
+                3,
+            ),
             (Error::invalid("empty message"), "invalid_request", 400, 2),
             (
                 Error::InvalidPersona {
@@ -316,6 +334,7 @@ mod tests {
                 4,
             ),
             (Error::not_found("conversation"), "not_found", 404, 5),
+            (Error::conflict("changed"), "conflict", 409, 2),
             (
                 Error::GuardrailBlocked {
                     message: "no".into(),

@@ -13,11 +13,11 @@ use async_trait::async_trait;
 
 use super::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter,
+    RateLimiter, StoreUsage,
 };
 use crate::{
-    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId, Message,
-    Persona, Principal, Result,
+    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
+    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
 };
 
 /// Implements the six ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
@@ -64,6 +64,22 @@ macro_rules! forward_ports {
             fn check(&self, principal: &Principal) -> RateDecision {
                 (**self).check(principal)
             }
+
+            fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
+                (**self).check_n(principal, cost)
+            }
+
+            fn tokens_exhausted(&self, principal: &Principal) -> Option<std::time::Duration> {
+                (**self).tokens_exhausted(principal)
+            }
+
+            fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+                (**self).spend_tokens(principal, tokens)
+            }
+
+            fn admit(&self, principal: &Principal, cost: u32, model_call: bool) -> RateDecision {
+                (**self).admit(principal, cost, model_call)
+            }
         }
 
         #[async_trait]
@@ -87,8 +103,33 @@ macro_rules! forward_ports {
                 (**self).get(owner, id).await
             }
 
-            async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
-                (**self).list(owner).await
+            async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+                (**self).list(owner, page).await
+            }
+
+            async fn update(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                patch: &ConversationPatch,
+            ) -> Result<Conversation> {
+                (**self).update(owner, id, patch).await
+            }
+
+            async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+                (**self).splice(owner, id, splice).await
+            }
+
+            async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+                (**self).user_persona(owner).await
+            }
+
+            async fn set_user_persona(
+                &self,
+                owner: &str,
+                persona: Option<UserPersona>,
+            ) -> Result<()> {
+                (**self).set_user_persona(owner, persona).await
             }
 
             async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
@@ -120,6 +161,14 @@ macro_rules! forward_ports {
                 last: Option<usize>,
             ) -> Result<Vec<Message>> {
                 (**self).messages(owner, id, last).await
+            }
+
+            async fn usage(
+                &self,
+                owner: &str,
+                conversation: Option<ConversationId>,
+            ) -> Result<StoreUsage> {
+                (**self).usage(owner, conversation).await
             }
 
             async fn ping(&self) -> Result<()> {
@@ -171,8 +220,9 @@ mod tests {
         }
     }
 
-    /// A store that overrides both defaulted methods: `ping` reports it is down and
-    /// `append_all` refuses, where the defaults would succeed.
+    /// A store that overrides the defaulted methods: `ping` reports it is down, `append_all`
+    /// refuses, where the defaults would succeed, and `usage` counts seven conversations
+    /// where the default would count none.
     #[derive(Debug, Default)]
     struct OwnDefaults(MemoryStore);
 
@@ -184,8 +234,25 @@ mod tests {
         async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
             self.0.get(owner, id).await
         }
-        async fn list(&self, owner: &str) -> Result<Vec<Conversation>> {
-            self.0.list(owner).await
+        async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
+            self.0.list(owner, page).await
+        }
+        async fn update(
+            &self,
+            owner: &str,
+            id: ConversationId,
+            patch: &ConversationPatch,
+        ) -> Result<Conversation> {
+            self.0.update(owner, id, patch).await
+        }
+        async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+            self.0.splice(owner, id, splice).await
+        }
+        async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {
+            self.0.user_persona(owner).await
+        }
+        async fn set_user_persona(&self, owner: &str, p: Option<UserPersona>) -> Result<()> {
+            self.0.set_user_persona(owner, p).await
         }
         async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
             self.0.delete(owner, id).await
@@ -207,12 +274,22 @@ mod tests {
         async fn ping(&self) -> Result<()> {
             Err(Error::storage("own ping"))
         }
+        async fn usage(&self, _: &str, _: Option<ConversationId>) -> Result<StoreUsage> {
+            Ok(OWN_USAGE)
+        }
     }
+
+    const OWN_USAGE: StoreUsage = StoreUsage {
+        conversations: 7,
+        bytes: 0,
+        messages: 0,
+    };
 
     fn audit_event() -> AuditEvent {
         AuditEvent {
             timestamp: crate::now(),
             request_id: crate::RequestId::generate(),
+            client_request_id: None,
             sub: "alice".into(),
             action: crate::AuditAction::ListConversations,
             conversation_id: None,
@@ -280,6 +357,65 @@ mod tests {
             defaults_of(Box::new(OwnDefaults::default())).await,
             expected
         );
+    }
+
+    #[tokio::test]
+    async fn wrapped_stores_keep_their_own_usage() {
+        async fn usage_of(store: impl ConversationStore) -> StoreUsage {
+            store.usage("alice", None).await.unwrap()
+        }
+        let shared: Arc<dyn ConversationStore> = Arc::new(OwnDefaults::default());
+        assert_eq!(usage_of(shared).await, OWN_USAGE);
+        let boxed: Box<dyn ConversationStore> = Box::new(OwnDefaults::default());
+        assert_eq!(usage_of(boxed).await, OWN_USAGE);
+        assert_eq!(usage_of(Arc::new(OwnDefaults::default())).await, OWN_USAGE);
+    }
+
+    /// A limiter whose every method answers on its own: 10 a period, weighed, and a token
+    /// quota that any spending uses up.
+    #[derive(Debug, Default)]
+    struct OwnLimits {
+        spent: std::sync::Mutex<u64>,
+    }
+
+    impl RateLimiter for OwnLimits {
+        fn check(&self, _: &Principal) -> RateDecision {
+            self.check_n(&Principal::new("x"), 1)
+        }
+        fn check_n(&self, _: &Principal, cost: u32) -> RateDecision {
+            RateDecision::Allowed {
+                limit: 10,
+                remaining: 10 - cost,
+            }
+        }
+        fn tokens_exhausted(&self, _: &Principal) -> Option<std::time::Duration> {
+            (*self.spent.lock().unwrap() > 0).then_some(std::time::Duration::from_secs(7))
+        }
+        fn spend_tokens(&self, _: &Principal, tokens: u64) {
+            *self.spent.lock().unwrap() += tokens;
+        }
+    }
+
+    #[test]
+    fn wrapped_limiters_keep_their_weights_and_quota() {
+        fn weigh_and_spend(limiter: impl RateLimiter) -> (RateDecision, RateDecision) {
+            let alice = Principal::new("alice");
+            let weighed = limiter.check_n(&alice, 3);
+            limiter.spend_tokens(&alice, 5);
+            (weighed, limiter.admit(&alice, 1, true))
+        }
+        let expected = (
+            RateDecision::Allowed {
+                limit: 10,
+                remaining: 7,
+            },
+            RateDecision::Exhausted {
+                retry_after: std::time::Duration::from_secs(7),
+            },
+        );
+        assert_eq!(weigh_and_spend(Arc::new(OwnLimits::default())), expected);
+        let boxed: Box<dyn RateLimiter> = Box::new(OwnLimits::default());
+        assert_eq!(weigh_and_spend(boxed), expected);
     }
 
     #[tokio::test]

@@ -27,6 +27,8 @@ pub mod chat;
 pub mod extractor;
 pub mod limit;
 pub mod store;
+pub mod store_controls;
+pub mod store_usage;
 
 pub use auth::{Tokens, authenticator};
 pub use chat::chat_model;

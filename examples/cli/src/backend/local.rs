@@ -4,8 +4,14 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link::auth::dev_subject;
 use link::{Config, Secrets};
-use link::{ConversationId, Link, Persona, PersonaSource, Principal, RequestContext, Result};
-use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
+use link::{
+    ConversationId, Link, MessageId, PageRequest, Persona, PersonaSource, Principal,
+    RequestContext, Result, Rewind, TurnStream, UserPersona,
+};
+use link_wire::{
+    ConversationBody, ConversationList, ConversationSummary, DoneEvent, MessageBody,
+    UserPersonaBody,
+};
 
 use super::{Backend, ReplyEvent, ReplyStream};
 
@@ -47,9 +53,17 @@ impl Backend for LocalBackend {
         Ok(ConversationBody::from(detail))
     }
 
-    async fn list(&self) -> Result<Vec<ConversationSummary>> {
-        let list = self.link.list_conversations(&self.ctx).await?;
-        Ok(list.into_iter().map(ConversationSummary::from).collect())
+    async fn list(&self) -> Result<ConversationList> {
+        let page = PageRequest::default();
+        let page = self.link.list_conversations(&self.ctx, &page).await?;
+        Ok(ConversationList {
+            conversations: page
+                .items
+                .into_iter()
+                .map(ConversationSummary::from)
+                .collect(),
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        })
     }
 
     async fn get(&self, id: &str) -> Result<ConversationBody> {
@@ -62,23 +76,82 @@ impl Backend for LocalBackend {
             .link
             .send_stream(&self.ctx, parse_id(id)?, text)
             .await?;
-        let events = turn.filter_map(|item| async move {
-            match item {
-                Ok(link::TurnEvent::Delta { text }) => Some(Ok(ReplyEvent::Delta(text))),
-                Ok(link::TurnEvent::Done {
-                    message,
-                    stop_reason,
-                    usage,
-                }) => Some(Ok(ReplyEvent::Done(DoneEvent::new(
-                    &message,
-                    &stop_reason,
-                    usage,
-                )))),
-                // Events this CLI does not know yet carry nothing it can show.
-                Ok(_) => None,
-                Err(error) => Some(Err(error)),
-            }
-        });
-        Ok(events.boxed())
+        Ok(reply_events(turn))
     }
+
+    async fn regenerate_stream(&self, id: &str) -> Result<ReplyStream> {
+        let turn = self
+            .link
+            .regenerate_stream(&self.ctx, parse_id(id)?)
+            .await?;
+        Ok(reply_events(turn))
+    }
+
+    async fn resend_stream(&self, id: &str, message: &str, text: &str) -> Result<ReplyStream> {
+        let (id, message) = (parse_id(id)?, parse_message(message)?);
+        let turn = self
+            .link
+            .resend_stream(&self.ctx, id, message, text)
+            .await?;
+        Ok(reply_events(turn))
+    }
+
+    async fn choose(&self, id: &str, message: &str, index: usize) -> Result<MessageBody> {
+        let (id, message) = (parse_id(id)?, parse_message(message)?);
+        let chosen = self
+            .link
+            .choose_alternative(&self.ctx, id, message, index)
+            .await?;
+        Ok(MessageBody::from(chosen))
+    }
+
+    async fn rewind(&self, id: &str, turns: usize) -> Result<usize> {
+        let id = parse_id(id)?;
+        self.link.rewind(&self.ctx, id, Rewind::Turns(turns)).await
+    }
+
+    async fn fork(&self, id: &str) -> Result<ConversationBody> {
+        let fork = self.link.fork(&self.ctx, parse_id(id)?, None).await?;
+        Ok(ConversationBody::from(fork))
+    }
+
+    async fn user_persona(&self) -> Result<Option<UserPersonaBody>> {
+        let persona = self.link.user_persona(&self.ctx).await?;
+        Ok(persona.map(UserPersonaBody::from))
+    }
+
+    async fn set_user_persona(
+        &self,
+        persona: Option<UserPersonaBody>,
+    ) -> Result<Option<UserPersonaBody>> {
+        let persona = persona.map(UserPersona::from);
+        let stored = self.link.set_user_persona(&self.ctx, persona).await?;
+        Ok(stored.map(UserPersonaBody::from))
+    }
+}
+
+fn parse_message(id: &str) -> Result<MessageId> {
+    id.trim().parse()
+}
+
+/// The engine's turn events as the CLI's reply events.
+fn reply_events(turn: TurnStream) -> ReplyStream {
+    turn.filter_map(|item| async move {
+        match item {
+            Ok(link::TurnEvent::Done {
+                message,
+                stop_reason,
+                usage,
+            }) => Some(Ok(ReplyEvent::Done(DoneEvent::new(
+                &message,
+                &stop_reason,
+                usage,
+            )))),
+            Ok(link::TurnEvent::Delta { text }) => Some(Ok(ReplyEvent::Delta(text))),
+            // Events this CLI does not know yet carry nothing it can show.
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
+        }
+    })
+    .boxed()
 }

@@ -9,7 +9,7 @@ mod sse;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
-use link_wire::{ConversationBody, ConversationSummary, DoneEvent};
+use link_wire::{ConversationBody, ConversationList, DoneEvent, MessageBody, UserPersonaBody};
 
 /// One event of a streamed reply: the same whether the engine runs here or behind a server.
 #[derive(Debug)]
@@ -30,10 +30,29 @@ pub trait Backend: Send + Sync {
     async fn extract_persona(&self, request: &str) -> Result<Persona>;
     /// Starts a conversation with the character `request` names; it holds the greeting.
     async fn create(&self, request: &str) -> Result<ConversationBody>;
-    /// The user's conversations, most recent first.
-    async fn list(&self) -> Result<Vec<ConversationSummary>>;
+    /// The first page of the user's conversations, most recent first.
+    async fn list(&self) -> Result<ConversationList>;
     /// One conversation with its messages.
     async fn get(&self, id: &str) -> Result<ConversationBody>;
     /// Sends a message and streams the reply.
     async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream>;
+    /// Streams a new version of the last reply (the earlier versions stay as alternatives);
+    /// dropping the stream changes nothing.
+    async fn regenerate_stream(&self, id: &str) -> Result<ReplyStream>;
+    /// Replaces the text of the user's message `message` and streams the new reply to it;
+    /// the messages after it go when the reply is stored (dropping the stream changes nothing).
+    async fn resend_stream(&self, id: &str, message: &str, text: &str) -> Result<ReplyStream>;
+    /// Makes version `index` (0 is the oldest) of `message` the one shown and prompted with.
+    async fn choose(&self, id: &str, message: &str, index: usize) -> Result<MessageBody>;
+    /// Removes the newest `turns` turns; gives how many messages went.
+    async fn rewind(&self, id: &str, turns: usize) -> Result<usize>;
+    /// A copy of the whole conversation, with its origin.
+    async fn fork(&self, id: &str) -> Result<ConversationBody>;
+    /// Who the user is to the characters by default, if set.
+    async fn user_persona(&self) -> Result<Option<UserPersonaBody>>;
+    /// Sets (or with `None`, clears) the default user persona; gives it as stored.
+    async fn set_user_persona(
+        &self,
+        persona: Option<UserPersonaBody>,
+    ) -> Result<Option<UserPersonaBody>>;
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use link::{Error, Persona, Result};
-use link_wire::{ConversationBody, ConversationList, ConversationSummary, ErrorBody, ErrorDetail};
+use link_wire::{
+    ConversationBody, ConversationList, ErrorBody, ErrorDetail, MessageBody, RewindReply,
+    UserPersonaBody, UserPersonaReply,
+};
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
@@ -59,6 +62,16 @@ impl RemoteBackend {
     async fn json<T: for<'de> Deserialize<'de>>(&self, request: RequestBuilder) -> Result<T> {
         let response = checked(request.send().await.map_err(unreachable)?).await?;
         response.json().await.map_err(|e| malformed(&e))
+    }
+
+    /// POSTs `body` to `path` asking for SSE, and streams the reply it answers with.
+    async fn stream(&self, path: &str, body: &serde_json::Value) -> Result<ReplyStream> {
+        let request = self
+            .request(reqwest::Method::POST, path)
+            .header(ACCEPT, "text/event-stream")
+            .json(body);
+        let response = checked(request.send().await.map_err(unreachable)?).await?;
+        Ok(sse::reply_events(response.bytes_stream()).boxed())
     }
 }
 
@@ -124,13 +137,28 @@ async fn checked(response: Response) -> Result<Response> {
 }
 
 fn path_id(id: &str) -> Result<&str> {
+    path_segment(id, "malformed conversation id")
+}
+
+fn message_path(id: &str, message: &str) -> Result<String> {
+    let message = path_segment(message, "malformed message id")?;
+    Ok(format!(
+        "/v1/conversations/{}/messages/{message}",
+        path_id(id)?
+    ))
+}
+
+/// An id that goes into a URL path: anything that could change the path is refused.
+fn path_segment<'a>(id: &'a str, malformed: &'static str) -> Result<&'a str> {
     let id = id.trim();
-    // The id goes into a URL path: refuse anything that could change the path.
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(Error::invalid("malformed conversation id"));
+        return Err(Error::invalid(malformed));
     }
     Ok(id)
 }
+
+/// `/v1/me/persona`.
+const ME_PERSONA: &str = "/v1/me/persona";
 
 #[async_trait]
 impl Backend for RemoteBackend {
@@ -148,10 +176,9 @@ impl Backend for RemoteBackend {
         self.json(request).await
     }
 
-    async fn list(&self) -> Result<Vec<ConversationSummary>> {
+    async fn list(&self) -> Result<ConversationList> {
         let request = self.request(reqwest::Method::GET, "/v1/conversations");
-        let list: ConversationList = self.json(request).await?;
-        Ok(list.conversations)
+        self.json(request).await
     }
 
     async fn get(&self, id: &str) -> Result<ConversationBody> {
@@ -161,12 +188,63 @@ impl Backend for RemoteBackend {
 
     async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream> {
         let path = format!("/v1/conversations/{}/messages", path_id(id)?);
+        self.stream(&path, &json!({ "content": text })).await
+    }
+
+    async fn regenerate_stream(&self, id: &str) -> Result<ReplyStream> {
+        let path = format!("/v1/conversations/{}/regenerate", path_id(id)?);
+        self.stream(&path, &json!({})).await
+    }
+
+    async fn resend_stream(&self, id: &str, message: &str, text: &str) -> Result<ReplyStream> {
+        let path = format!("{}/resend", message_path(id, message)?);
+        self.stream(&path, &json!({ "content": text })).await
+    }
+
+    async fn choose(&self, id: &str, message: &str, index: usize) -> Result<MessageBody> {
+        let path = message_path(id, message)?;
+        let request = self
+            .request(reqwest::Method::PATCH, &path)
+            .json(&json!({ "chosen": index }));
+        self.json(request).await
+    }
+
+    async fn rewind(&self, id: &str, turns: usize) -> Result<usize> {
+        let path = format!("/v1/conversations/{}/rewind", path_id(id)?);
         let request = self
             .request(reqwest::Method::POST, &path)
-            .header(ACCEPT, "text/event-stream")
-            .json(&json!({ "content": text }));
-        let response = checked(request.send().await.map_err(unreachable)?).await?;
-        Ok(sse::reply_events(response.bytes_stream()).boxed())
+            .json(&json!({ "turns": turns }));
+        let reply: RewindReply = self.json(request).await?;
+        Ok(reply.removed)
+    }
+
+    async fn fork(&self, id: &str) -> Result<ConversationBody> {
+        let path = format!("/v1/conversations/{}/fork", path_id(id)?);
+        let request = self.request(reqwest::Method::POST, &path).json(&json!({}));
+        self.json(request).await
+    }
+
+    async fn user_persona(&self) -> Result<Option<UserPersonaBody>> {
+        let request = self.request(reqwest::Method::GET, ME_PERSONA);
+        let reply: UserPersonaReply = self.json(request).await?;
+        Ok(reply.user_persona)
+    }
+
+    async fn set_user_persona(
+        &self,
+        persona: Option<UserPersonaBody>,
+    ) -> Result<Option<UserPersonaBody>> {
+        let Some(persona) = persona else {
+            // DELETE answers 204 without a body.
+            let request = self.request(reqwest::Method::DELETE, ME_PERSONA);
+            checked(request.send().await.map_err(unreachable)?).await?;
+            return Ok(None);
+        };
+        let request = self
+            .request(reqwest::Method::PUT, ME_PERSONA)
+            .json(&persona);
+        let reply: UserPersonaReply = self.json(request).await?;
+        Ok(reply.user_persona)
     }
 }
 
@@ -208,5 +286,12 @@ mod tests {
         assert!(path_id("../auth/token").is_err());
         assert!(path_id("a?b").is_err());
         assert!(path_id("").is_err());
+        let id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(
+            message_path(id, id).unwrap(),
+            format!("/v1/conversations/{id}/messages/{id}")
+        );
+        assert!(message_path(id, "../../me/persona").is_err());
+        assert!(message_path("..", id).is_err());
     }
 }

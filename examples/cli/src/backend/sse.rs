@@ -1,5 +1,6 @@
 //! link-server's streamed reply: SSE events `delta` (`{"text"}`), then `done`
-//! (`{"stop_reason", "usage", "message_id"}`) or `error` (`{"code", "message"}`).
+//! (`{"stop_reason", "usage", "message_id", "message"}`, the stored reply with its versions)
+//! or `error` (`{"code", "message"}`).
 
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
@@ -78,13 +79,34 @@ mod tests {
     async fn deltas_then_done() {
         let got = events(
             "event: delta\ndata: {\"text\":\"Hel\"}\n\n: keep-alive\n\nevent: delta\ndata: {\"text\":\"lo\"}\n\n\
-             event: done\ndata: {\"stop_reason\":\"end_turn\",\"usage\":null,\"message_id\":\"m1\"}\n\n",
+             event: done\ndata: {\"stop_reason\":\"end_turn\",\"usage\":null,\"message_id\":\"m1\",\
+             \"message\":{\"id\":\"m1\",\"role\":\"assistant\",\"content\":\"Hello\",\
+             \"created_at\":\"2025-01-01T00:00:00Z\",\"alternatives\":[\"Hi\",\"Hello\"],\"chosen\":1}}\n\n",
         )
         .await;
         assert_eq!(got.len(), 3);
         assert!(matches!(&got[0], Ok(ReplyEvent::Delta(t)) if t == "Hel"));
         assert!(matches!(&got[1], Ok(ReplyEvent::Delta(t)) if t == "lo"));
-        assert!(matches!(&got[2], Ok(ReplyEvent::Done(done)) if done.message_id == "m1"));
+        let Ok(ReplyEvent::Done(done)) = &got[2] else {
+            panic!("not done: {:?}", got[2])
+        };
+        assert_eq!(done.message_id, "m1");
+        let message = done.message.as_ref().unwrap();
+        assert_eq!(message.alternatives, ["Hi", "Hello"]);
+        assert_eq!(message.chosen, 1);
+    }
+
+    #[tokio::test]
+    async fn a_done_event_from_an_older_server_has_no_message() {
+        let got = events(
+            "event: done\ndata: {\"stop_reason\":\"end_turn\",\"usage\":null,\"message_id\":\"m1\"}\n\n",
+        )
+        .await;
+        let Ok(ReplyEvent::Done(done)) = &got[0] else {
+            panic!("not done: {got:?}")
+        };
+        assert_eq!(done.message_id, "m1");
+        assert!(done.message.is_none());
     }
 
     #[tokio::test]

@@ -8,9 +8,45 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use link::auth::dev_subject;
+use link::sqlite::SqliteStore;
+use link::{Conversation, ConversationId, ConversationStore, Message, UserPersona};
 use link_testkit::server::ServerProcess;
 use mock_openai::MockOpenAi;
+use rexpect::process::WaitStatus;
+use rexpect::session::{PtySession, spawn_command};
 use serde_json::Value;
+
+/// Milliseconds any one expectation of a [`World::pty`] session may take (the engine starts
+/// in well under a second); a bound that fails a stuck test, not a pause.
+pub const TIMEOUT_MS: u64 = 20_000;
+
+/// Waits for `session` to end and asserts it exited with 0.
+pub fn exits_cleanly(session: &mut PtySession) {
+    session.exp_eof().unwrap();
+    match session.process().wait().unwrap() {
+        WaitStatus::Exited(_, 0) => {}
+        other => panic!("link did not exit cleanly: {other:?}"),
+    }
+}
+
+/// The conversation id a chat session prints when it enters one.
+pub fn entered(session: &mut PtySession) -> String {
+    let (_, matched) = session.exp_regex("conversation [0-9a-f-]{36}").unwrap();
+    matched.trim_start_matches("conversation ").to_owned()
+}
+
+/// Says "tell it slowly" (the mock's slow reply), stops the reply with Ctrl-C after three
+/// words, and waits for the note that the part said is kept and for the next prompt.
+pub fn stop_slow_reply(session: &mut PtySession) {
+    session.send_line("tell it slowly").unwrap();
+    session.exp_string("word2 ").unwrap();
+    session.send_control('c').unwrap();
+    session
+        .exp_string("(stopped; the part already said is kept)")
+        .unwrap();
+    session.exp_string("you> ").unwrap();
+}
 
 /// A mock upstream, a temporary data directory, and `link` commands wired to both.
 pub struct World {
@@ -53,6 +89,13 @@ impl World {
         command
     }
 
+    /// `link ARGS` in a pseudo-terminal (so the chat is interactive), without colour.
+    pub fn pty(&self, args: &[&str]) -> PtySession {
+        let mut command = self.link(args);
+        command.env("TERM", "xterm").env("NO_COLOR", "1");
+        spawn_command(command, Some(TIMEOUT_MS)).unwrap()
+    }
+
     /// Runs `link ARGS` with `stdin` as input.
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
         let mut child = self
@@ -74,6 +117,33 @@ impl World {
     /// Runs `link ARGS` with empty stdin.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, "")
+    }
+
+    /// Alice's conversation `id` and its messages as the database holds them, read straight
+    /// from the store (not through the CLI under test).
+    pub fn stored(&self, id: &str) -> (Conversation, Vec<Message>) {
+        let id: ConversationId = id.parse().unwrap();
+        self.with_store(async |store, owner| {
+            let conversation = store.get(owner, id).await.unwrap().unwrap();
+            let messages = store.messages(owner, id, None).await.unwrap();
+            (conversation, messages)
+        })
+    }
+
+    /// Alice's default user persona as the database holds it.
+    pub fn stored_user_persona(&self) -> Option<UserPersona> {
+        self.with_store(async |store, owner| store.user_persona(owner).await.unwrap())
+    }
+
+    fn with_store<T>(&self, read: impl AsyncFnOnce(&SqliteStore, &str) -> T) -> T {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = SqliteStore::open(self.database()).await.unwrap();
+            read(&store, &dev_subject("alice")).await
+        })
     }
 
     /// Starts a conversation with `character` and gives its id.
@@ -149,8 +219,20 @@ impl Server {
         server
     }
 
+    /// `--server URL --user alice ARGS`: a command line for alice through this server.
+    pub fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut full = vec!["--server", self.url.as_str(), "--user", "alice"];
+        full.extend_from_slice(args);
+        full
+    }
+
     /// Starts link-server in dev auth mode on the world's database and mock.
     pub fn start(world: &World) -> Self {
+        Self::start_with(world, &[])
+    }
+
+    /// [`Server::start`] with more environment variables, e.g. a higher rate limit.
+    pub fn start_with(world: &World, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(Self::binary());
         command
             .env_clear()
@@ -164,7 +246,8 @@ impl Server {
             .env("OPENAI_BASE_URL", &world.mock.base_url)
             .env("OPENAI_API_KEY", mock_openai::KEY)
             .env("LINK_SHUTDOWN_GRACE_SECS", "1")
-            .current_dir(world.dir.path());
+            .current_dir(world.dir.path())
+            .envs(env.iter().copied());
         Self(ServerProcess::spawn(&mut command))
     }
 }

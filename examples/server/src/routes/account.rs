@@ -1,5 +1,5 @@
-//! Account routes: the auth mode, and (Cognito mode) sign-up, confirmation, sign-in and
-//! refresh, each rate limited per client IP (by `admission::accounts`).
+//! Account routes: the auth mode, and (Cognito mode) sign-up, confirmation, sign-in, refresh
+//! and sign-out, each rate limited per client IP (by `admission::accounts`).
 
 use std::sync::Arc;
 
@@ -15,8 +15,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use link_wire::{
-    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignUpBody,
-    SignUpReply,
+    AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignOutBody,
+    SignUpBody, SignUpReply,
 };
 
 /// A JSON answer that carries a token: `Cache-Control: no-store`, so that no cache or
@@ -54,7 +54,7 @@ fn per_username(state: &AppState, username: &str) -> Result<(), ApiError> {
     };
     let key = Principal::new(format!("user:{}", username.to_lowercase()));
     match limiter.check(&key) {
-        RateDecision::Denied { retry_after, .. } => {
+        RateDecision::Denied { retry_after, .. } | RateDecision::Exhausted { retry_after } => {
             tracing::info!("account request refused: per-username rate limit");
             Err(ApiError::from(link::Error::RateLimited { retry_after }))
         }
@@ -202,6 +202,27 @@ pub async fn refresh(
         access_token: tokens.access_token,
         expires_in: tokens.expires_in,
     }))
+}
+
+/// Signs out: revokes the refresh token at Cognito, so that nobody holding a copy of it can
+/// get new tokens (nor use the access tokens Cognito issued from it with Cognito itself).
+#[utoipa::path(post, path = "/v1/auth/signout", tag = "auth",
+    request_body = SignOutBody,
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Bad input, or not a refresh token", body = ErrorBody),
+        (status = 404, description = "Not in Cognito mode", body = ErrorBody),
+        (status = 429, description = "Too many account requests from this IP", body = ErrorBody),
+        (status = 502, description = "Cognito failed, or does not revoke this client's tokens", body = ErrorBody),
+    ))]
+pub async fn signout(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignOutBody>,
+) -> Result<StatusCode, ApiError> {
+    let accounts = accounts(&state)?;
+    check(&body.refresh_token, "refresh_token", 16384)?;
+    accounts.sign_out(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

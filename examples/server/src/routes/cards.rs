@@ -15,10 +15,11 @@ use link_wire::ConversationBody;
 
 /// The conversation's persona as a Character Card V2 (`chara_card_v2`).
 #[utoipa::path(get, path = "/v1/personas/{conversation_id}/card", tag = "personas",
-    params(("conversation_id" = String, Path, description = "Conversation id")),
+    params(("conversation_id" = String, Path, format = "uuid", description = "Conversation id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Character Card V2 JSON", body = Object),
+        (status = 400, description = "A malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -33,7 +34,8 @@ pub async fn export(
     Ok(Json(card).into_response())
 }
 
-/// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept.
+/// Starts a conversation from a Character Card V2; unknown `extensions` keys are kept, and
+/// the card's `alternate_greetings` become versions of the greeting.
 #[utoipa::path(post, path = "/v1/conversations/import", tag = "conversations",
     request_body(content = Object, description = "Character Card V2 JSON"),
     security(("bearer" = [])),
@@ -49,10 +51,9 @@ pub async fn import(
     ApiJson(card): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let card = CharacterCard::from_json(&card.to_string())?;
-    let persona = card.to_persona()?;
     let detail = state
         .link
-        .create_conversation(&ctx, PersonaSource::Persona(Box::new(persona)))
+        .create_conversation(&ctx, PersonaSource::Card(Box::new(card)))
         .await?;
     let body = ConversationBody::from(detail);
     Ok((StatusCode::CREATED, Json(body)).into_response())

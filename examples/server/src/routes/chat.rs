@@ -21,6 +21,7 @@ use link_wire::{ChatBody, ChatReplyBody};
         (status = 400, description = "Bad request", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
+        (status = 422, description = "The extracted persona is invalid or was refused, or a guardrail blocked the message", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
         (status = 502, description = "Upstream failure", body = ErrorBody),
     ))]

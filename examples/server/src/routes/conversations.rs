@@ -1,23 +1,24 @@
-//! Conversations: create, list, read, delete, and send messages (whole or streamed).
+//! Conversations: create, list (in pages), read, change settings, delete, and send messages
+//! (whole or streamed). The controls on their messages are in `controls.rs`.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use link::PersonaSource;
+use link::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use link::{ConversationPatch, Cursor, PageRequest, PersonaSource, UserPersona};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{conversation_id, wants_sse};
+use super::{conversation_id, reply_or_stream};
 use crate::admission::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
-use crate::sse;
 use crate::state::AppState;
 use link_wire::{
-    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
-    ReplyBody, SendMessage, UsageBody,
+    ConversationBody, ConversationList, ConversationSummary, CreateConversation, ReplyBody,
+    SendMessage, UpdateConversation,
 };
 
 /// Starts a conversation; the character's greeting is its first message.
@@ -53,26 +54,52 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// The caller's conversations, most recently updated first.
+/// Which page of the list to return.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// At most this many (1 to 200; default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of the caller's conversations, most recently updated first.
 #[utoipa::path(get, path = "/v1/conversations", tag = "conversations",
+    params(ListQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The list", body = ConversationList),
+        (status = 400, description = "A bad `limit` or `cursor`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let conversations = state.link.list_conversations(&ctx).await?;
+    let Query(query) = query.map_err(|rejection| invalid(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(invalid(format!("`limit` must be 1 to {MAX_PAGE_SIZE}")));
+    }
+    let page = PageRequest::first(limit).after(query.cursor.map(Cursor::new));
+    let page = state.link.list_conversations(&ctx, &page).await?;
     let body = ConversationList {
-        conversations: conversations
+        conversations: page
+            .items
             .into_iter()
             .map(ConversationSummary::from)
             .collect(),
+        next_cursor: page.next.map(|c| c.as_str().to_owned()),
     };
     Ok(Json(body).into_response())
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
 }
 
 /// How much of a conversation to return.
@@ -86,11 +113,11 @@ pub struct GetQuery {
 
 /// One conversation with its messages (all, or the newest `last`).
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id"), GetQuery),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id"), GetQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The conversation", body = ConversationBody),
-        (status = 400, description = "A bad `last`", body = ErrorBody),
+        (status = 400, description = "A malformed id, or a bad `last`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -101,8 +128,6 @@ pub async fn get(
     query: Result<Query<GetQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let invalid =
-        |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
     let Query(query) = query.map_err(|rejection| invalid(rejection.body_text()))?;
     let detail = match query.last {
         None => state.link.get_conversation(&ctx, id).await,
@@ -114,10 +139,11 @@ pub async fn get(
 
 /// Deletes a conversation and its messages.
 #[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
     ))]
@@ -135,13 +161,13 @@ pub async fn delete(
 /// `delta` (`{"text"}`), then `done` (`{"stop_reason", "usage", "message_id"}`) or `error`
 /// (`{"code", "message"}`).
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path, description = "Conversation id")),
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = SendMessage,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The reply as JSON, or as an SSE stream",
             content((ReplyBody = "application/json"), (String = "text/event-stream"))),
-        (status = 400, description = "Empty or oversize message", body = ErrorBody),
+        (status = 400, description = "A malformed id, or an empty or oversize message", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
         (status = 422, description = "Blocked by a guardrail", body = ErrorBody),
@@ -158,15 +184,38 @@ pub async fn send(
     ApiJson(body): ApiJson<SendMessage>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    if wants_sse(&headers) {
-        let turn = state.link.send_stream(&ctx, id, &body.content).await?;
-        return Ok(sse::response(turn).into_response());
+    let link = &state.link;
+    reply_or_stream(
+        &headers,
+        async || link.send_stream(&ctx, id, &body.content).await,
+        async || link.send(&ctx, id, &body.content).await,
+    )
+    .await
+}
+
+/// Changes a conversation's settings; a field left out is left as it is.
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, format = "uuid", description = "Conversation id")),
+    request_body = UpdateConversation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The conversation as changed", body = ConversationSummary),
+        (status = 400, description = "An invalid user persona", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateConversation>,
+) -> Result<Response, ApiError> {
+    let id = conversation_id(&id)?;
+    let mut patch = ConversationPatch::default();
+    if let Some(persona) = body.user_persona {
+        patch = patch.user_persona(persona.map(UserPersona::from));
     }
-    let reply = state.link.send(&ctx, id, &body.content).await?;
-    let body = ReplyBody {
-        message: MessageBody::from(reply.message),
-        usage: reply.usage.map(UsageBody::from),
-        stop_reason: reply.stop_reason.to_string(),
-    };
-    Ok(Json(body).into_response())
+    let conversation = state.link.update_conversation(&ctx, id, patch).await?;
+    Ok(Json(ConversationSummary::from(conversation)).into_response())
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -165,6 +167,96 @@ impl Browser {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap();
         path
+    }
+}
+
+/// A script saying whether the element `css` selects has the focus and is in view: neither
+/// it nor an ancestor is transparent or hidden.
+fn focused_and_shown(css: &str) -> String {
+    format!(
+        "const e = document.querySelector({});
+         if (!e || document.activeElement !== e) return false;
+         for (let n = e; n; n = n.parentElement) {{
+           const style = getComputedStyle(n);
+           if (style.opacity !== '1' || style.visibility !== 'visible') return false;
+         }}
+         return true;",
+        json!(css)
+    )
+}
+
+impl Browser {
+    /// Signs in on the dev form of the page at `url` as `name`; waits for the chat view.
+    pub async fn sign_in(&self, url: &str, name: &str) {
+        self.client.goto(&format!("{url}/")).await.unwrap();
+        self.wait_js(
+            "return !document.getElementById('dev-form').hidden",
+            "the dev sign-in form",
+        )
+        .await;
+        self.type_into("#dev-name", &format!("{name}{ENTER}")).await;
+        self.wait_js(
+            "return !document.getElementById('app-view').hidden",
+            "the chat view",
+        )
+        .await;
+    }
+
+    /// Starts a conversation with `character`; waits for its greeting.
+    pub async fn start_conversation(&self, character: &str) {
+        self.type_into("#character", &format!("{character}{ENTER}"))
+            .await;
+        self.wait_js(
+            "return document.querySelectorAll('#messages .message').length === 1 \
+             && !document.getElementById('message').disabled",
+            "the greeting",
+        )
+        .await;
+    }
+
+    /// Shows the page at a phone's size (390 x 844) for a screenshot named `name`, then at
+    /// the usual size again; says whether the page was wider than the phone's screen.
+    pub async fn phone_screenshot(&self, name: &str) -> bool {
+        let wide = self.js("return window.innerWidth", vec![]).await;
+        self.client.set_window_size(390, 844).await.unwrap();
+        self.wait_js(
+            &format!("return window.innerWidth !== {wide}"),
+            "the narrow window",
+        )
+        .await;
+        let overflow = self
+            .js(
+                "return document.documentElement.scrollWidth > window.innerWidth",
+                vec![],
+            )
+            .await;
+        self.screenshot(name).await;
+        self.client.set_window_size(1280, 860).await.unwrap();
+        overflow == json!(true)
+    }
+
+    /// Presses the control matching `css` from the keyboard: gives it the focus, waits until
+    /// it is in view (controls that appear on focus fade in), and presses Enter.
+    pub async fn press(&self, css: &str) {
+        let found = self
+            .js(
+                "const e = document.querySelector(arguments[0]);
+                 if (e) e.focus();
+                 return !!e && document.activeElement === e;",
+                vec![json!(css)],
+            )
+            .await;
+        assert_eq!(found, true, "no focusable {css}");
+        self.wait_js(&focused_and_shown(css), &format!("{css} in view"))
+            .await;
+        let enter = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down {
+                value: Key::Enter.into(),
+            })
+            .then(KeyAction::Up {
+                value: Key::Enter.into(),
+            });
+        self.client.perform_actions(enter).await.unwrap();
     }
 }
 

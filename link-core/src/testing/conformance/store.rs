@@ -8,7 +8,8 @@ use time::Duration;
 
 use super::{expect_err, expect_ok, unique};
 use crate::{
-    Conversation, ConversationId, ConversationStore, Error, Message, Persona, PersonaKind, Role,
+    Conversation, ConversationId, ConversationStore, Error, Message, PageRequest, Persona,
+    PersonaKind, Role,
 };
 
 /// Runs every check of this module, in order.
@@ -30,9 +31,11 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     messages_of_a_missing_conversation_are_not_found(store).await;
     delete_is_owner_scoped(store).await;
     delete_removes_the_conversation_and_its_messages(store).await;
+    super::store_controls::conversation_store_controls(store).await;
+    super::store_usage::conversation_store_usage(store).await;
 }
 
-fn conversation(owner: &str, name: &str) -> Conversation {
+pub(super) fn conversation(owner: &str, name: &str) -> Conversation {
     let persona = Persona::new(
         name,
         PersonaKind::Original,
@@ -44,14 +47,19 @@ fn conversation(owner: &str, name: &str) -> Conversation {
 
 /// A message stamped `seconds` after the conversation was created, so orderings by time do
 /// not depend on how fast the check runs.
-fn message_at(conversation: &Conversation, seconds: i64, role: Role, text: &str) -> Message {
+pub(super) fn message_at(
+    conversation: &Conversation,
+    seconds: i64,
+    role: Role,
+    text: &str,
+) -> Message {
     let mut message = Message::new(role, text);
     message.created_at = conversation.created_at + Duration::seconds(seconds);
     message
 }
 
 /// A stored conversation of `owner` with a greeting, and the greeting.
-async fn stored(store: &dyn ConversationStore, owner: &str) -> (Conversation, Message) {
+pub(super) async fn stored(store: &dyn ConversationStore, owner: &str) -> (Conversation, Message) {
     let conversation = conversation(owner, "Stored");
     let greeting = message_at(&conversation, 0, Role::Assistant, "Hello! 👋");
     let created = store
@@ -61,7 +69,7 @@ async fn stored(store: &dyn ConversationStore, owner: &str) -> (Conversation, Me
     (conversation, greeting)
 }
 
-async fn messages_of(
+pub(super) async fn messages_of(
     store: &dyn ConversationStore,
     conversation: &Conversation,
     last: Option<usize>,
@@ -72,7 +80,13 @@ async fn messages_of(
     expect_ok(read, "messages")
 }
 
-async fn get(
+/// The first page of `owner`'s conversations (every check makes fewer than a page).
+pub(super) async fn listed(store: &dyn ConversationStore, owner: &str) -> Vec<Conversation> {
+    let page = expect_ok(store.list(owner, &PageRequest::default()).await, "list");
+    page.items
+}
+
+pub(super) async fn get(
     store: &dyn ConversationStore,
     owner: &str,
     id: ConversationId,
@@ -80,7 +94,7 @@ async fn get(
     expect_ok(store.get(owner, id).await, "get")
 }
 
-fn expect_not_found<T: std::fmt::Debug>(result: crate::Result<T>, rule: &str) {
+pub(super) fn expect_not_found<T: std::fmt::Debug>(result: crate::Result<T>, rule: &str) {
     let err = expect_err(result, rule);
     assert!(
         matches!(err, Error::NotFound { .. }),
@@ -276,7 +290,7 @@ pub async fn list_is_most_recently_updated_first(store: &dyn ConversationStore) 
             "append",
         );
     }
-    let list = expect_ok(store.list(&alice).await, "list");
+    let list = listed(store, &alice).await;
     let ids: Vec<ConversationId> = list.iter().map(|c| c.id).collect();
     assert_eq!(
         ids,
@@ -290,9 +304,9 @@ pub async fn list_is_owner_scoped(store: &dyn ConversationStore) {
     let alice = unique("alice");
     let (conversation, _) = stored(store, &alice).await;
     let bob = unique("bob");
-    let listed = expect_ok(store.list(&bob).await, "list");
-    assert!(listed.is_empty(), "list of another owner must be empty");
-    let of_alice = expect_ok(store.list(&alice).await, "list");
+    let of_bob = listed(store, &bob).await;
+    assert!(of_bob.is_empty(), "list of another owner must be empty");
+    let of_alice = listed(store, &alice).await;
     assert_eq!(of_alice, vec![conversation], "list of the owner");
 }
 
@@ -398,8 +412,12 @@ pub async fn delete_removes_the_conversation_and_its_messages(store: &dyn Conver
         "a second delete must be false"
     );
     assert_eq!(get(store, &alice, id).await, None, "get after delete");
-    let listed = expect_ok(store.list(&alice).await, "list");
-    assert_eq!(listed, vec![kept], "delete removes only that conversation");
+    let remaining = listed(store, &alice).await;
+    assert_eq!(
+        remaining,
+        vec![kept],
+        "delete removes only that conversation"
+    );
     expect_not_found(
         store.messages(&alice, id, None).await,
         "messages go with their conversation",

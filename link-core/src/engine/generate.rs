@@ -1,0 +1,67 @@
+//! Running an action that generates a reply, whole or streamed: admit it, prepare the prompt
+//! and the [`Commit`](super::commit::Commit), call the model, store the reply. Sending,
+//! regenerating and resending an edited message differ only in how they prepare.
+
+use super::action::Action;
+use super::guard::AuditGuard;
+use super::stream::Driver;
+use super::turn::{PreparedTurn, blocked};
+use super::{Link, Reply, TurnStream};
+use crate::{ConversationId, Persona, RequestContext, Result};
+
+impl Link {
+    /// Runs a generating action on conversation `id` and waits for the whole reply.
+    pub(super) async fn generate(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        action: Action<'_>,
+        prepare: impl AsyncFnOnce(&mut AuditGuard) -> Result<PreparedTurn>,
+    ) -> Result<(Reply, Persona)> {
+        self.act(ctx, action.on(id), async |audit| {
+            let turn = prepare(audit).await?;
+            let response = self.model.complete(turn.request).await?;
+            audit.response(&response.text, response.usage);
+            blocked(&response.stop_reason, &response.text)?;
+            let message = self
+                .commit_reply(ctx, id, &turn.commit, response.text)
+                .await?;
+            let reply = Reply {
+                message,
+                stop_reason: response.stop_reason,
+                usage: response.usage,
+            };
+            Ok((reply, turn.persona))
+        })
+        .await
+    }
+
+    /// Runs a generating action on conversation `id` as a stream (see [`Link::send_stream`]).
+    pub(super) async fn generate_stream(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        action: Action<'_>,
+        prepare: impl AsyncFnOnce(&mut AuditGuard) -> Result<PreparedTurn>,
+    ) -> Result<TurnStream> {
+        let mut audit = self.admit(ctx, action.on(id)).await?;
+        let started = async {
+            let turn = prepare(&mut audit).await?;
+            let upstream = self.model.stream(turn.request).await?;
+            Ok((turn.commit, upstream))
+        }
+        .await;
+        let (commit, upstream) = match started {
+            Ok(started) => started,
+            Err(e) => return Err(audit.fail(e).await),
+        };
+        let driver = Driver {
+            store: self.store.clone(),
+            owner: ctx.principal.sub.clone(),
+            conversation: id,
+            commit,
+            audit,
+        };
+        Ok(driver.spawn(upstream))
+    }
+}
