@@ -110,4 +110,8 @@ impl<M: ChatModel> ChatModel for InstrumentedChatModel<M> {
     fn model_id(&self) -> String {
         self.inner.model_id()
     }
+
+    fn prompt_style(&self) -> link_core::prompt::PromptStyle {
+        self.inner.prompt_style()
+    }
 }

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use link_auth::{GovernorRateLimiter, RateLimitConfig};
+use link_core::prompt::PromptStyle;
 use link_core::testing::{
     MockConversationStore, ScriptedChatModel, ScriptedExtractor, Step, conformance,
 };
 use link_core::{
-    ChatModel, ContentPolicy, ConversationId, ConversationStore, Error, MemoryStore, Message,
-    PersonaExtractor, Principal, RateLimiter, Role,
+    ChatModel, ChatRequest, ChatResponse, ContentPolicy, ConversationId, ConversationStore, Error,
+    MemoryStore, Message, PersonaExtractor, Principal, RateDecision, RateLimiter, Role, StoreUsage,
 };
 use link_telemetry::{
     InstrumentedChatModel, InstrumentedExtractor, InstrumentedLimiter, InstrumentedStore, Metrics,
@@ -203,6 +204,12 @@ async fn every_store_method_reaches_the_inner_stores_own() {
         .returning(|_, _, _| Ok(()));
     inner.expect_append().never();
     inner.expect_ping().times(1).returning(|| Ok(()));
+    // A store's own usage is one query: not the default's read of everything.
+    inner
+        .expect_usage()
+        .times(1)
+        .returning(|_, _| Ok(StoreUsage::default()));
+    inner.expect_list().never();
     let store = InstrumentedStore::new(inner, "mock", metrics());
     let messages = [
         Message::new(Role::User, "hi"),
@@ -213,6 +220,72 @@ async fn every_store_method_reaches_the_inner_stores_own() {
         .await
         .unwrap();
     store.ping().await.unwrap();
+    store.usage("alice", None).await.unwrap();
+}
+
+#[test]
+fn an_instrumented_limiter_weighs_requests_and_keeps_the_token_quota() {
+    let metrics = metrics();
+    let config = RateLimitConfig {
+        requests: 4,
+        burst: 4,
+        period: Duration::from_secs(60),
+        ..RateLimitConfig::default()
+    };
+    let inner = GovernorRateLimiter::new(config)
+        .unwrap()
+        .with_daily_tokens(Some(100));
+    let limiter = InstrumentedLimiter::new(inner, "user", &metrics);
+    let alice = Principal::new("alice-weighed");
+    // A cost of 4 takes the whole burst of the inner limiter: the next request is denied.
+    assert!(matches!(
+        limiter.check_n(&alice, 4),
+        RateDecision::Allowed { .. }
+    ));
+    assert!(matches!(limiter.check(&alice), RateDecision::Denied { .. }));
+    let bob = Principal::new("bob-weighed");
+    limiter.spend_tokens(&bob, 100);
+    assert!(limiter.tokens_exhausted(&bob).is_some());
+    assert!(matches!(
+        limiter.admit(&bob, 2, true),
+        RateDecision::Exhausted { .. }
+    ));
+    let text = metrics.render();
+    let series = |decision: &str| {
+        value(
+            &text,
+            &format!(r#"link_rate_limit_decisions_total{{scope="user",decision="{decision}"}}"#),
+        )
+    };
+    assert_eq!(
+        (series("allowed"), series("denied"), series("exhausted")),
+        (1.0, 1.0, 1.0)
+    );
+}
+
+/// A small model: it wants the compact prompt.
+#[derive(Debug)]
+struct Small;
+
+#[async_trait::async_trait]
+impl ChatModel for Small {
+    async fn complete(&self, _: ChatRequest) -> link_core::Result<ChatResponse> {
+        Err(Error::Cancelled)
+    }
+
+    fn model_id(&self) -> String {
+        "small".into()
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        PromptStyle::Compact
+    }
+}
+
+#[test]
+fn an_instrumented_chat_model_keeps_its_prompt_style() {
+    let model = InstrumentedChatModel::new(Small, "local", metrics(), ContentPolicy::None);
+    assert_eq!(model.prompt_style(), PromptStyle::Compact);
 }
 
 #[test]
