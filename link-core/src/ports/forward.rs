@@ -17,7 +17,8 @@ use super::{
 };
 use crate::{
     AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
+    ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest, Persona, Principal,
+    Result, Splice, UserPersona,
 };
 
 /// Implements the six ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
@@ -167,6 +168,14 @@ macro_rules! forward_ports {
                 (**self).usage(owner, conversation).await
             }
 
+            async fn token_usage(
+                &self,
+                owner: &str,
+                month: Month,
+            ) -> Result<Vec<ConversationTokens>> {
+                (**self).token_usage(owner, month).await
+            }
+
             async fn ping(&self) -> Result<()> {
                 (**self).ping().await
             }
@@ -269,6 +278,9 @@ mod tests {
         }
         async fn ping(&self) -> Result<()> {
             Err(Error::storage("own ping"))
+        }
+        async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
+            self.0.token_usage(owner, month).await
         }
         async fn usage(&self, _: &str, _: Option<ConversationId>) -> Result<StoreUsage> {
             Ok(OWN_USAGE)

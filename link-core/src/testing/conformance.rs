@@ -28,6 +28,7 @@ pub mod extractor;
 pub mod limit;
 pub mod store;
 pub mod store_controls;
+pub mod store_tokens;
 pub mod store_usage;
 
 pub use auth::{Tokens, authenticator};
