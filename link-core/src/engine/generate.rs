@@ -3,6 +3,7 @@
 //! regenerating and resending an edited message differ only in how they prepare.
 
 use super::action::Action;
+use super::commit::tally_unstored;
 use super::guard::AuditGuard;
 use super::stream::Driver;
 use super::turn::{PreparedTurn, blocked};
@@ -22,9 +23,12 @@ impl Link {
             let turn = prepare(audit).await?;
             let response = self.model.complete(turn.request).await?;
             audit.response(&response.text, response.usage);
-            blocked(&response.stop_reason, &response.text)?;
+            if let Err(error) = blocked(&response.stop_reason, &response.text) {
+                tally_unstored(&*self.store, &ctx.principal.sub, id, response.usage).await;
+                return Err(error);
+            }
             let message = self
-                .commit_reply(ctx, id, &turn.commit, response.text)
+                .commit_reply(ctx, id, &turn.commit, response.text, response.usage)
                 .await?;
             let reply = Reply {
                 message,

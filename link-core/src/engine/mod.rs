@@ -16,6 +16,7 @@ mod guard;
 mod profile;
 mod results;
 mod stream;
+mod tokens;
 mod turn;
 
 use std::sync::Arc;

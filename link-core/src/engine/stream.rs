@@ -7,7 +7,7 @@
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::commit::Commit;
+use super::commit::{Commit, tally_unstored};
 use super::guard::AuditGuard;
 use super::turn::blocked;
 use super::{TurnEvent, TurnStream};
@@ -107,8 +107,11 @@ impl Driver {
         usage: Option<Usage>,
         text: String,
     ) -> Result<TurnEvent> {
-        blocked(&stop_reason, &text)?;
-        let (splice, message) = self.commit.with_reply(text);
+        if let Err(error) = blocked(&stop_reason, &text) {
+            tally_unstored(&*self.store, &self.owner, self.conversation, usage).await;
+            return Err(error);
+        }
+        let (splice, message) = self.commit.with_reply(text, usage);
         self.store
             .splice(&self.owner, self.conversation, &splice)
             .await?;
