@@ -36,7 +36,7 @@ pub struct Month {
 
 impl Month {
     /// The month `month` (1 to 12) of `year` (1 to 9999); an
-    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) otherwise.
+    /// [`Error::InvalidRequest`] otherwise.
     pub fn new(year: u16, month: u8) -> Result<Self, Error> {
         if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
             return Err(invalid_month());
