@@ -173,3 +173,20 @@ async fn a_bad_month_is_a_400_that_says_how_to_write_one() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_usage_costs_one_request_of_the_rate() {
+    let s = Stack::start(vec![("LINK_RATE_LIMIT_PER_MINUTE", "10".into())]).await;
+    let alice = s.server.token("alice").await;
+    for remaining in ["9", "8"] {
+        let response = Client::new()
+            .get(format!("{}/v1/me/usage", s.server.url))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let header = response.headers().get("ratelimit-remaining").unwrap();
+        assert_eq!(header.to_str().unwrap(), remaining, "a read costs 1");
+    }
+}
