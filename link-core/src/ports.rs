@@ -60,6 +60,16 @@ pub trait ChatModel: Send + Sync + Debug + 'static {
 
     /// The model id, for audit records.
     fn model_id(&self) -> String;
+
+    /// How this model wants its prompt written: [`PromptStyle::Full`] (the default) for
+    /// capable models, [`PromptStyle::Compact`] for small ones. The engine builds every turn
+    /// for this model in this style.
+    ///
+    /// [`PromptStyle::Full`]: crate::prompt::PromptStyle::Full
+    /// [`PromptStyle::Compact`]: crate::prompt::PromptStyle::Compact
+    fn prompt_style(&self) -> crate::prompt::PromptStyle {
+        crate::prompt::PromptStyle::Full
+    }
 }
 
 /// Proves who is calling from a bearer token.

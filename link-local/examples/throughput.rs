@@ -4,7 +4,11 @@
 //! ```sh
 //! cargo build --release -p link-local --example throughput
 //! target/release/examples/throughput            # LINK_THREADS=n to override the default
+//! LINK_PROMPT_STYLE=full target/release/examples/throughput   # the JSON persona grammar
 //! ```
+//!
+//! The extraction prompt and grammar are the default extractor's: for the default (small)
+//! model the character sheet; with `LINK_PROMPT_STYLE=full`, the whole persona as JSON.
 //!
 //! For two prompts (the persona extractor's own, and a chat prompt), a 128-token reply is
 //! streamed `RUNS` times free and `RUNS` times under the persona grammar, in turns, after a
@@ -145,6 +149,9 @@ async fn main() {
         .and_then(|t| t.parse().ok())
     {
         config = config.with_threads(threads);
+    }
+    if std::env::var("LINK_PROMPT_STYLE").is_ok_and(|s| s == "full") {
+        config = config.with_prompt_style(link_core::prompt::PromptStyle::Full);
     }
     let model = LocalModel::load_async(config).await.unwrap();
     let extractor = LocalPersonaExtractor::new(model.clone()).unwrap();

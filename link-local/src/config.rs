@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use link_core::prompt::PromptStyle;
+
 /// The file name of the default model, placed by `scripts/fetch-model.sh`.
 pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
@@ -34,7 +36,15 @@ pub struct LocalConfig {
     pub repeat_penalty: f32,
     /// Sampling seed; `None` picks a fresh random one per request.
     pub seed: Option<u32>,
+    /// How the engine writes this model's prompts (and how the extractor asks it for a
+    /// persona); `None` chooses by the model's size: [`PromptStyle::Compact`] below
+    /// [`SMALL_MODEL_PARAMS`] parameters, [`PromptStyle::Full`] from there up.
+    pub prompt_style: Option<PromptStyle>,
 }
+
+/// Below this many parameters a model gets the compact prompt style by default: models of a
+/// few hundred million parameters (SmolLM2-135M, the default) do not follow the full one.
+pub const SMALL_MODEL_PARAMS: u64 = 2_000_000_000;
 
 impl LocalConfig {
     /// Defaults for the model at `model_path`: one worker, a queue of 8, 2048-token context.
@@ -48,6 +58,7 @@ impl LocalConfig {
             default_max_tokens: 256,
             repeat_penalty: 1.1,
             seed: None,
+            prompt_style: None,
         }
     }
 
@@ -90,6 +101,21 @@ impl LocalConfig {
     pub fn with_seed(mut self, seed: u32) -> Self {
         self.seed = Some(seed);
         self
+    }
+
+    /// Sets the prompt style instead of choosing it by the model's size.
+    pub fn with_prompt_style(mut self, style: PromptStyle) -> Self {
+        self.prompt_style = Some(style);
+        self
+    }
+
+    /// The prompt style for a model of `params` parameters: the configured one, else by size.
+    pub(crate) fn style_for(&self, params: u64) -> PromptStyle {
+        self.prompt_style.unwrap_or(if params < SMALL_MODEL_PARAMS {
+            PromptStyle::Compact
+        } else {
+            PromptStyle::Full
+        })
     }
 
     pub(crate) fn threads_per_worker(&self) -> i32 {
@@ -140,5 +166,14 @@ mod tests {
             1
         );
         assert_eq!(config.with_threads(3).threads_per_worker(), 3);
+    }
+
+    #[test]
+    fn small_models_get_the_compact_style_unless_configured() {
+        let config = LocalConfig::new("model.gguf");
+        assert_eq!(config.style_for(134_515_008), PromptStyle::Compact);
+        assert_eq!(config.style_for(SMALL_MODEL_PARAMS), PromptStyle::Full);
+        let full = config.with_prompt_style(PromptStyle::Full);
+        assert_eq!(full.style_for(134_515_008), PromptStyle::Full);
     }
 }

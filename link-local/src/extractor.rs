@@ -1,20 +1,37 @@
-//! [`LocalPersonaExtractor`]: a persona from the local model, written under a JSON grammar.
+//! [`LocalPersonaExtractor`]: a persona from the local model, written under a grammar: a
+//! character sheet of five labelled lines for a small model, the whole persona as JSON for a
+//! larger one.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use link_core::persona::validate_request;
+use link_core::prompt::PromptStyle;
 use link_core::{
-    ChatEvent, ChatMessage, ChatRequest, Error, GenerationParams, Persona, PersonaExtractor,
-    Result, StopReason, extraction,
+    ChatEvent, ChatMessage, ChatModel, ChatRequest, Error, GenerationParams, Persona,
+    PersonaExtractor, Result, StopReason, extraction,
 };
 
 use crate::LocalModel;
 use crate::grammar::{max_example_lines, persona_grammar};
+use crate::sheet::sheet_grammar;
 
 /// Enough tokens for the longest persona the grammar allows, so it is never cut off.
 const PERSONA_MAX_TOKENS: u32 = 1200;
+
+/// Enough tokens for the longest character sheet the grammar allows (760 characters of
+/// values, at worst one token each, and the labels).
+const SHEET_MAX_TOKENS: u32 = 800;
+
+/// How the model is asked for a persona, by its prompt style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    /// The whole persona as JSON, with the core instructions (a model that follows them).
+    Json,
+    /// A character sheet of five labelled lines (a small model); the rest is derived.
+    Sheet,
+}
 
 /// The system text of every extraction: the core instructions, then a sentence for the small
 /// model. The grammar bounds each field well inside the limits the core text names (a small
@@ -28,10 +45,13 @@ fn instructions() -> String {
     )
 }
 
-/// A [`PersonaExtractor`] on a [`LocalModel`]: the output is constrained by a grammar made from
-/// the core extraction schema, so it always parses. The persona is returned as the model wrote
-/// it, with only what a small model gets wrong repaired; the engine normalises and validates
-/// it ([`Persona::validated`]).
+/// A [`PersonaExtractor`] on a [`LocalModel`]: the output is constrained by a grammar, so it
+/// always parses. How the model is asked follows its [`ChatModel::prompt_style`]: a small model
+/// (the compact style) writes a character sheet of the five fields that make the character
+/// ([`extraction::SHEET`]) and the rest is derived or left empty; a larger one writes the whole
+/// persona as JSON under a grammar made from the core extraction schema. The persona is
+/// returned as the model wrote it, with only what a small model gets wrong repaired; the
+/// engine normalises and validates it ([`Persona::validated`]).
 ///
 /// ```no_run
 /// # async fn demo() -> link_core::Result<()> {
@@ -47,6 +67,7 @@ fn instructions() -> String {
 #[derive(Debug, Clone)]
 pub struct LocalPersonaExtractor {
     model: LocalModel,
+    strategy: Strategy,
     grammar: Arc<str>,
     params: GenerationParams,
 }
@@ -54,11 +75,16 @@ pub struct LocalPersonaExtractor {
 impl LocalPersonaExtractor {
     /// An extractor on `model` (shares its workers with chat).
     pub fn new(model: LocalModel) -> Result<Self> {
+        let (strategy, grammar, max_tokens) = match model.prompt_style() {
+            PromptStyle::Compact => (Strategy::Sheet, sheet_grammar(), SHEET_MAX_TOKENS),
+            _ => (Strategy::Json, persona_grammar()?, PERSONA_MAX_TOKENS),
+        };
         Ok(Self {
             model,
-            grammar: persona_grammar()?.into(),
+            strategy,
+            grammar: grammar.into(),
             params: GenerationParams {
-                max_tokens: Some(PERSONA_MAX_TOKENS),
+                max_tokens: Some(max_tokens),
                 // Low temperature: facts about a known character, not creativity.
                 temperature: Some(0.3),
                 ..GenerationParams::default()
@@ -81,32 +107,35 @@ impl LocalPersonaExtractor {
     ///
     /// let extractor = LocalPersonaExtractor::new(LocalModel::load_async(LocalConfig::from_env()).await?)?;
     /// let request = extractor.chat_request("Sherlock Holmes");
-    /// assert!(request.system.contains("JSON"));
+    /// assert!(request.messages.last().unwrap().content.contains("Sherlock Holmes"));
     /// # Ok(()) }
     /// ```
     pub fn chat_request(&self, request: &str) -> ChatRequest {
-        extraction_request(request, self.params.clone())
+        match self.strategy {
+            Strategy::Json => extraction_request(request, self.params.clone()),
+            Strategy::Sheet => sheet_request(request, self.params.clone()),
+        }
     }
 
-    async fn generate_json(&self, request: &str) -> Result<String> {
+    async fn generate(&self, request: &str) -> Result<String> {
         let request = self.chat_request(request);
         let mut stream = self
             .model
             .stream_with_grammar(request, Arc::clone(&self.grammar))
             .await?;
-        let mut json = String::new();
+        let mut written = String::new();
         while let Some(event) = stream.next().await {
             match event? {
-                ChatEvent::Delta { text } => json.push_str(&text),
+                ChatEvent::Delta { text } => written.push_str(&text),
                 ChatEvent::Done {
                     stop_reason: StopReason::MaxTokens,
                     ..
                 } => {
                     return Err(Error::Truncated {
-                        message: "the persona JSON hit the local model's token limit".into(),
+                        message: "the persona hit the local model's token limit".into(),
                     });
                 }
-                ChatEvent::Done { .. } => return Ok(json),
+                ChatEvent::Done { .. } => return Ok(written),
                 _ => {}
             }
         }
@@ -120,8 +149,11 @@ impl LocalPersonaExtractor {
 impl PersonaExtractor for LocalPersonaExtractor {
     async fn extract(&self, request: &str) -> Result<Persona> {
         let request = validate_request(request)?;
-        let json = self.generate_json(request).await?;
-        parse_persona(&json, request)
+        let text = self.generate(request).await?;
+        match self.strategy {
+            Strategy::Json => parse_persona(&text, request),
+            Strategy::Sheet => extraction::parse_sheet(&text, request),
+        }
     }
 
     fn model_id(&self) -> String {
@@ -134,6 +166,16 @@ fn extraction_request(request: &str, params: GenerationParams) -> ChatRequest {
     ChatRequest {
         system: instructions(),
         messages: vec![ChatMessage::user(format!("Character request: {request}"))],
+        params,
+    }
+}
+
+/// The chat request of a sheet extraction: the sheet instructions, the example exchange and
+/// the character request.
+fn sheet_request(request: &str, params: GenerationParams) -> ChatRequest {
+    ChatRequest {
+        system: extraction::SHEET_INSTRUCTIONS.to_owned(),
+        messages: extraction::sheet_turns(request),
         params,
     }
 }
@@ -230,6 +272,15 @@ mod tests {
             )
         );
         assert_eq!(max_example_lines(), 3);
+    }
+
+    #[test]
+    fn a_sheet_request_sends_the_sheet_instructions_and_the_example() {
+        let params = GenerationParams::default();
+        let request = sheet_request("Sherlock Holmes", params.clone());
+        assert_eq!(request.system, extraction::SHEET_INSTRUCTIONS);
+        assert_eq!(request.messages, extraction::sheet_turns("Sherlock Holmes"));
+        assert_eq!(request.params, params);
     }
 
     #[test]

@@ -5,8 +5,13 @@
 //!   generation runs on a fixed pool of worker threads (never on the async runtime), replies
 //!   stream token by token, and dropping a stream stops its generation. A bounded queue turns
 //!   overload into [`link_core::Error::Busy`].
-//! - [`LocalPersonaExtractor`] implements [`link_core::PersonaExtractor`]: the persona JSON is
-//!   constrained by a grammar generated from the `Persona` JSON schema, so it always parses.
+//! - [`LocalPersonaExtractor`] implements [`link_core::PersonaExtractor`]: the output is
+//!   constrained by a grammar, so it always parses. A small model writes a character sheet of
+//!   the five fields that make the character (the rest is derived or left empty); a larger
+//!   one the whole persona as JSON under a grammar generated from the `Persona` JSON schema.
+//! - A model below [`SMALL_MODEL_PARAMS`] parameters asks the engine for the compact prompt
+//!   style ([`link_core::prompt::PromptStyle::Compact`]); [`LocalConfig::with_prompt_style`]
+//!   chooses otherwise.
 //!
 //! The default model is SmolLM2-135M-Instruct (Q4_1, Apache-2.0, ~98 MB), placed by
 //! `scripts/fetch-model.sh`; any other GGUF file works through `LINK_MODEL_PATH` or
@@ -35,10 +40,11 @@ mod model;
 mod pool;
 mod prefix;
 mod sampler;
+mod sheet;
 mod stop;
 mod template;
 mod utf8;
 
-pub use config::{DEFAULT_MODEL_FILE, LocalConfig, default_model_path};
+pub use config::{DEFAULT_MODEL_FILE, LocalConfig, SMALL_MODEL_PARAMS, default_model_path};
 pub use extractor::LocalPersonaExtractor;
 pub use model::{LocalModel, LocalStats};

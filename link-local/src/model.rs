@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use link_core::prompt::PromptStyle;
 use link_core::{ChatEvent, ChatModel, ChatRequest, ChatResponse, ChatStream, Error, Result};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -53,6 +54,7 @@ struct Inner {
     model: Arc<LlamaModel>,
     config: LocalConfig,
     id: String,
+    style: PromptStyle,
 }
 
 /// A snapshot of what the model's workers are doing.
@@ -107,13 +109,15 @@ impl LocalModel {
         let id = path
             .file_stem()
             .map_or_else(|| "local".to_owned(), |s| s.to_string_lossy().into_owned());
-        tracing::info!(model = %id, workers = config.workers, queue = config.queue, "local model loaded");
+        let style = config.style_for(model.n_params());
+        tracing::info!(model = %id, workers = config.workers, queue = config.queue, ?style, "local model loaded");
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 model,
                 config,
                 id,
+                style,
             }),
         })
     }
@@ -269,5 +273,9 @@ impl ChatModel for LocalModel {
 
     fn model_id(&self) -> String {
         self.inner.id.clone()
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.inner.style
     }
 }

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::Bytes;
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use link_core::{ChatEvent, ChatStream, Error, Result, Usage};
@@ -40,7 +41,7 @@ pub(crate) fn chat_stream(
     idle: Duration,
 ) -> ChatStream {
     let reader = Reader {
-        events: Box::pin(response.bytes_stream().eventsource()),
+        events: Box::pin(without_bom(response.bytes_stream()).eventsource()),
         decoder: Decoder::new(errors.clone()),
         errors,
         idle,
@@ -52,6 +53,44 @@ pub(crate) fn chat_stream(
         Some((item, reader))
     })
     .boxed()
+}
+
+/// The UTF-8 byte order mark, which the SSE standard says a parser skips at the start.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `body` without a byte order mark at its start (even one split across chunks).
+///
+/// `eventsource-stream` 0.2.3 skips the mark by slicing one byte off a three-byte character,
+/// which panics; a body that starts with one (found by the fuzz tests) must be an ordinary
+/// stream instead, so the mark never reaches the parser.
+fn without_bom<E>(
+    body: impl Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+) -> impl Stream<Item = std::result::Result<Bytes, E>> + Send {
+    // The state: the body, and the bytes seen while the start could still be a mark.
+    futures::stream::unfold(
+        (body, Some(Vec::new())),
+        |(mut body, mut head)| async move {
+            let Some(mut seen) = head.take() else {
+                let item = body.next().await?;
+                return Some((item, (body, None)));
+            };
+            loop {
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        seen.extend_from_slice(&chunk);
+                        if seen.len() < BOM.len() && BOM.starts_with(&seen) {
+                            continue;
+                        }
+                        let rest = seen.strip_prefix(BOM).unwrap_or(&seen);
+                        return Some((Ok(Bytes::copy_from_slice(rest)), (body, None)));
+                    }
+                    Some(Err(error)) => return Some((Err(error), (body, None))),
+                    None if seen.is_empty() => return None,
+                    None => return Some((Ok(Bytes::from(seen)), (body, None))),
+                }
+            }
+        },
+    )
 }
 
 struct Reader {

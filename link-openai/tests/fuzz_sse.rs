@@ -220,6 +220,29 @@ fn sse_shaped_bodies_split_anywhere_end_the_stream_once() {
     });
 }
 
+/// Found by the test above: `eventsource-stream` panicked on a body that starts with a byte
+/// order mark. The mark is skipped, as the SSE standard says, also when it is split.
+#[test]
+fn a_byte_order_mark_at_the_start_is_skipped() {
+    let texts = ["Elementary.".to_owned()];
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(well_formed(&texts));
+    check(Just(()), |runtime, model, script, ()| {
+        for cuts in [vec![], vec![1], vec![2], vec![1, 2, 3]] {
+            let events = stream_case(runtime, model, script, &body, &cuts)?;
+            let text: String = (events.iter())
+                .filter_map(|e| match e {
+                    Ok(ChatEvent::Delta { text }) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            prop_assert_eq!(text, "Elementary.", "cut at {:?}: {:?}", cuts, events);
+            ends_once(&events)?;
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn arbitrary_bytes_end_the_stream_once() {
     let bytes = prop::collection::vec(any::<u8>(), 0..512);

@@ -29,11 +29,23 @@ impl Config {
     /// Like [`build`](Self::build), with models made elsewhere (a test double, a provider
     /// configured in code).
     pub async fn build_with(&self, models: Models) -> Result<Link> {
+        self.build_parts(models, self.store().await?, self.rate_limiter()?)
+    }
+
+    /// Like [`build_with`](Self::build_with), with the store and per-user limiter made
+    /// elsewhere too (wrapped in a decorator, say): the audit sink and limits still come from
+    /// these settings.
+    pub fn build_parts(
+        &self,
+        models: Models,
+        store: Arc<dyn ConversationStore>,
+        limiter: Arc<dyn RateLimiter>,
+    ) -> Result<Link> {
         Link::builder()
             .extractor(models.extractor)
             .chat_model(models.chat)
-            .store(self.store().await?)
-            .rate_limiter(self.rate_limiter()?)
+            .store(store)
+            .rate_limiter(limiter)
             .audit(Arc::new(TracingAuditSink::new(ContentPolicy::from(
                 self.audit_content,
             ))))
@@ -54,14 +66,18 @@ impl Config {
         Ok(Arc::new(limiter))
     }
 
+    /// Opens the conversation store these settings name: SQLite at
+    /// [`database_path`](Self::database_path) with the `sqlite` feature, in memory without it.
     #[cfg(feature = "sqlite")]
-    async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
+    pub async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
         let store = link_store::SqliteStore::open(&self.database_path()).await?;
         Ok(Arc::new(store))
     }
 
+    /// Opens the conversation store these settings name: in memory, as this build has no
+    /// `sqlite` feature.
     #[cfg(not(feature = "sqlite"))]
-    async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
+    pub async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
         tracing::warn!("built without the `sqlite` feature: conversations live in memory only");
         Ok(Arc::new(link_core::MemoryStore::default()))
     }

@@ -28,6 +28,8 @@ pub struct HttpOptions {
     /// Most model calls (persona extractions, replies, streams) one user may have running at
     /// once; 0 means no cap.
     pub max_model_calls_per_user: usize,
+    /// Where requests are counted and timed (none: not observed).
+    pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
 }
 
 /// The whole HTTP application.
@@ -106,11 +108,11 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
     let model_calls = admission::ModelCalls::new(options.max_model_calls_per_user);
     // Inside the request-id layer, so that a timeout's 504 carries the request id too.
-    crate::timeouts::layer(api, options.time_limits)
+    let app = crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
         .layer(Extension(model_calls))
-        .layer(middleware::from_fn(request_id::middleware))
-        .with_state(state)
+        .layer(middleware::from_fn(request_id::middleware));
+    crate::metrics::layer(app, options.metrics.clone()).with_state(state)
 }
 
 async fn not_found() -> ApiError {

@@ -87,6 +87,10 @@ pub struct Config {
     /// How bearer tokens are verified.
     #[command(flatten, next_help_heading = "Authentication")]
     pub auth: link::AuthConfig,
+
+    /// Metrics (traces are configured by the standard `OTEL_*` variables).
+    #[command(flatten, next_help_heading = "Telemetry")]
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 impl Config {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod json;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
@@ -21,6 +22,7 @@ mod run;
 pub mod serve;
 pub mod sse;
 pub mod state;
+pub mod telemetry;
 pub mod timeouts;
 pub mod web;
 
@@ -28,3 +30,4 @@ pub use app::{HttpOptions, router};
 pub use config::Config;
 pub use run::{build_state, run};
 pub use state::AppState;
+pub use telemetry::Telemetry;

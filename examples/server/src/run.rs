@@ -10,13 +10,14 @@ use crate::accounts::{Accounts, ClientSecret};
 use crate::config::Config;
 use crate::serve::ServeOptions;
 use crate::state::AppState;
+use crate::telemetry::Telemetry;
 use crate::timeouts::TimeLimits;
 
 /// Builds the engine and everything around it from `config` and the secrets in the
-/// environment.
-pub async fn build_state(config: &Config) -> Result<AppState> {
+/// environment, its ports observed by `telemetry` when that is on.
+pub async fn build_state(config: &Config, telemetry: &Telemetry) -> Result<AppState> {
     let secrets = Secrets::from_env();
-    let link = config.engine.build(&secrets).await?;
+    let link = telemetry.engine(&config.engine, &secrets).await?;
     let auth = config.auth.build(&secrets)?;
     let accounts = match config.auth.mode() {
         AuthMode::Cognito => Some(accounts(config, &secrets).await?),
@@ -25,10 +26,10 @@ pub async fn build_state(config: &Config) -> Result<AppState> {
     let per_ip = link::per_minute(config.account_rate_limit_per_minute)?;
     Ok(AppState {
         link,
-        auth: auth.authenticator,
+        auth: telemetry.authenticator(auth.authenticator),
         dev: auth.dev,
         accounts,
-        per_ip: Some(Arc::new(per_ip)),
+        per_ip: Some(telemetry.per_ip(Arc::new(per_ip))),
     })
 }
 
@@ -50,11 +51,14 @@ fn warn_about_dev_auth(config: &Config) {
     }
 }
 
-/// Runs the server (or the Lambda handler) until shut down.
-pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::Error>> {
+/// Runs the server (or the Lambda handler) until shut down, observed by `telemetry`.
+pub async fn run(
+    config: Config,
+    telemetry: &Telemetry,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
     config.check()?;
     warn_about_dev_auth(&config);
-    let state = build_state(&config).await?;
+    let state = build_state(&config, telemetry).await?;
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,
         cors_origins: config.cors_origins.clone(),
@@ -65,6 +69,7 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
         },
         max_model_calls_per_user: usize::try_from(config.max_model_calls_per_user)
             .unwrap_or(usize::MAX),
+        metrics: telemetry.metrics().cloned(),
     };
     let app = crate::router(state, &options);
     #[cfg(feature = "lambda")]
@@ -73,6 +78,9 @@ pub async fn run(config: Config) -> std::result::Result<(), Box<dyn std::error::
         return crate::lambda::run(app)
             .await
             .map_err(|e| e.to_string().into());
+    }
+    if let (Some(address), Some(metrics)) = (config.telemetry.metrics_listen, telemetry.metrics()) {
+        crate::metrics::serve(address, metrics.clone()).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;

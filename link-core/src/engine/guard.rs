@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use crate::{
     AuditAction, AuditEvent, AuditOutcome, AuditSink, ConversationId, Error, Principal,
     RateLimiter, RequestContext, Usage, conversation::now,
@@ -136,7 +138,7 @@ impl Drop for AuditGuard {
         let sink = self.sink.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                handle.spawn(async move { record(&*sink, event).await });
+                handle.spawn(async move { record(&*sink, event).await }.in_current_span());
             }
             Err(_) => tracing::error!(
                 request_id = %event.request_id,

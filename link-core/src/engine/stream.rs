@@ -6,6 +6,7 @@
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::commit::{Commit, tally_unstored};
 use super::guard::AuditGuard;
@@ -35,7 +36,9 @@ enum End {
 impl Driver {
     pub(super) fn spawn(self, upstream: ChatStream) -> TurnStream {
         let (tx, rx) = mpsc::channel(BUFFER);
-        tokio::spawn(self.run(upstream, tx));
+        // In the caller's span, so the store write and audit line of the stream's end stay
+        // in the request's trace.
+        tokio::spawn(self.run(upstream, tx).in_current_span());
         futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })

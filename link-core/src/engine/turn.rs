@@ -61,7 +61,8 @@ impl Link {
         let user = self.user_persona_in(ctx, conversation).await?;
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = expand_persona(&conversation.persona, user_name);
-        let mut request = self.prompt.build(&persona, history);
+        let style = self.model.prompt_style();
+        let mut request = self.prompt.build_styled(style, &persona, history);
         if let Some(user) = &user {
             request.system.push_str(&user.prompt_block(&persona.name));
         }

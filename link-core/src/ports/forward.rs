@@ -48,6 +48,10 @@ macro_rules! forward_ports {
             fn model_id(&self) -> String {
                 (**self).model_id()
             }
+
+            fn prompt_style(&self) -> crate::prompt::PromptStyle {
+                (**self).prompt_style()
+            }
         }
 
         #[async_trait]

@@ -6,6 +6,16 @@
 //! Bedrock turns it into a tool's input schema, the local model bounds it and compiles it to a
 //! grammar. An adapter returns what the model wrote; the engine then normalises and validates
 //! it with [`Persona::validated`], the one place a persona is checked.
+//!
+//! Small models are asked differently: for a short character sheet of five labelled lines
+//! ([`SHEET`]), see the `sheet` module.
+
+mod sheet;
+
+pub use sheet::{
+    KINDS, REAL_PERSON_NOTE, SALUTATIONS, SHEET, SHEET_INSTRUCTIONS, SheetLine, SheetValue,
+    parse_sheet, sheet_request, sheet_turns,
+};
 
 use std::sync::LazyLock;
 

@@ -1,0 +1,123 @@
+//! Traces over OTLP (HTTP/protobuf), configured as every OpenTelemetry SDK is: by
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`),
+//! `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER(_ARG)` and `OTEL_BSP_*`. Off when no endpoint is set, or with
+//! `OTEL_SDK_DISABLED=true`.
+//!
+//! The exporter runs on the SDK's own thread with a blocking HTTP client, so it needs no
+//! async runtime and never delays a request: spans are queued (2048 at most, then dropped)
+//! and sent in batches.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing::{Level, Subscriber};
+use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::{CONTENT_TARGET, SPAN_TARGET};
+
+/// The variables that name an endpoint; traces are exported when one is set.
+const ENDPOINTS: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+/// The variables that may ask for a protocol; only HTTP/protobuf is built in.
+const PROTOCOLS: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+];
+
+/// Why OTLP export could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("OpenTelemetry export: {0}")]
+pub struct OtlpError(String);
+
+/// A running OTLP trace pipeline: a layer to add to the subscriber, and a shutdown that
+/// sends what is still queued.
+#[derive(Debug)]
+pub struct OtlpTracing {
+    provider: SdkTracerProvider,
+}
+
+impl OtlpTracing {
+    /// The pipeline the environment describes, or `None` when it names no endpoint (or
+    /// disables the SDK). `service` is the service name when neither `OTEL_SERVICE_NAME` nor
+    /// `OTEL_RESOURCE_ATTRIBUTES` gives one.
+    pub fn from_env(service: &str) -> Result<Option<Self>, OtlpError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if disabled || ENDPOINTS.iter().all(|name| var(name).is_none()) {
+            return Ok(None);
+        }
+        if let Some((name, protocol)) = PROTOCOLS
+            .iter()
+            .find_map(|name| var(name).map(|v| (name, v)))
+            .filter(|(_, v)| v != "http/protobuf")
+        {
+            return Err(OtlpError(format!(
+                "{name}={protocol} is not supported: this build exports http/protobuf only"
+            )));
+        }
+        let exporter = SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .build()
+            .map_err(|e| OtlpError(e.to_string()))?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource(service))
+            .build();
+        Ok(Some(Self { provider }))
+    }
+
+    /// The layer that turns `tracing` spans into OpenTelemetry spans. It takes Link's spans
+    /// and events at INFO and above (this crate's spans and text events at DEBUG), other
+    /// crates' at WARN, and leaves out the `AUDIT_LOG` lines (the request id links a trace to
+    /// its audit line instead).
+    pub fn layer<S>(&self) -> Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>
+    where
+        S: Subscriber + for<'span> LookupSpan<'span>,
+    {
+        let tracer = self.provider.tracer("link");
+        let filter = Targets::new()
+            .with_default(Level::WARN)
+            .with_target("link", Level::INFO)
+            .with_target("link::audit", tracing::level_filters::LevelFilter::OFF)
+            .with_target(SPAN_TARGET, Level::DEBUG)
+            .with_target(CONTENT_TARGET, Level::DEBUG);
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_filter(filter)
+    }
+
+    /// Sends the spans still queued and stops the exporter. Blocks until then (a few seconds
+    /// at most): call it from a blocking context.
+    pub fn shutdown(&self) {
+        if let Err(error) = self.provider.shutdown() {
+            tracing::warn!(%error, "OpenTelemetry export did not shut down cleanly");
+        }
+    }
+}
+
+/// The SDK's resource (which reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`), with
+/// `service` as the name when they give none.
+fn resource(service: &str) -> Resource {
+    let detected = Resource::builder().build();
+    let named = detected
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .is_some_and(|name| !name.as_str().starts_with("unknown_service"));
+    if named {
+        detected
+    } else {
+        Resource::builder()
+            .with_service_name(service.to_owned())
+            .build()
+    }
+}

@@ -1,0 +1,80 @@
+//! What the spans carry: the GenAI attributes of a call, and prompt and reply text only
+//! under the content policy `full`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use link_core::testing::{ScriptedChatModel, conformance};
+use link_core::{ChatModel, ContentPolicy};
+use link_telemetry::{InstrumentedChatModel, Metrics, PriceTable, SPAN_TARGET};
+use support::Captured;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+const REPLY: &str = "Elementary, my dear Watson.";
+
+/// Streams one reply under `policy` with a subscriber that takes this crate's spans and
+/// events; gives back everything they recorded.
+async fn one_turn(policy: ContentPolicy) -> Vec<String> {
+    let captured = Captured::default();
+    let filter = Targets::new().with_target(SPAN_TARGET, Level::DEBUG);
+    let subscriber = tracing_subscriber::registry().with(captured.clone().with_filter(filter));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let metrics = Arc::new(Metrics::new(PriceTable::default()));
+    let model = InstrumentedChatModel::new(
+        ScriptedChatModel::replying([REPLY]),
+        "bedrock",
+        metrics,
+        policy,
+    );
+    let events: Vec<_> = (model
+        .stream(conformance::chat::sample_request())
+        .await
+        .unwrap())
+    .collect()
+    .await;
+    assert!(events.iter().all(Result::is_ok));
+    captured.lines()
+}
+
+#[tokio::test]
+async fn a_call_has_the_genai_attributes() {
+    let lines = one_turn(ContentPolicy::Hash).await;
+    for expected in [
+        "otel.name=chat scripted",
+        "otel.kind=client",
+        "gen_ai.operation.name=chat",
+        "gen_ai.provider.name=aws.bedrock",
+        "gen_ai.system=aws.bedrock",
+        "gen_ai.request.model=scripted",
+        "gen_ai.output.type=text",
+        "gen_ai.response.finish_reasons=end_turn",
+    ] {
+        assert!(
+            lines.contains(&expected.to_owned()),
+            "{expected}: {lines:#?}"
+        );
+    }
+    let usage = |name: &str| lines.iter().any(|l| l.starts_with(name));
+    assert!(usage("gen_ai.usage.input_tokens=") && usage("gen_ai.usage.output_tokens="));
+}
+
+#[tokio::test]
+async fn text_goes_into_spans_only_under_the_full_policy() {
+    let request = conformance::chat::sample_request();
+    let prompt = request.messages.last().unwrap().content.clone();
+    let full = one_turn(ContentPolicy::Full).await.join("\n");
+    assert!(full.contains("event:gen_ai.client.inference.operation.details"));
+    assert!(full.contains(&prompt), "{full}");
+    assert!(full.contains(REPLY), "{full}");
+    for policy in [ContentPolicy::Hash, ContentPolicy::None] {
+        let lines = one_turn(policy).await.join("\n");
+        assert!(!lines.contains(&prompt), "{policy:?}: {lines}");
+        assert!(!lines.contains("Elementary"), "{policy:?}: {lines}");
+        assert!(!lines.contains("operation.details"), "{policy:?}: {lines}");
+    }
+}
