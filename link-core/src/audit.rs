@@ -53,6 +53,8 @@ pub enum AuditAction {
     GetUserPersona,
     /// Set or cleared their default user persona.
     SetUserPersona,
+    /// Read the model tokens their conversations used in a month.
+    GetTokenUsage,
 }
 
 impl AuditAction {
@@ -63,7 +65,7 @@ impl AuditAction {
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
     /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
-    /// | list, read, delete, edit, choose a version, rewind, fork, settings; start a conversation from a given persona (no model call) | 1 |
+    /// | list, read, delete, edit, choose a version, rewind, fork, settings, token usage; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
     /// use link_core::AuditAction;
@@ -87,7 +89,8 @@ impl AuditAction {
             | AuditAction::ForkConversation
             | AuditAction::UpdateConversation
             | AuditAction::GetUserPersona
-            | AuditAction::SetUserPersona => 1,
+            | AuditAction::SetUserPersona
+            | AuditAction::GetTokenUsage => 1,
         }
     }
 

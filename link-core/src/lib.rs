@@ -61,6 +61,7 @@ mod route;
 pub mod splice;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod token_usage;
 pub mod user_persona;
 
 pub use audit::{
@@ -93,6 +94,7 @@ pub use principal::{Principal, TokenUse};
 pub use prompt::{ApproxTokenCounter, PromptBuilder, TokenCounter};
 pub use route::{Route, route};
 pub use splice::Splice;
+pub use token_usage::{ConversationTokens, ConversationUsage, Month, MonthUsage, TokenTally};
 pub use user_persona::UserPersona;
 
 /// The schemars version Link's types derive with, so users derive with the same one.

@@ -6,10 +6,15 @@ use std::sync::RwLock;
 use async_trait::async_trait;
 
 use crate::page::{decode_position, encode_position};
+use crate::token_usage::sort_tallies;
 use crate::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, Error, Message, Page,
-    PageRequest, Result, Splice, UserPersona,
+    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens, Error,
+    Message, Month, Page, PageRequest, Result, Splice, TokenTally, UserPersona,
 };
+
+/// Token tallies by owner and month, then by conversation. Kept apart from the conversations:
+/// a tally outlives its conversation.
+type Tallies = HashMap<(String, Month), HashMap<ConversationId, TokenTally>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -36,6 +41,7 @@ struct Entry {
 pub struct MemoryStore {
     entries: RwLock<HashMap<ConversationId, Entry>>,
     users: RwLock<HashMap<String, UserPersona>>,
+    tallies: RwLock<Tallies>,
 }
 
 impl MemoryStore {
@@ -126,9 +132,23 @@ impl ConversationStore for MemoryStore {
     async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
         let mut entries = self.write()?;
         let entry = owned_mut(&mut entries, owner, id)?;
+        // Taken before anything changes, so a poisoned lock fails the splice as a whole. The
+        // lock order is always entries, then tallies.
+        let mut tallies = self
+            .tallies
+            .write()
+            .map_err(|_| Error::storage("memory store lock poisoned"))?;
         splice.apply_to(&mut entry.messages)?;
         if let Some(at) = splice.touched_at() {
             entry.conversation.updated_at = entry.conversation.updated_at.max(at);
+        }
+        if let Some((month, tally)) = splice.tokens {
+            tallies
+                .entry((owner.to_owned(), month))
+                .or_default()
+                .entry(id)
+                .or_default()
+                .add(tally);
         }
         Ok(())
     }
@@ -164,6 +184,24 @@ impl ConversationStore for MemoryStore {
             None => personas.remove(owner),
         };
         Ok(())
+    }
+
+    async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
+        let tallies = self
+            .tallies
+            .read()
+            .map_err(|_| Error::storage("memory store lock poisoned"))?;
+        let mut list: Vec<ConversationTokens> = tallies
+            .get(&(owner.to_owned(), month))
+            .into_iter()
+            .flatten()
+            .map(|(&conversation, &tokens)| ConversationTokens {
+                conversation,
+                tokens,
+            })
+            .collect();
+        sort_tallies(&mut list);
+        Ok(list)
     }
 }
 

@@ -18,7 +18,8 @@ pub use usage::StoreUsage;
 
 use crate::{
     AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
+    ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest, Persona, Principal,
+    Result, Splice, UserPersona,
 };
 
 /// Turns a free-text request ("Sherlock Holmes", "a grumpy pirate who loves cats") into a
@@ -281,6 +282,17 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
         usage::scan(self, owner, conversation).await
     }
+
+    /// The model tokens `owner`'s conversations used in `month`: one tally per conversation
+    /// that used any, the sum of the [`Splice::tokens`] of every splice applied to it that
+    /// month, the most tokens (input plus output) first, ties the newer conversation id first
+    /// (as [`sort_tallies`](crate::token_usage::sort_tallies) orders them). Another owner's
+    /// tallies are never included.
+    ///
+    /// Tallies outlive their conversation: they record what was used, so deleting a
+    /// conversation does not take back the tokens it cost (its tally is still listed, with an
+    /// id that no longer resolves).
+    async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>>;
 
     /// Whether the store can serve requests (for readiness probes).
     async fn ping(&self) -> Result<()> {

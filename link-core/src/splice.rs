@@ -1,7 +1,7 @@
 //! [`Splice`]: one atomic change to a conversation's messages, the store operation behind
 //! regenerate, edit, rewind and the dropped-stream cases.
 
-use crate::{Error, Message, MessageId, Result};
+use crate::{Error, Message, MessageId, Month, Result, TokenTally};
 
 /// One atomic change to a conversation's messages: cut everything after one message,
 /// rewrite some of the rest in place, append new ones, all or nothing.
@@ -21,7 +21,10 @@ use crate::{Error, Message, MessageId, Result};
 ///    the id, role and `created_at`) with their revision plus one, those of `append` added at
 ///    the end, in order;
 /// 6. `updated_at` moves to the newest of `append`'s `created_at` and `replace`'s `edited_at`,
-///    never backwards.
+///    never backwards;
+/// 7. `tokens`, if set, is added to the owner's tally for this conversation and that month
+///    (see [`ConversationStore::token_usage`](crate::ConversationStore::token_usage)), in the
+///    same write: a turn and what it cost are stored together or not at all.
 ///
 /// ```
 /// use link_core::{Message, Role, Splice};
@@ -41,6 +44,9 @@ pub struct Splice {
     pub replace: Vec<Message>,
     /// Messages added at the end.
     pub append: Vec<Message>,
+    /// The model tokens this change cost, added to the owner's tally for this conversation
+    /// and month.
+    pub tokens: Option<(Month, TokenTally)>,
 }
 
 impl Splice {
@@ -65,6 +71,13 @@ impl Splice {
     /// Appends `message`.
     pub fn append(mut self, message: Message) -> Self {
         self.append.push(message);
+        self
+    }
+
+    /// Adds `tally` to the owner's tokens for this conversation in `month` when the splice
+    /// is applied (replacing tokens set before on this splice).
+    pub fn tokens(mut self, month: Month, tally: TokenTally) -> Self {
+        self.tokens = Some((month, tally));
         self
     }
 

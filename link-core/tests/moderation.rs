@@ -9,7 +9,7 @@ use futures::StreamExt;
 use link_core::testing::{RecordingAuditSink, ScriptedChatModel, ScriptedModerator};
 use link_core::{
     AuditAction, AuditEvent, AuditOutcome, CharacterCard, ConversationId, ConversationPatch, Error,
-    Link, MemoryStore, Message, PageRequest, Persona, PersonaKind, PersonaSource, Principal,
+    Link, MemoryStore, Message, Month, PageRequest, Persona, PersonaKind, PersonaSource, Principal,
     RequestContext, Result, Role, TextSource, TurnEvent, UserPersona,
 };
 
@@ -152,6 +152,15 @@ async fn a_blocked_reply_is_neither_stored_nor_returned() {
     assert_eq!(event.error.as_deref(), Some("content_blocked"));
     assert_eq!(event.response, None, "the blocked reply was audited");
     assert!(event.usage.is_some(), "the tokens are still counted");
+    let usage = f
+        .link
+        .token_usage(&alice(), Month::current())
+        .await
+        .unwrap();
+    assert_eq!(
+        usage.total.calls, 1,
+        "the blocked reply's tokens are tallied"
+    );
     let checked: Vec<_> = f.moderator.checks().into_iter().skip(1).collect();
     assert_eq!(
         checked,

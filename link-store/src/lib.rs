@@ -48,6 +48,7 @@ mod migrate;
 mod pool;
 mod queries;
 mod store;
+mod tokens;
 mod usage;
 
 pub use migrate::SCHEMA_VERSION;

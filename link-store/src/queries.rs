@@ -17,6 +17,7 @@ use crate::codec::{
     encode_user_persona,
 };
 use crate::error::{is_constraint, storage};
+use crate::tokens;
 use crate::usage;
 
 /// Starts a write transaction that takes the write lock at once, so it never has to upgrade
@@ -206,6 +207,9 @@ pub(crate) fn splice(
         .map_err(storage("updating a conversation"))?;
     }
     usage::refresh(&tx, id)?;
+    if let Some((month, tally)) = splice.tokens {
+        tokens::add(&tx, owner, id, month, tally)?;
+    }
     tx.commit().map_err(storage("committing messages"))
 }
 

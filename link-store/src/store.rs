@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use link_core::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, Error, Message, Page,
-    PageRequest, Result, Splice, StoreUsage, UserPersona,
+    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens, Error,
+    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
 };
 
 use crate::checkpoint::Checkpointer;
@@ -258,6 +258,14 @@ impl ConversationStore for SqliteStore {
     async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
         self.pool
             .read_inline(|conn| crate::usage::usage(conn, owner, conversation))
+            .await
+    }
+
+    async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
+        // One row per conversation used that month, unbounded by a window: a blocking thread.
+        let owner = owner.to_owned();
+        self.pool
+            .read(move |conn| crate::tokens::token_usage(conn, &owner, month))
             .await
     }
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use link_core::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, Message, Page, PageRequest,
-    Result, Splice, StoreUsage, UserPersona,
+    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
+    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
 };
 use tracing::Instrument;
 
@@ -158,6 +158,11 @@ impl<S: ConversationStore> ConversationStore for InstrumentedStore<S> {
 
     async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
         self.observe("usage", self.inner.usage(owner, conversation))
+            .await
+    }
+
+    async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
+        self.observe("token_usage", self.inner.token_usage(owner, month))
             .await
     }
 

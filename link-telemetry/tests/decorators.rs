@@ -15,7 +15,8 @@ use link_core::testing::{
 };
 use link_core::{
     ChatModel, ChatRequest, ChatResponse, ContentPolicy, ConversationId, ConversationStore, Error,
-    MemoryStore, Message, PersonaExtractor, Principal, RateDecision, RateLimiter, Role, StoreUsage,
+    MemoryStore, Message, Month, PersonaExtractor, Principal, RateDecision, RateLimiter, Role,
+    StoreUsage,
 };
 use link_telemetry::{
     InstrumentedChatModel, InstrumentedExtractor, InstrumentedLimiter, InstrumentedStore, Metrics,
@@ -186,6 +187,7 @@ async fn an_instrumented_store_conforms_and_times_each_operation() {
         "append",
         "append_all",
         "messages",
+        "token_usage",
         "ping",
     ] {
         assert!(count(operation, "ok") >= 1.0, "{operation}: {text}");
@@ -210,6 +212,10 @@ async fn every_store_method_reaches_the_inner_stores_own() {
         .times(1)
         .returning(|_, _| Ok(StoreUsage::default()));
     inner.expect_list().never();
+    inner
+        .expect_token_usage()
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
     let store = InstrumentedStore::new(inner, "mock", metrics());
     let messages = [
         Message::new(Role::User, "hi"),
@@ -221,6 +227,7 @@ async fn every_store_method_reaches_the_inner_stores_own() {
         .unwrap();
     store.ping().await.unwrap();
     store.usage("alice", None).await.unwrap();
+    store.token_usage("alice", Month::current()).await.unwrap();
 }
 
 #[test]

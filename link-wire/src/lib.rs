@@ -26,6 +26,7 @@ mod error;
 pub mod events;
 mod health;
 mod persona;
+mod token_usage;
 
 pub use auth::{
     AuthModeBody, ConfirmBody, LoginBody, LoginReply, RefreshBody, RefreshReply, SignOutBody,
@@ -44,6 +45,7 @@ pub use error::{ErrorBody, ErrorDetail, SERVER};
 pub use events::{DeltaEvent, DoneEvent};
 pub use health::HealthBody;
 pub use persona::PersonaRequest;
+pub use token_usage::{ConversationTokensBody, TokenTallyBody, TokenUsageReply};
 
 /// Stands for `link_core::Persona` in the OpenAPI document; its schema is generated from the
 /// Rust type by schemars and added to the document by the server.

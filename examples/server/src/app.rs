@@ -67,6 +67,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             "/v1/me/persona",
             get(me::get).put(me::put).delete(me::delete),
         )
+        .route("/v1/me/usage", get(me::usage::get))
         .route("/v1/chat", post(chat::chat))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

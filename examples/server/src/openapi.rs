@@ -45,6 +45,7 @@ use crate::{error, routes};
         routes::me::get,
         routes::me::put,
         routes::me::delete,
+        routes::me::usage::get,
         routes::cards::import,
         routes::chat::chat,
     ),

@@ -48,6 +48,7 @@ fn the_document_describes_every_route_and_the_persona() {
         ("/v1/me/persona", "get"),
         ("/v1/me/persona", "put"),
         ("/v1/me/persona", "delete"),
+        ("/v1/me/usage", "get"),
         ("/v1/conversations/import", "post"),
         ("/v1/chat", "post"),
     ] {

@@ -15,6 +15,7 @@
     justStreamed: null, // the id of the reply that finished streaming last
     listCursor: null,  // next_cursor of the last page of the conversation list shown
     personaScope: "me", // what the persona dialog edits: "me" (the default) or "conversation"
+    usageLoad: 0,      // counts loads of the usage section, so a late answer is not shown
     refreshTimer: null,
   };
 
@@ -1080,8 +1081,62 @@
     $("persona-status").textContent = "";
     $("persona-name").value = persona ? persona.name : "";
     $("persona-description").value = persona ? persona.description : "";
+    $("usage").hidden = scope !== "me";
     $("persona-dialog").showModal();
     $("persona-name").focus();
+    if (scope === "me") loadUsage();
+  }
+
+  // ---- what the user used ---------------------------------------------------------------
+
+  const tokenCount = new Intl.NumberFormat();
+
+  // Fills Settings' "Usage this month" from GET /v1/me/usage: the model tokens each
+  // conversation used this month (UTC), the most first, and their total.
+  async function loadUsage() {
+    const load = ++state.usageLoad;
+    $("usage-region").hidden = true;
+    $("usage-status").textContent = "Loading\u2026";
+    let usage;
+    try {
+      usage = await api("GET", "v1/me/usage");
+    } catch (error) {
+      if (load === state.usageLoad) {
+        $("usage-status").textContent = "Usage is not available. " + describe(error);
+      }
+      return;
+    }
+    if (load !== state.usageLoad) return;
+    if (usage.conversations.length === 0) {
+      $("usage-status").textContent = "No model tokens used in " + usage.month + " yet.";
+      return;
+    }
+    $("usage-status").textContent = "Model tokens in " + usage.month + " (UTC), as the model " +
+      "reported them.";
+    $("usage-rows").replaceChildren(...usage.conversations.map(usageRow));
+    $("usage-total-in").textContent = tokenCount.format(usage.total.input_tokens);
+    $("usage-total-out").textContent = tokenCount.format(usage.total.output_tokens);
+    $("usage-region").hidden = false;
+  }
+
+  // One conversation's line; a deleted one has no name.
+  function usageRow(line) {
+    const row = document.createElement("tr");
+    const name = document.createElement("th");
+    name.scope = "row";
+    if (line.name === null) {
+      name.textContent = "Deleted conversation";
+      name.className = "deleted";
+    } else {
+      name.textContent = line.name;
+    }
+    row.append(name);
+    for (const count of [line.input_tokens, line.output_tokens]) {
+      const cell = document.createElement("td");
+      cell.textContent = tokenCount.format(count);
+      row.append(cell);
+    }
+    return row;
   }
 
   // Stores the persona the dialog edits, or with null clears it.

@@ -2,7 +2,9 @@
 //! keeps: a new turn keeps what was said; a rewrite (regenerate, edit and resend) is all or
 //! nothing, so a conversation is always in its state before or after, never a mix.
 
-use crate::{Message, Role, Splice};
+use crate::{
+    ConversationId, ConversationStore, Message, Month, Role, Splice, TokenTally, Usage, now,
+};
 
 /// How a reply is stored.
 #[derive(Debug, Clone)]
@@ -23,8 +25,14 @@ pub(super) enum Commit {
 }
 
 impl Commit {
-    /// The splice that stores a finished reply, and the reply as stored.
-    pub(super) fn with_reply(&self, text: String) -> (Splice, Message) {
+    /// The splice that stores a finished reply, with the tokens the model reported for it
+    /// (`usage`) added to this month's tally in the same write, and the reply as stored.
+    pub(super) fn with_reply(&self, text: String, usage: Option<Usage>) -> (Splice, Message) {
+        let (splice, reply) = self.reply_splice(text);
+        (with_tokens(splice, usage), reply)
+    }
+
+    fn reply_splice(&self, text: String) -> (Splice, Message) {
         match self {
             Commit::Turn { user } => {
                 let reply = Message::new(Role::Assistant, text);
@@ -59,5 +67,31 @@ impl Commit {
         let mut reply = Message::new(Role::Assistant, partial);
         reply.interrupted = true;
         Some(splice.append(reply))
+    }
+}
+
+/// `splice` with `usage` (if the model reported any) added to this month's tally.
+fn with_tokens(splice: Splice, usage: Option<Usage>) -> Splice {
+    match usage {
+        Some(usage) => splice.tokens(Month::of(now()), TokenTally::of(usage)),
+        None => splice,
+    }
+}
+
+/// Tallies what a reply that is not stored (blocked by a guardrail or a content filter)
+/// still cost, with a splice that changes no message. A failure is logged, not returned: the
+/// caller is already failing with the reason the reply was not stored.
+pub(super) async fn tally_unstored(
+    store: &dyn ConversationStore,
+    owner: &str,
+    id: ConversationId,
+    usage: Option<Usage>,
+) {
+    let Some(usage) = usage else {
+        return;
+    };
+    let splice = with_tokens(Splice::default(), Some(usage));
+    if let Err(error) = store.splice(owner, id, &splice).await {
+        tracing::error!(%error, "the tokens of a reply that was not stored were not tallied");
     }
 }

@@ -3,6 +3,7 @@
 //! regenerating and resending an edited message differ only in how they prepare.
 
 use super::action::Action;
+use super::commit::tally_unstored;
 use super::guard::AuditGuard;
 use super::moderate::Gate;
 use super::stream::Driver;
@@ -27,12 +28,16 @@ impl Link {
                 && let Err(error) = self.moderate_reply(&response.text).await
             {
                 audit.withheld(response.usage);
+                tally_unstored(&*self.store, &ctx.principal.sub, id, response.usage).await;
                 return Err(error);
             }
             audit.response(&response.text, response.usage);
-            stopped?;
+            if let Err(error) = stopped {
+                tally_unstored(&*self.store, &ctx.principal.sub, id, response.usage).await;
+                return Err(error);
+            }
             let message = self
-                .commit_reply(ctx, id, &turn.commit, response.text)
+                .commit_reply(ctx, id, &turn.commit, response.text, response.usage)
                 .await?;
             let reply = Reply {
                 message,

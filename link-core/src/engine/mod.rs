@@ -17,6 +17,7 @@ mod moderate;
 mod profile;
 mod results;
 mod stream;
+mod tokens;
 mod turn;
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::commit::Commit;
+use super::commit::{Commit, tally_unstored};
 use super::guard::AuditGuard;
 use super::moderate::Gate;
 use super::turn::blocked;
@@ -36,8 +36,9 @@ pub(super) struct Driver {
 enum End {
     Done(StopReason, Option<Usage>),
     Failed(Error),
-    /// The moderator blocked the reply (or could not check it): nothing more is sent.
-    Withheld(Error),
+    /// The moderator blocked the reply (or could not check it): nothing more is sent. The
+    /// usage is known when the block came after the model finished.
+    Withheld(Error, Option<Usage>),
     Cancelled,
 }
 
@@ -69,7 +70,7 @@ impl Driver {
                         Some(gate) => match until_closed(&tx, gate.push(&delta)).await {
                             Some(Ok(Some(segment))) => segment,
                             Some(Ok(None)) => continue,
-                            Some(Err(error)) => break End::Withheld(error),
+                            Some(Err(error)) => break End::Withheld(error, None),
                             None => break End::Cancelled,
                         },
                     };
@@ -98,7 +99,7 @@ impl Driver {
                                 break End::Cancelled;
                             }
                         }
-                        Some(Err(error)) => break End::Withheld(error),
+                        Some(Err(error)) => break End::Withheld(error, usage),
                         None => break End::Cancelled,
                     }
                     break End::Done(stop_reason, usage);
@@ -121,7 +122,7 @@ impl Driver {
         // well is neither stored nor audited. (A reply that ended was all released, unless the
         // provider stopped it, which `complete` handles as without a gate.)
         let text = match (self.gate.take(), &end) {
-            (Some(gate), End::Failed(_) | End::Withheld(_) | End::Cancelled) => {
+            (Some(gate), End::Failed(_) | End::Withheld(..) | End::Cancelled) => {
                 gate.released().to_owned()
             }
             _ => text,
@@ -139,8 +140,9 @@ impl Driver {
                 let _ = tx.send(Err(error.clone())).await;
                 self.audit.fail(error).await;
             }
-            End::Withheld(error) => {
-                self.audit.withheld(None);
+            End::Withheld(error, usage) => {
+                self.audit.withheld(usage);
+                tally_unstored(&*self.store, &self.owner, self.conversation, usage).await;
                 let _ = tx.send(Err(error.clone())).await;
                 self.audit.fail(error).await;
             }
@@ -160,8 +162,11 @@ impl Driver {
         usage: Option<Usage>,
         text: String,
     ) -> Result<TurnEvent> {
-        blocked(&stop_reason, &text)?;
-        let (splice, message) = self.commit.with_reply(text);
+        if let Err(error) = blocked(&stop_reason, &text) {
+            tally_unstored(&*self.store, &self.owner, self.conversation, usage).await;
+            return Err(error);
+        }
+        let (splice, message) = self.commit.with_reply(text, usage);
         self.store
             .splice(&self.owner, self.conversation, &splice)
             .await?;

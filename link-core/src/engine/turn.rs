@@ -8,7 +8,7 @@ use super::guard::AuditGuard;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
     ChatMessage, ChatRequest, Conversation, ConversationId, Error, Message, Persona,
-    RequestContext, Result, Role, StopReason, UserPersona, prompt::OPENING_TURN,
+    RequestContext, Result, Role, StopReason, Usage, UserPersona, prompt::OPENING_TURN,
 };
 
 /// A turn that passed every check and is ready for the model.
@@ -86,15 +86,17 @@ impl Link {
         }
     }
 
-    /// Stores a finished reply as `commit` says, returning it as stored.
+    /// Stores a finished reply as `commit` says, with the tokens it cost (`usage`), returning
+    /// it as stored.
     pub(super) async fn commit_reply(
         &self,
         ctx: &RequestContext,
         id: ConversationId,
         commit: &Commit,
         text: String,
+        usage: Option<Usage>,
     ) -> Result<Message> {
-        let (splice, reply) = commit.with_reply(text);
+        let (splice, reply) = commit.with_reply(text, usage);
         self.store.splice(&ctx.principal.sub, id, &splice).await?;
         Ok(reply)
     }

@@ -18,7 +18,8 @@ use super::{
 use crate::moderation::{Moderator, TextSource, Verdict};
 use crate::{
     AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    ConversationPatch, Message, Page, PageRequest, Persona, Principal, Result, Splice, UserPersona,
+    ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest, Persona, Principal,
+    Result, Splice, UserPersona,
 };
 
 /// Implements the ports for `$wrapper<T>` (a smart pointer that derefs to `T`).
@@ -179,6 +180,14 @@ macro_rules! forward_ports {
                 (**self).usage(owner, conversation).await
             }
 
+            async fn token_usage(
+                &self,
+                owner: &str,
+                month: Month,
+            ) -> Result<Vec<ConversationTokens>> {
+                (**self).token_usage(owner, month).await
+            }
+
             async fn ping(&self) -> Result<()> {
                 (**self).ping().await
             }
@@ -281,6 +290,9 @@ mod tests {
         }
         async fn ping(&self) -> Result<()> {
             Err(Error::storage("own ping"))
+        }
+        async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
+            self.0.token_usage(owner, month).await
         }
         async fn usage(&self, _: &str, _: Option<ConversationId>) -> Result<StoreUsage> {
             Ok(OWN_USAGE)

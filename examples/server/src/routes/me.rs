@@ -1,5 +1,7 @@
 //! `/v1/me/persona`: who the caller is to the characters, by default (a conversation can
-//! override it with `PATCH /v1/conversations/{id}`).
+//! override it with `PATCH /v1/conversations/{id}`); and, in [`usage`], `/v1/me/usage`.
+
+pub mod usage;
 
 use axum::Json;
 use axum::extract::State;
