@@ -118,8 +118,16 @@ async fn page_messages(browser: &Browser) -> Vec<Value> {
     shown.as_array().unwrap().clone()
 }
 
-/// The id of the conversation the page has open (marked current in the list).
+/// The id of the conversation the page has open (marked current in the list). The list is
+/// refreshed after the conversation opens, so this waits for the mark.
 async fn open_conversation_id(browser: &Browser) -> String {
+    const OPEN: &str = "#conversations .open[aria-current=\"true\"]";
+    browser
+        .wait_js(
+            &format!("return !!document.querySelector('{OPEN}')"),
+            "a conversation marked current",
+        )
+        .await;
     let id = browser
         .js(
             "const open = document.querySelector('#conversations .open[aria-current=\"true\"]');
