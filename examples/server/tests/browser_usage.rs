@@ -7,7 +7,7 @@
 mod support;
 
 use reqwest::Client;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::Stack;
 use support::browser::Browser;
 
@@ -20,17 +20,6 @@ async fn get(s: &Stack, token: &str, path: &str) -> Value {
         .unwrap();
     assert_eq!(response.status(), 200, "{path}");
     response.json().await.unwrap()
-}
-
-async fn send(s: &Stack, token: &str, id: &str, content: &str) {
-    let response = Client::new()
-        .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
-        .bearer_auth(token)
-        .json(&json!({"content": content}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 /// A count as the page shows it (grouped the browser's way), as a number.
@@ -54,9 +43,9 @@ async fn settings_shows_this_months_tokens_per_conversation() {
     let token = s.server.token("Ada").await;
     let holmes = s.server.conversation(&token, "Sherlock Holmes").await;
     let gone = s.server.conversation(&token, "Captain Nemo").await;
-    send(&s, &token, &holmes, "Who did it?").await;
-    send(&s, &token, &holmes, "How?").await;
-    send(&s, &token, &gone, "Where are we?").await;
+    s.server.send(&token, &holmes, "Who did it?").await;
+    s.server.send(&token, &holmes, "How?").await;
+    s.server.send(&token, &gone, "Where are we?").await;
     let deleted = Client::new()
         .delete(format!("{}/v1/conversations/{gone}", s.server.url))
         .bearer_auth(&token)

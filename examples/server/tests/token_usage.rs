@@ -22,16 +22,7 @@ async fn get(s: &Stack, token: &str, query: &str) -> (StatusCode, Value) {
 
 /// Sends `content` for a whole reply; the usage it reported, as `[input, output]`.
 async fn send(s: &Stack, token: &str, id: &str, content: &str) -> [u64; 2] {
-    let response = Client::new()
-        .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
-        .bearer_auth(token)
-        .json(&json!({"content": content}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    tokens(&body["usage"])
+    tokens(&s.server.send(token, id, content).await["usage"])
 }
 
 /// Sends `content` for a streamed reply; the usage its `done` event reported.

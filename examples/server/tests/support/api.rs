@@ -1,5 +1,5 @@
 //! The calls to the server's HTTP API that the tests make again and again: create a
-//! conversation, read it back, send a message for a streamed reply.
+//! conversation, read it back, send a message for a whole or a streamed reply.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,19 @@ impl Server {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Sends `content` to conversation `id` for a whole reply; the answer's body.
+    pub async fn send(&self, token: &str, id: &str, content: &str) -> Value {
+        let response = Client::new()
+            .post(format!("{}/v1/conversations/{id}/messages", self.url))
+            .bearer_auth(token)
+            .json(&json!({"content": content}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     /// The conversation `id` with all its messages.
