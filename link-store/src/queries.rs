@@ -183,19 +183,28 @@ pub(crate) fn splice(
         .keep_through
         .map(|m| seq_of(&tx, id, m))
         .transpose()?;
+    // The conversation's counts follow each change by the rows it touched (see usage::adjust).
     for message in &splice.replace {
         if keep.is_some_and(|keep| seq_of(&tx, id, message.id).is_ok_and(|seq| seq > keep)) {
             return Err(Error::not_found("message"));
         }
+        let rows = usage::Rows::Message(message.id);
+        usage::adjust(&tx, id, usage::Sign::Remove, rows)?;
         replace_message(&tx, id, message)?;
+        usage::adjust(&tx, id, usage::Sign::Add, rows)?;
     }
     if let Some(keep) = keep {
+        usage::adjust(&tx, id, usage::Sign::Remove, usage::Rows::After(keep))?;
         tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND seq > ?2")
             .and_then(|mut stmt| stmt.execute(params![id.to_string(), keep]))
             .map_err(storage("removing messages"))?;
     }
-    for message in &splice.append {
-        insert_message(&tx, id, message)?;
+    if !splice.append.is_empty() {
+        let before = usage::last_seq(&tx, id)?;
+        for message in &splice.append {
+            insert_message(&tx, id, message)?;
+        }
+        usage::adjust(&tx, id, usage::Sign::Add, usage::Rows::After(before))?;
     }
     if let Some(at) = splice.touched_at() {
         let at = encode_time(at)?;
@@ -206,7 +215,6 @@ pub(crate) fn splice(
         .and_then(|mut stmt| stmt.execute(params![id.to_string(), at]))
         .map_err(storage("updating a conversation"))?;
     }
-    usage::refresh(&tx, id)?;
     if let Some((month, tally)) = splice.tokens {
         tokens::add(&tx, owner, id, month, tally)?;
     }

@@ -3,27 +3,97 @@
 //! the transaction of every write to its messages, so a user's usage is a sum over their
 //! conversation rows.
 
-use link_core::{ConversationId, Error, Result, StoreUsage};
+use link_core::{ConversationId, Error, MessageId, Result, StoreUsage};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::storage;
 
-/// Recounts conversation `id`'s messages and bytes from its rows. A message's bytes are those
-/// of each version in `alternatives` (a JSON array of strings), else of its `content`.
+/// The bytes of message `m`'s text: each version in `alternatives` (a JSON array of
+/// strings), else its `content`; as [`StoreUsage::message_bytes`] counts them.
+macro_rules! message_bytes {
+    () => {
+        "CASE WHEN m.alternatives IS NULL THEN length(CAST(m.content AS BLOB)) \
+         ELSE (SELECT coalesce(sum(length(CAST(v.value AS BLOB))), 0) \
+               FROM json_each(m.alternatives) v) END"
+    };
+}
+
+/// Recounts conversation `id`'s messages and bytes from all its rows (for a new
+/// conversation; a splice adjusts the counts by what it changed instead).
 pub(crate) fn refresh(tx: &Transaction<'_>, id: ConversationId) -> Result<()> {
-    tx.prepare_cached(
+    tx.prepare_cached(concat!(
         "UPDATE conversations SET \
          message_count = (SELECT count(*) FROM messages m WHERE m.conversation_id = ?1), \
-         stored_bytes = (SELECT coalesce(sum(CASE WHEN m.alternatives IS NULL \
-             THEN length(CAST(m.content AS BLOB)) \
-             ELSE (SELECT coalesce(sum(length(CAST(v.value AS BLOB))), 0) \
-                   FROM json_each(m.alternatives) v) END), 0) \
-             FROM messages m WHERE m.conversation_id = ?1) \
-         WHERE id = ?1",
-    )
+         stored_bytes = (SELECT coalesce(sum(",
+        message_bytes!(),
+        "), 0) FROM messages m WHERE m.conversation_id = ?1) WHERE id = ?1"
+    ))
     .and_then(|mut stmt| stmt.execute(params![id.to_string()]))
     .map(|_| ())
     .map_err(storage("counting a conversation's messages"))
+}
+
+/// Some of a conversation's message rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rows {
+    /// Those after position `seq`.
+    After(i64),
+    /// The one with this id.
+    Message(MessageId),
+}
+
+/// Whether [`adjust`] adds the rows' counts or takes them away.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sign {
+    Add = 1,
+    Remove = -1,
+}
+
+/// Adds to (or takes from) conversation `id`'s message count and bytes those of `rows`, as
+/// they are now: a splice calls it before it deletes or rewrites rows and after it writes
+/// them, so a turn costs the rows it touched, not a recount of the whole conversation.
+pub(crate) fn adjust(
+    tx: &Transaction<'_>,
+    id: ConversationId,
+    sign: Sign,
+    rows: Rows,
+) -> Result<()> {
+    macro_rules! adjust_sql {
+        ($filter:literal) => {
+            concat!(
+                "UPDATE conversations SET \
+                 message_count = message_count + ?3 * (SELECT count(*) FROM messages m \
+                     WHERE m.conversation_id = ?1 AND ",
+                $filter,
+                "), \
+                 stored_bytes = stored_bytes + ?3 * (SELECT coalesce(sum(",
+                message_bytes!(),
+                "), 0) FROM messages m WHERE m.conversation_id = ?1 AND ",
+                $filter,
+                ") \
+                 WHERE id = ?1"
+            )
+        };
+    }
+    let conversation = id.to_string();
+    let sign = sign as i64;
+    match rows {
+        Rows::After(seq) => tx
+            .prepare_cached(adjust_sql!("m.seq > ?2"))
+            .and_then(|mut stmt| stmt.execute(params![conversation, seq, sign])),
+        Rows::Message(message) => tx
+            .prepare_cached(adjust_sql!("m.id = ?2"))
+            .and_then(|mut stmt| stmt.execute(params![conversation, message.to_string(), sign])),
+    }
+    .map(|_| ())
+    .map_err(storage("counting a conversation's messages"))
+}
+
+/// The position of conversation `id`'s newest message (0 when it has none).
+pub(crate) fn last_seq(tx: &Transaction<'_>, id: ConversationId) -> Result<i64> {
+    tx.prepare_cached("SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![id.to_string()], |row| row.get(0)))
+        .map_err(storage("reading the newest message"))
 }
 
 /// `owner`'s conversations and bytes, with `conversation`'s messages; one read transaction,
