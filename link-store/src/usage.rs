@@ -89,11 +89,18 @@ pub(crate) fn adjust(
     .map_err(storage("counting a conversation's messages"))
 }
 
-/// The position of conversation `id`'s newest message (0 when it has none).
+/// The position of conversation `id`'s newest message (0 when it has none): one step down
+/// the (conversation_id, seq) index.
 pub(crate) fn last_seq(tx: &Transaction<'_>, id: ConversationId) -> Result<i64> {
-    tx.prepare_cached("SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?1")
-        .and_then(|mut stmt| stmt.query_row(params![id.to_string()], |row| row.get(0)))
-        .map_err(storage("reading the newest message"))
+    tx.prepare_cached(
+        "SELECT seq FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![id.to_string()], |row| row.get(0))
+            .optional()
+    })
+    .map(Option::unwrap_or_default)
+    .map_err(storage("reading the newest message"))
 }
 
 /// `owner`'s conversations and bytes, with `conversation`'s messages; one read transaction,
