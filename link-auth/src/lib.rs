@@ -23,6 +23,7 @@
 //! ```
 
 mod algorithm;
+mod cache;
 mod claims;
 mod cognito;
 mod dev;
@@ -35,6 +36,7 @@ mod token;
 mod verify_key;
 
 pub use algorithm::JwsAlgorithm;
+pub use cache::{CachedAuthenticator, DEFAULT_TOKEN_CACHE};
 pub use claims::Claims;
 pub use cognito::{CognitoAuthenticator, CognitoBuilder, CognitoTokenUse};
 pub use dev::{DEFAULT_DEV_LIFETIME, DEV_ISSUER, DevAuthenticator, MIN_SECRET_LEN, dev_subject};

@@ -72,6 +72,11 @@ pub struct AuthConfig {
     /// Which Cognito tokens are accepted.
     #[arg(long, env = "COGNITO_TOKEN_USE", value_enum, default_value_t = TokenUseArg::Any)]
     pub cognito_token_use: TokenUseArg,
+
+    /// How many verified Cognito tokens are kept (by hash) until they expire, so a client's
+    /// next request skips the signature check; 0 verifies every request.
+    #[arg(long, env = "LINK_TOKEN_CACHE", default_value_t = DEFAULT_TOKEN_CACHE)]
+    pub token_cache: usize,
 }
 
 /// The authenticator, and in dev mode the minter of its tokens.
@@ -134,10 +139,17 @@ impl AuthConfig {
                     dev: Some(dev),
                 })
             }
-            AuthMode::Cognito => Ok(Auth {
-                authenticator: Arc::new(self.cognito()?),
-                dev: None,
-            }),
+            AuthMode::Cognito => {
+                let cognito = self.cognito()?;
+                let authenticator: Arc<dyn Authenticator> = match self.token_cache {
+                    0 => Arc::new(cognito),
+                    capacity => Arc::new(CachedAuthenticator::new(cognito, capacity)),
+                };
+                Ok(Auth {
+                    authenticator,
+                    dev: None,
+                })
+            }
         }
     }
 

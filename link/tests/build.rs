@@ -144,6 +144,7 @@ fn dev_auth_mints_tokens_its_authenticator_accepts() {
         cognito_client_id: None,
         cognito_jwks_url: None,
         cognito_token_use: link::TokenUseArg::Any,
+        token_cache: 0,
     };
     let secrets = Secrets::from_lookup(lookup(&[(
         "LINK_DEV_SECRET",
@@ -170,6 +171,7 @@ fn cognito_auth_names_what_it_is_missing() {
         cognito_client_id: Some("client".into()),
         cognito_jwks_url: None,
         cognito_token_use: link::TokenUseArg::Id,
+        token_cache: link::auth::DEFAULT_TOKEN_CACHE,
     };
     let Err(Error::Config { message }) = auth.build(&Secrets::default()) else {
         panic!("a missing pool id must be a configuration error");
