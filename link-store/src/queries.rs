@@ -320,12 +320,13 @@ pub(crate) fn messages(
     if !owns(&tx, owner, id)? {
         return Err(Error::not_found("conversation"));
     }
-    // LIMIT -1 is SQLite's "no limit"; the newest `last` are picked, then put oldest first.
+    // LIMIT -1 is SQLite's "no limit". The newest `last` come newest first straight off the
+    // (conversation_id, seq) index and are put oldest first here: a sort in SQL would copy
+    // every row into a sorter first.
     let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let rows = tx
+    let mut rows = tx
         .prepare_cached(&format!(
-            "SELECT {cols} FROM (SELECT seq, {cols} FROM messages WHERE conversation_id = ?1 \
-             ORDER BY seq DESC LIMIT ?2) ORDER BY seq ASC",
+            "SELECT {cols} FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT ?2",
             cols = MessageRow::COLUMNS
         ))
         .and_then(|mut stmt| {
@@ -333,6 +334,7 @@ pub(crate) fn messages(
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(storage("reading messages"))?;
+    rows.reverse();
     rows.into_iter().map(MessageRow::decode).collect()
 }
 
