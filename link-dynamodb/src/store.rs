@@ -412,6 +412,13 @@ fn service(what: &str, error: TransactWriteItemsError) -> Error {
         | "TransactionConflictException"
         | "TransactionInProgressException"
         | "InternalServerError" => busy(format!("DynamoDB {what}: {code}")),
+        // The estimate before sending missed (it leaves room for the keys): still clear.
+        "ValidationException" if error.message().is_some_and(|m| m.contains("size")) => {
+            Error::invalid(format!(
+                "too large to store: DynamoDB keeps at most {} bytes per item",
+                codec::MAX_ITEM_BYTES
+            ))
+        }
         _ => Error::storage(format!(
             "DynamoDB {what} failed: {code}: {}",
             error.message().unwrap_or_default()
