@@ -404,26 +404,7 @@ enum TransactOutcome {
 
 fn service(what: &str, error: TransactWriteItemsError) -> Error {
     use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-    let code = error.code().unwrap_or("unknown");
-    match code {
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TransactionConflictException"
-        | "TransactionInProgressException"
-        | "InternalServerError" => busy(format!("DynamoDB {what}: {code}")),
-        // The estimate before sending missed (it leaves room for the keys): still clear.
-        "ValidationException" if error.message().is_some_and(|m| m.contains("size")) => {
-            Error::invalid(format!(
-                "too large to store: DynamoDB keeps at most {} bytes per item",
-                codec::MAX_ITEM_BYTES
-            ))
-        }
-        _ => Error::storage(format!(
-            "DynamoDB {what} failed: {code}: {}",
-            error.message().unwrap_or_default()
-        )),
-    }
+    crate::error::service(what, error.code(), error.message())
 }
 
 #[async_trait]
