@@ -13,6 +13,7 @@
 //! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
 //! | user persona | `O#{owner}` | `U` | — |
 //! | id guard | `ID#{conversation}` | `ID` | — |
+//! | rate-limit bucket ([`DynamoRateLimiter`]) | `RL#{sub}` | `RL` | — |
 //!
 //! - Messages sort by their id: a UUIDv7, ordered by creation time, so a conversation's
 //!   messages are one `Query` (the newest `n`: one `Query` in reverse with a limit).
@@ -59,8 +60,10 @@
 mod codec;
 mod error;
 mod keys;
+mod limit;
 mod store;
 mod table;
 
 pub use codec::MAX_ITEM_BYTES;
+pub use limit::DynamoRateLimiter;
 pub use store::{DynamoStore, MAX_TRANSACTION_ITEMS};
