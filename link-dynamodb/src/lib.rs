@@ -14,6 +14,7 @@
 //! | user persona | `O#{owner}` | `U` | — |
 //! | id guard | `ID#{conversation}` | `ID` | — |
 //! | rate-limit bucket ([`DynamoRateLimiter`]) | `RL#{sub}` | `RL` | — |
+//! | daily token count ([`DynamoRateLimiter`]) | `RLT#{sub}` | `D{days since the epoch}` | — |
 //!
 //! - Messages sort by their id: a UUIDv7, ordered by creation time, so a conversation's
 //!   messages are one `Query` (the newest `n`: one `Query` in reverse with a limit).

@@ -47,12 +47,31 @@ pub struct DynamoRateLimiter {
     jobs: mpsc::UnboundedSender<Job>,
     limit: u32,
     timeout: Duration,
+    daily_tokens: Option<u64>,
 }
 
 struct Job {
-    key: String,
-    cost: u32,
-    reply: blocking::SyncSender<Result<RateDecision>>,
+    sub: String,
+    task: Task,
+    reply: blocking::SyncSender<Result<Answer>>,
+}
+
+/// What the limiter's thread is asked to do for one principal.
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    /// Count a request of this cost.
+    Check(u32),
+    /// Add tokens to today's count.
+    Spend(u64),
+    /// Read today's count.
+    Spent,
+}
+
+/// What it answers.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Decision(RateDecision),
+    Tokens(u64),
 }
 
 /// The GCRA parameters, in nanoseconds.
@@ -134,8 +153,8 @@ impl DynamoRateLimiter {
                     while let Some(job) = queue.recv().await {
                         let worker = std::sync::Arc::clone(&worker);
                         tokio::spawn(async move {
-                            let decision = worker.check(&job.key, job.cost).await;
-                            let _ = job.reply.send(decision);
+                            let answer = worker.run(&job.sub, job.task).await;
+                            let _ = job.reply.send(answer);
                         });
                     }
                 });
@@ -147,7 +166,21 @@ impl DynamoRateLimiter {
             jobs,
             limit,
             timeout: DEFAULT_TIMEOUT,
+            daily_tokens: None,
         })
+    }
+
+    /// Adds a daily quota of `quota` model tokens per principal, renewed at midnight UTC and
+    /// counted in DynamoDB, so it is one quota across every instance (`None`: no quota).
+    ///
+    /// ```no_run
+    /// # fn demo(limiter: link_dynamodb::DynamoRateLimiter) {
+    /// let limiter = limiter.with_daily_tokens(Some(100_000));
+    /// # }
+    /// ```
+    pub fn with_daily_tokens(mut self, quota: Option<u64>) -> Self {
+        self.daily_tokens = quota;
+        self
     }
 
     /// How long a check waits for DynamoDB before letting the request pass (2 s by default).
@@ -156,36 +189,78 @@ impl DynamoRateLimiter {
         self
     }
 
-    fn ask(&self, principal: &Principal, cost: u32) -> RateDecision {
+    /// Runs `task` on the limiter's thread and waits for its answer, at most the timeout.
+    fn ask(&self, principal: &Principal, task: Task) -> Result<Answer> {
         let (reply, answer) = blocking::sync_channel(1);
         let job = Job {
-            key: principal.sub.clone(),
-            cost,
+            sub: principal.sub.clone(),
+            task,
             reply,
         };
-        let outcome = match self.jobs.send(job) {
+        match self.jobs.send(job) {
             Ok(()) => answer
                 .recv_timeout(self.timeout)
                 .unwrap_or_else(|_| Err(Error::storage("the rate limiter did not answer in time"))),
             Err(_) => Err(Error::storage("the rate limiter's thread has stopped")),
-        };
-        outcome.unwrap_or_else(|error| {
-            tracing::warn!(%error, "DynamoDB rate limit unavailable; letting the request pass");
-            RateDecision::Allowed {
-                limit: self.limit,
-                remaining: 0,
-            }
-        })
+        }
     }
+
+    fn decide(&self, principal: &Principal, cost: u32) -> RateDecision {
+        match self.ask(principal, Task::Check(cost)) {
+            Ok(Answer::Decision(decision)) => decision,
+            Ok(Answer::Tokens(_)) => unavailable(&Error::storage("a confused answer"), self.limit),
+            Err(error) => unavailable(&error, self.limit),
+        }
+    }
+}
+
+/// The decision when DynamoDB cannot answer: let the request pass, and say so in the logs.
+fn unavailable(error: &Error, limit: u32) -> RateDecision {
+    tracing::warn!(%error, "DynamoDB rate limit unavailable; letting the request pass");
+    RateDecision::Allowed {
+        limit,
+        remaining: 0,
+    }
+}
+
+const DAY_SECONDS: u64 = 24 * 3600;
+
+/// Today (UTC) as a day number since the epoch, and the time left until tomorrow.
+fn today() -> (u64, Duration) {
+    let seconds = u64::try_from(now() / 1_000_000_000).unwrap_or(u64::MAX);
+    let day = seconds / DAY_SECONDS;
+    let left = (day + 1) * DAY_SECONDS - seconds;
+    (day, Duration::from_secs(left.max(1)))
 }
 
 impl RateLimiter for DynamoRateLimiter {
     fn check(&self, principal: &Principal) -> RateDecision {
-        self.ask(principal, 1)
+        self.decide(principal, 1)
     }
 
     fn check_n(&self, principal: &Principal, cost: u32) -> RateDecision {
-        self.ask(principal, cost)
+        self.decide(principal, cost)
+    }
+
+    fn tokens_exhausted(&self, principal: &Principal) -> Option<Duration> {
+        let quota = self.daily_tokens?;
+        match self.ask(principal, Task::Spent) {
+            Ok(Answer::Tokens(spent)) if spent >= quota => Some(today().1),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "DynamoDB token quota unavailable; letting the call pass");
+                None
+            }
+        }
+    }
+
+    fn spend_tokens(&self, principal: &Principal, tokens: u64) {
+        if self.daily_tokens.is_none() || tokens == 0 {
+            return;
+        }
+        if let Err(error) = self.ask(principal, Task::Spend(tokens)) {
+            tracing::warn!(%error, tokens, "could not count tokens against the DynamoDB quota");
+        }
     }
 }
 
@@ -197,6 +272,59 @@ struct Worker {
 }
 
 impl Worker {
+    async fn run(&self, sub: &str, task: Task) -> Result<Answer> {
+        match task {
+            Task::Check(cost) => self.check(sub, cost).await.map(Answer::Decision),
+            Task::Spend(tokens) => self.spend(sub, tokens).await.map(Answer::Tokens),
+            Task::Spent => self.spent(sub).await.map(Answer::Tokens),
+        }
+    }
+
+    /// The key of `sub`'s token count of today, and when that item may expire.
+    fn tokens_key(sub: &str) -> (codec::Item, u64) {
+        let (day, _) = today();
+        let key = codec::key(format!("RLT#{sub}"), format!("D{day}"));
+        (key, (day + 2) * DAY_SECONDS)
+    }
+
+    async fn spend(&self, sub: &str, tokens: u64) -> Result<u64> {
+        let (key, expires) = Self::tokens_key(sub);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("ADD spent :t SET expires = :e")
+            .expression_attribute_values(":t", n(tokens))
+            .expression_attribute_values(":e", n(expires))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk("UpdateItem", e))?;
+        match output.attributes {
+            Some(item) => codec::count(&item, "spent"),
+            None => Ok(tokens),
+        }
+    }
+
+    async fn spent(&self, sub: &str) -> Result<u64> {
+        let (key, _) = Self::tokens_key(sub);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk("GetItem", e))?
+            .item;
+        match item {
+            Some(item) => codec::count(&item, "spent"),
+            None => Ok(0),
+        }
+    }
+
     async fn check(&self, sub: &str, cost: u32) -> Result<RateDecision> {
         let key = codec::key(format!("RL#{sub}"), "RL".to_owned());
         for _ in 0..RACE_RETRIES {

@@ -21,9 +21,11 @@ fn dynamo_rate_limiter_conforms() {
         5,
         Duration::from_secs(3600),
     )
-    .unwrap();
+    .unwrap()
+    .with_daily_tokens(Some(1_000));
     conformance::rate_limiter(&limiter);
     conformance::limit::weighted_rate_limiter(&limiter);
+    conformance::limit::daily_token_quota(&limiter, 1_000);
 }
 
 #[test]
@@ -39,6 +41,7 @@ fn instances_share_one_allowance_also_when_racing() {
             Duration::from_secs(3600),
         )
         .unwrap()
+        .with_daily_tokens(Some(100))
     };
     let (a, b) = (instance(), instance());
     let alice = link_core::Principal::new("alice");
