@@ -86,3 +86,43 @@ fn instances_share_one_allowance_also_when_racing() {
         "racing instances never let more through than the limit"
     );
 }
+
+#[test]
+fn an_unreachable_table_lets_requests_pass_within_the_timeout() {
+    // A port nothing listens on: DynamoDB cannot answer.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let limiter = DynamoRateLimiter::new(client, "link", 5, Duration::from_secs(60))
+        .unwrap()
+        .with_timeout(Duration::from_millis(500))
+        .with_daily_tokens(Some(10));
+    let started = std::time::Instant::now();
+    let alice = link_core::Principal::new("alice");
+    assert_eq!(
+        limiter.check(&alice),
+        RateDecision::Allowed {
+            limit: 5,
+            remaining: 0
+        },
+        "fails open"
+    );
+    limiter.spend_tokens(&alice, 100);
+    assert_eq!(limiter.tokens_exhausted(&alice), None, "fails open");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
