@@ -44,6 +44,21 @@
 //! - Throttling and transaction conflicts are [`Error::Busy`](link_core::Error::Busy),
 //!   which is retryable.
 //!
+//! # Where it differs from the SQLite store
+//!
+//! - Messages are ordered by id (creation time), SQLite's by insertion. They agree unless
+//!   a message is stored after a newer one: two turns of one conversation running at once,
+//!   where each user message is made before its model call and stored after it, interleave
+//!   by creation time here. A per-conversation sequence in the message key would keep
+//!   insertion order, at the price of finding a message by id for `replace` and
+//!   `keep_through`.
+//! - `list` and the owner totals of `usage` read a global secondary index, which is
+//!   eventually consistent (see above); `get`, `messages`, `splice` and the per-conversation
+//!   count of `usage` read the table with strong consistency.
+//! - `delete` removes the conversation item (and its id guard) atomically, then its messages
+//!   in transactions of up to [`MAX_TRANSACTION_ITEMS`]: a crash in between leaves messages
+//!   that no read reaches (every read goes through the conversation item first).
+//!
 //! ```no_run
 //! # async fn demo() -> link_core::Result<()> {
 //! use link_core::ConversationStore;
