@@ -1,0 +1,106 @@
+//! The key schema of the one table: every key of an owner's data starts with the owner, so
+//! every read is owner-scoped by construction.
+//!
+//! | item | `PK` | `SK` | index `updated` (`GSI1PK`, `GSI1SK`) |
+//! |---|---|---|---|
+//! | conversation | `O#{owner}` | `C#{conversation}` | `O#{owner}`, `{updated_at nanos, padded}#{conversation}` |
+//! | message | `O#{owner}` | `C#{conversation}#M#{message}` | — |
+//! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
+//! | user persona | `O#{owner}` | `U` | — |
+//! | id guard | `ID#{conversation}` | `ID` | — |
+
+use link_core::{ConversationId, MessageId, Month};
+
+/// The partition key attribute.
+pub(crate) const PK: &str = "PK";
+/// The sort key attribute.
+pub(crate) const SK: &str = "SK";
+/// The partition key of the `updated` index: set on conversation items only (a sparse index).
+pub(crate) const GSI1PK: &str = "GSI1PK";
+/// The sort key of the `updated` index.
+pub(crate) const GSI1SK: &str = "GSI1SK";
+/// The index that lists an owner's conversations by their last update.
+pub(crate) const UPDATED_INDEX: &str = "updated";
+/// The attribute DynamoDB's time to live reads (epoch seconds).
+pub(crate) const TTL: &str = "expires";
+
+/// Added to nanosecond times so that they sort as fixed-width non-negative text.
+const NANOS_OFFSET: i128 = 10_i128.pow(30);
+
+/// The partition of `owner`'s items.
+pub(crate) fn owner(owner: &str) -> String {
+    format!("O#{owner}")
+}
+
+/// The sort key of a conversation item.
+pub(crate) fn conversation(id: ConversationId) -> String {
+    format!("C#{id}")
+}
+
+/// The prefix of every message key of a conversation.
+pub(crate) fn messages(id: ConversationId) -> String {
+    format!("C#{id}#M#")
+}
+
+/// The sort key of a message item: its UUIDv7 text sorts by creation time.
+pub(crate) fn message(id: ConversationId, message: MessageId) -> String {
+    format!("C#{id}#M#{message}")
+}
+
+/// Above every message key of a conversation (`~` sorts after hex digits and `-`).
+pub(crate) fn messages_end(id: ConversationId) -> String {
+    format!("C#{id}#M#~")
+}
+
+/// The prefix of an owner's token tallies of `month`.
+pub(crate) fn tallies(month: Month) -> String {
+    format!("T#{month}#")
+}
+
+/// The sort key of one conversation's token tally of `month`.
+pub(crate) fn tally(month: Month, id: ConversationId) -> String {
+    format!("T#{month}#{id}")
+}
+
+/// The sort key of an owner's user persona.
+pub(crate) const USER_PERSONA: &str = "U";
+
+/// The partition key of the guard that keeps conversation ids unique across owners.
+pub(crate) fn guard(id: ConversationId) -> String {
+    format!("ID#{id}")
+}
+
+/// The sort key of an id guard.
+pub(crate) const GUARD: &str = "ID";
+
+/// The `updated` index's sort key: the update time, then the id (ties: the newer id first
+/// when read in reverse).
+pub(crate) fn updated(nanos: i128, id: ConversationId) -> String {
+    format!("{:032}#{id}", nanos.saturating_add(NANOS_OFFSET).max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn updated_keys_sort_by_time_then_id() {
+        let a = ConversationId::new();
+        let b = ConversationId::new();
+        assert!(updated(-5, b) < updated(3, a));
+        assert!(updated(3, a) < updated(3, b));
+        assert!(updated(9, a) < updated(10, a));
+    }
+
+    #[test]
+    fn message_keys_sort_by_creation() {
+        let c = ConversationId::new();
+        let first = MessageId::new();
+        let second = MessageId::new();
+        assert!(message(c, first) < message(c, second));
+        assert!(message(c, second) < messages_end(c));
+        assert!(message(c, first).starts_with(&messages(c)));
+    }
+}

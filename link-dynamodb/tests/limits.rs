@@ -1,0 +1,154 @@
+//! DynamoDB's limits as clear errors, and concurrent splices of one conversation, on moto.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use link_core::{
+    Conversation, ConversationStore, Error, Message, Persona, PersonaKind, Role, Splice,
+};
+use link_dynamodb::{DynamoStore, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS};
+
+mod common;
+
+fn conversation(owner: &str) -> Conversation {
+    let persona = Persona::new("Ada", PersonaKind::Original, "A test character.", "Hello!");
+    Conversation::new(owner, persona)
+}
+
+async fn created(store: &DynamoStore, owner: &str) -> (Conversation, Message) {
+    let conversation = conversation(owner);
+    let greeting = Message::new(Role::Assistant, "Hello!");
+    store
+        .create(&conversation, std::slice::from_ref(&greeting))
+        .await
+        .unwrap();
+    (conversation, greeting)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_races() {
+    // One moto for every check of this file: starting it is the slow part.
+    let moto = common::Moto::start();
+    let store = Arc::new(common::store(&moto).await);
+    a_too_large_message_is_an_invalid_request_and_stores_nothing(&store).await;
+    a_too_large_first_message_fails_the_create(&store).await;
+    a_splice_beyond_one_transaction_is_an_invalid_request(&store).await;
+    concurrent_splices_expecting_the_same_last_message_conflict(&store).await;
+    concurrent_appends_all_land(&store).await;
+}
+
+async fn a_too_large_message_is_an_invalid_request_and_stores_nothing(store: &DynamoStore) {
+    let (conversation, greeting) = created(store, "big").await;
+    let huge = Message::new(Role::User, "x".repeat(MAX_ITEM_BYTES));
+    let err = store
+        .append_all(
+            "big",
+            conversation.id,
+            &[Message::new(Role::User, "hi"), huge],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    let messages = store.messages("big", conversation.id, None).await.unwrap();
+    assert_eq!(messages, [greeting]);
+    let usage = store.usage("big", Some(conversation.id)).await.unwrap();
+    assert_eq!(usage.messages, 1);
+
+    // Just under the limit is fine.
+    let large = Message::new(Role::User, "y".repeat(MAX_ITEM_BYTES - 2 * 1024));
+    store.append("big", conversation.id, &large).await.unwrap();
+    let last = store
+        .messages("big", conversation.id, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(last, [large]);
+}
+
+async fn a_too_large_first_message_fails_the_create(store: &DynamoStore) {
+    let conversation = conversation("big-create");
+    let huge = Message::new(Role::Assistant, "z".repeat(MAX_ITEM_BYTES));
+    let err = store.create(&conversation, &[huge]).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(
+        store
+            .get("big-create", conversation.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_splice_beyond_one_transaction_is_an_invalid_request(store: &DynamoStore) {
+    let (conversation, greeting) = created(store, "many").await;
+    let many: Vec<_> = (0..MAX_TRANSACTION_ITEMS)
+        .map(|i| Message::new(Role::User, format!("m{i}")))
+        .collect();
+    let err = store
+        .append_all("many", conversation.id, &many)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    let messages = store.messages("many", conversation.id, None).await.unwrap();
+    assert_eq!(messages, [greeting]);
+}
+
+async fn concurrent_splices_expecting_the_same_last_message_conflict(store: &Arc<DynamoStore>) {
+    let (conversation, greeting) = created(store, "race").await;
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let store = Arc::clone(store);
+            let splice = Splice::default()
+                .expect_last(greeting.id)
+                .append(Message::new(Role::User, format!("turn {i}")));
+            tokio::spawn(async move { store.splice("race", conversation.id, &splice).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(Error::Conflict { .. }) => {}
+            Err(other) => panic!("a losing splice must be a Conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        won, 1,
+        "exactly one splice expecting the same last message wins"
+    );
+    let messages = store.messages("race", conversation.id, None).await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0], greeting);
+    let usage = store.usage("race", Some(conversation.id)).await.unwrap();
+    assert_eq!(usage.messages, 2);
+}
+
+async fn concurrent_appends_all_land(store: &Arc<DynamoStore>) {
+    let (conversation, _) = created(store, "appends").await;
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let store = Arc::clone(store);
+            let message = Message::new(Role::User, format!("turn {i}"));
+            tokio::spawn(async move { store.append("appends", conversation.id, &message).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let messages = store
+        .messages("appends", conversation.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        messages.len(),
+        5,
+        "appends without checks serialize, none is lost"
+    );
+    let usage = store.usage("appends", Some(conversation.id)).await.unwrap();
+    assert_eq!(usage.messages, 5);
+    assert_eq!(
+        usage.bytes,
+        link_core::StoreUsage::bytes_of(&messages),
+        "the byte counter matches the messages"
+    );
+}
