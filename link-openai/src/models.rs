@@ -94,6 +94,40 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use link_core::prompt::{ContextFit, PromptStyle};
+    use link_core::{Error, Message, Persona, PersonaKind, PromptBuilder, Role};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// With a model's own window (or a smaller one set by configuration) and its tiktoken
+        /// count, the engine's prompt plus the reply always fits, whatever the history.
+        #[test]
+        fn prompts_fit_by_the_models_own_count(
+            turns in prop::collection::vec(("[a-zA-Z0-9 .,!?éü]{0,2000}", any::<bool>()), 1..30),
+            newest in 1usize..9_000,
+            model in prop::sample::select(vec!["gpt-4", "gpt-4o-mini", "gpt-3.5-turbo"]),
+            window in prop::sample::select(vec![None, Some(2048usize), Some(4096)]),
+        ) {
+            let mut history: Vec<Message> = turns
+                .into_iter()
+                .map(|(text, user)| Message::new(if user { Role::User } else { Role::Assistant }, text))
+                .collect();
+            history.push(Message::new(Role::User, "ab1 ".repeat(newest / 4 + 1)));
+            let window = window.unwrap_or_else(|| context_window(model));
+            let counter = token_counter(model);
+            let fit = ContextFit::new(window, counter.clone());
+            let persona = Persona::new("Ada Lovelace", PersonaKind::Historical, "A mathematician.", "Good day!");
+            let builder = PromptBuilder::default().history_budget(usize::MAX);
+            let reply = builder.generation_params().max_tokens.unwrap_or(512) as usize;
+            match builder.build_fitted(PromptStyle::Full, &persona, &history, "", &fit) {
+                Ok(request) => prop_assert!(counter.count_request(&request) + reply <= window),
+                Err(Error::MessageTooLong { max_chars }) => prop_assert!(max_chars < newest + 4),
+                Err(other) => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn known_models_have_their_window_and_encoding() {
