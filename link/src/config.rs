@@ -116,8 +116,9 @@ pub struct Config {
     /// The chat model's context window in tokens (prompt plus reply). The engine fits every
     /// prompt to it. For OpenAI and Bedrock it replaces the known models' table (unknown
     /// models, e.g. an OpenAI-compatible server's, are taken as 8192); for the local model it
-    /// sets llama.cpp's context size (default 2048), for persona extraction too.
-    #[arg(long, env = "LINK_CONTEXT_WINDOW", value_parser = clap::value_parser!(u32).range(256..))]
+    /// sets llama.cpp's context size (default 2048), for persona extraction too. At least 1024:
+    /// the reply keeps 512 of it.
+    #[arg(long, env = "LINK_CONTEXT_WINDOW", value_parser = clap::value_parser!(u32).range(1024..))]
     pub context_window: Option<u32>,
 
     /// OpenAI model.

@@ -57,7 +57,7 @@ fn settings_parse_from_their_environment_names() {
     };
     assert!(message.contains("magic"), "{message}");
     // A window too small to hold a prompt is refused at start.
-    let small = Config::from_lookup(lookup(&[("LINK_CONTEXT_WINDOW", "100")]));
+    let small = Config::from_lookup(lookup(&[("LINK_CONTEXT_WINDOW", "512")]));
     assert!(matches!(small, Err(Error::Config { .. })), "{small:?}");
 }
 
