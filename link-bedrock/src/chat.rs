@@ -45,6 +45,7 @@ pub struct BedrockChatModel {
     model_id: String,
     api: Api,
     guardrail: Option<Guardrail>,
+    context_window: Option<usize>,
 }
 
 impl BedrockChatModel {
@@ -56,7 +57,16 @@ impl BedrockChatModel {
             model_id: DEFAULT_MODEL.to_owned(),
             api: Api::default(),
             guardrail: None,
+            context_window: None,
         }
+    }
+
+    /// Says the model's context window is `tokens`, instead of the known models' table (see
+    /// [`ChatModel::context_window`]): for a model the table does not know (a provisioned or
+    /// imported model's ARN) or to keep prompts smaller than the model could take.
+    pub fn with_context_window(mut self, tokens: usize) -> Self {
+        self.context_window = Some(tokens);
+        self
     }
 
     /// A model on a client built from the standard AWS chain (region, credentials, retries).
@@ -159,6 +169,14 @@ impl ChatModel for BedrockChatModel {
 
     fn model_id(&self) -> String {
         self.model_id.clone()
+    }
+
+    /// The window set with [`with_context_window`](BedrockChatModel::with_context_window),
+    /// else the known model's (Nova Micro 128 000, Nova Lite and Pro 300 000, Claude 200 000,
+    /// ...), else [`DEFAULT_CONTEXT_WINDOW`](link_core::prompt::DEFAULT_CONTEXT_WINDOW).
+    fn context_window(&self) -> usize {
+        self.context_window
+            .unwrap_or_else(|| crate::models::context_window(&self.model_id))
     }
 }
 

@@ -55,6 +55,7 @@ mod error;
 mod extractor;
 mod guardrail;
 mod invoke;
+mod models;
 mod request;
 mod response;
 mod stream;

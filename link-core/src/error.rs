@@ -61,6 +61,14 @@ pub enum Error {
         /// What is wrong with the request.
         message: String,
     },
+    /// The user's message is longer than the engine accepts: longer than its configured limit,
+    /// or than the chat model can read together with the conversation's prompt and the room
+    /// kept for the reply. Nothing was sent to the model.
+    #[error("the message is too long: at most {max_chars} characters fit")]
+    MessageTooLong {
+        /// The most characters a message may have here.
+        max_chars: usize,
+    },
     /// A persona failed [`Persona::validate`](crate::Persona::validate).
     #[error("invalid persona: {}", problems.join("; "))]
     InvalidPersona {

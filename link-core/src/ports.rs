@@ -70,6 +70,23 @@ pub trait ChatModel: Send + Sync + Debug + 'static {
     fn prompt_style(&self) -> crate::prompt::PromptStyle {
         crate::prompt::PromptStyle::Full
     }
+
+    /// How many tokens this model reads and writes in one call: the prompt and the reply
+    /// together. The engine fits every prompt to it, leaving the reply's `max_tokens` free.
+    ///
+    /// The default, [`DEFAULT_CONTEXT_WINDOW`](crate::prompt::DEFAULT_CONTEXT_WINDOW), is
+    /// small enough for any chat model in use; adapters say their model's own.
+    fn context_window(&self) -> usize {
+        crate::prompt::DEFAULT_CONTEXT_WINDOW
+    }
+
+    /// How this model counts tokens, for fitting prompts to its
+    /// [`context_window`](Self::context_window). The default approximates
+    /// ([`ApproxTokenCounter`](crate::ApproxTokenCounter)); adapters that have the model's
+    /// tokenizer count exactly.
+    fn token_counter(&self) -> std::sync::Arc<dyn crate::TokenCounter> {
+        std::sync::Arc::new(crate::ApproxTokenCounter)
+    }
 }
 
 /// Proves who is calling from a bearer token.

@@ -406,10 +406,10 @@ async fn bad_messages_and_upstream_failures_are_clear_errors_and_store_nothing()
         Err(Error::InvalidRequest { .. })
     ));
     let long = "x".repeat(8001);
-    assert!(matches!(
-        f.link.send(&alice, id, &long).await,
-        Err(Error::InvalidRequest { .. })
-    ));
+    assert_eq!(
+        f.link.send(&alice, id, &long).await.unwrap_err(),
+        Error::MessageTooLong { max_chars: 8000 }
+    );
     assert_eq!(f.link.send(&alice, id, "hi").await.unwrap_err(), upstream);
     let blocked = f.link.send(&alice, id, "bad words").await.unwrap_err();
     assert_eq!(
@@ -444,7 +444,7 @@ async fn bad_messages_and_upstream_failures_are_clear_errors_and_store_nothing()
     let expected = [
         None,
         Some("invalid_request"),
-        Some("invalid_request"),
+        Some("message_too_long"),
         Some("upstream_error"),
         Some("guardrail_blocked"),
         Some("upstream_error"),
@@ -581,7 +581,7 @@ async fn refused_inputs_cost_their_sender_not_the_audit_log() {
     ));
     assert!(matches!(
         f.link.send(&ctx("alice"), id, &long).await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::MessageTooLong { max_chars: 8000 })
     ));
     f.link
         .send(&ctx("alice"), id, "Who are you?")

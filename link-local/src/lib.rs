@@ -43,6 +43,7 @@ mod sampler;
 mod sheet;
 mod stop;
 mod template;
+mod tokens;
 mod utf8;
 
 pub use config::{DEFAULT_MODEL_FILE, LocalConfig, SMALL_MODEL_PARAMS, default_model_path};

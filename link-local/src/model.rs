@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use futures::StreamExt;
 use link_core::prompt::PromptStyle;
-use link_core::{ChatEvent, ChatModel, ChatRequest, ChatResponse, ChatStream, Error, Result};
+use link_core::{
+    ChatEvent, ChatModel, ChatRequest, ChatResponse, ChatStream, Error, Result, TokenCounter,
+};
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 
@@ -17,6 +19,7 @@ use crate::generate::Job;
 use crate::pool::Pool;
 use crate::sampler::Sampling;
 use crate::template;
+use crate::tokens::LocalTokenCounter;
 
 /// Events buffered between a worker and its caller; the worker waits when the caller lags.
 const EVENT_BUFFER: usize = 32;
@@ -277,5 +280,17 @@ impl ChatModel for LocalModel {
 
     fn prompt_style(&self) -> PromptStyle {
         self.inner.style
+    }
+
+    /// The configured context window ([`LocalConfig::context_tokens`]): llama.cpp may round
+    /// its own up, but the workers hold every prompt and reply to the configured one.
+    fn context_window(&self) -> usize {
+        self.inner.config.context_tokens as usize
+    }
+
+    /// The model's own tokenizer: a request counts exactly the tokens a worker evaluates for
+    /// it (the chat template rendered and tokenized).
+    fn token_counter(&self) -> Arc<dyn TokenCounter> {
+        Arc::new(LocalTokenCounter::new(self.inner.model.clone()))
     }
 }

@@ -1,9 +1,12 @@
 //! [`OpenAiChatModel`]: Link's [`ChatModel`] over Chat Completions, whole or streamed.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use link_core::{ChatModel, ChatRequest, ChatResponse, ChatStream, Error, Result};
+use link_core::{ChatModel, ChatRequest, ChatResponse, ChatStream, Error, Result, TokenCounter};
 
 use crate::config::OpenAiConfig;
+use crate::models;
 use crate::sse;
 use crate::transport::Transport;
 use crate::wire::{self, Completion, CompletionRequest};
@@ -40,6 +43,7 @@ use crate::wire::{self, Completion, CompletionRequest};
 #[derive(Debug, Clone)]
 pub struct OpenAiChatModel {
     transport: Transport,
+    context_window: Option<usize>,
 }
 
 impl OpenAiChatModel {
@@ -47,7 +51,26 @@ impl OpenAiChatModel {
     pub fn new(config: OpenAiConfig) -> Self {
         Self {
             transport: Transport::new(config),
+            context_window: None,
         }
+    }
+
+    /// Says the model's context window is `tokens`, instead of the known models' table (see
+    /// [`ChatModel::context_window`]): for a model the table does not know (an
+    /// OpenAI-compatible server's) or a deployment with a smaller window.
+    ///
+    /// ```
+    /// use link_core::ChatModel;
+    /// use link_openai::{OpenAiChatModel, OpenAiConfig};
+    ///
+    /// let config = OpenAiConfig::builder().api_key("sk-test").model("gpt-4o-mini").build().unwrap();
+    /// assert_eq!(OpenAiChatModel::new(config.clone()).context_window(), 128_000);
+    /// let ollama = config.with_model("llama3.2");
+    /// assert_eq!(OpenAiChatModel::new(ollama).with_context_window(4096).context_window(), 4096);
+    /// ```
+    pub fn with_context_window(mut self, tokens: usize) -> Self {
+        self.context_window = Some(tokens);
+        self
     }
 
     /// The configuration in use.
@@ -93,5 +116,19 @@ impl ChatModel for OpenAiChatModel {
 
     fn model_id(&self) -> String {
         self.transport.config.model.clone()
+    }
+
+    /// The window set with [`with_context_window`](OpenAiChatModel::with_context_window), else
+    /// the known model's (gpt-4o and gpt-4o-mini 128 000, gpt-4.1 1 047 576, o3 200 000, ...),
+    /// else [`DEFAULT_CONTEXT_WINDOW`](link_core::prompt::DEFAULT_CONTEXT_WINDOW).
+    fn context_window(&self) -> usize {
+        self.context_window
+            .unwrap_or_else(|| models::context_window(&self.transport.config.model))
+    }
+
+    /// The model's tiktoken encoding (o200k for gpt-4o, gpt-4.1, gpt-5 and the o-series,
+    /// cl100k for gpt-4 and gpt-3.5), else the approximation.
+    fn token_counter(&self) -> Arc<dyn TokenCounter> {
+        models::token_counter(&self.transport.config.model)
     }
 }

@@ -57,6 +57,7 @@ mod chat;
 mod config;
 mod error;
 mod extract;
+mod models;
 mod moderation;
 mod retry;
 pub mod schema;

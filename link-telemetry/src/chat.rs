@@ -114,4 +114,12 @@ impl<M: ChatModel> ChatModel for InstrumentedChatModel<M> {
     fn prompt_style(&self) -> link_core::prompt::PromptStyle {
         self.inner.prompt_style()
     }
+
+    fn context_window(&self) -> usize {
+        self.inner.context_window()
+    }
+
+    fn token_counter(&self) -> std::sync::Arc<dyn link_core::TokenCounter> {
+        self.inner.token_counter()
+    }
 }

@@ -270,9 +270,19 @@ fn an_instrumented_limiter_weighs_requests_and_keeps_the_token_quota() {
     );
 }
 
-/// A small model: it wants the compact prompt.
+/// A small model: it wants the compact prompt, has a small window and counts its own way.
 #[derive(Debug)]
 struct Small;
+
+/// One token per byte.
+#[derive(Debug)]
+struct Bytes;
+
+impl link_core::TokenCounter for Bytes {
+    fn count(&self, text: &str) -> usize {
+        text.len()
+    }
+}
 
 #[async_trait::async_trait]
 impl ChatModel for Small {
@@ -287,12 +297,22 @@ impl ChatModel for Small {
     fn prompt_style(&self) -> PromptStyle {
         PromptStyle::Compact
     }
+
+    fn context_window(&self) -> usize {
+        1024
+    }
+
+    fn token_counter(&self) -> std::sync::Arc<dyn link_core::TokenCounter> {
+        std::sync::Arc::new(Bytes)
+    }
 }
 
 #[test]
-fn an_instrumented_chat_model_keeps_its_prompt_style() {
+fn an_instrumented_chat_model_keeps_its_prompt_style_window_and_counter() {
     let model = InstrumentedChatModel::new(Small, "local", metrics(), ContentPolicy::None);
     assert_eq!(model.prompt_style(), PromptStyle::Compact);
+    assert_eq!(model.context_window(), 1024);
+    assert_eq!(model.token_counter().count("abcdefgh"), 8);
 }
 
 #[test]

@@ -113,6 +113,14 @@ pub struct Config {
     #[arg(long, env = "LINK_LOCAL_THREADS")]
     pub local_threads: Option<usize>,
 
+    /// The chat model's context window in tokens (prompt plus reply). The engine fits every
+    /// prompt to it. For OpenAI and Bedrock it replaces the known models' table (unknown
+    /// models, e.g. an OpenAI-compatible server's, are taken as 8192); for the local model it
+    /// sets llama.cpp's context size (default 2048), for persona extraction too. At least 1024:
+    /// the reply keeps 512 of it.
+    #[arg(long, env = "LINK_CONTEXT_WINDOW", value_parser = clap::value_parser!(u32).range(1024..))]
+    pub context_window: Option<u32>,
+
     /// OpenAI model.
     #[arg(long, env = "LINK_OPENAI_MODEL", default_value = "gpt-4o-mini")]
     pub openai_model: String,

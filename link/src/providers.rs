@@ -77,9 +77,13 @@ impl Built {
             #[cfg(feature = "local")]
             Provider::Local => Ok(Arc::new(self.local(config).await?)),
             #[cfg(feature = "openai")]
-            Provider::Openai => Ok(Arc::new(link_openai::OpenAiChatModel::new(openai_config(
-                config, secrets,
-            )?))),
+            Provider::Openai => {
+                let model = link_openai::OpenAiChatModel::new(openai_config(config, secrets)?);
+                Ok(Arc::new(match config.context_window {
+                    Some(tokens) => model.with_context_window(tokens as usize),
+                    None => model,
+                }))
+            }
             #[cfg(feature = "bedrock")]
             Provider::Bedrock => Ok(Arc::new(bedrock_chat(config, self.bedrock().await)?)),
             #[allow(unreachable_patterns)]
@@ -143,6 +147,9 @@ impl Built {
         if let Some(threads) = config.local_threads {
             local = local.with_threads(threads);
         }
+        if let Some(tokens) = config.context_window {
+            local = local.with_context_tokens(tokens);
+        }
         let model = link_local::LocalModel::load_async(local).await?;
         self.local = Some(model.clone());
         Ok(model)
@@ -195,6 +202,10 @@ fn bedrock_chat(
     client: link_bedrock::aws_sdk_bedrockruntime::Client,
 ) -> Result<link_bedrock::BedrockChatModel> {
     let model = link_bedrock::BedrockChatModel::new(client).with_model(&config.bedrock_model)?;
+    let model = match config.context_window {
+        Some(tokens) => model.with_context_window(tokens as usize),
+        None => model,
+    };
     match &config.guardrail_id {
         Some(id) => {
             model.with_guardrail(link_bedrock::Guardrail::new(id, &config.guardrail_version))

@@ -34,8 +34,10 @@ fn settings_parse_from_their_environment_names() {
         ("LINK_CHAT_PROVIDER", "openai"),
         ("LINK_RATE_LIMIT_PER_MINUTE", "7"),
         ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+        ("LINK_CONTEXT_WINDOW", "4096"),
     ]))
     .unwrap();
+    assert_eq!(config.context_window, Some(4096));
     assert_eq!(config.persona_provider, Provider::Bedrock);
     assert_eq!(config.chat_provider, Provider::Openai);
     assert_eq!(config.rate_limit_per_minute, 7);
@@ -54,6 +56,9 @@ fn settings_parse_from_their_environment_names() {
         panic!("an unknown provider must be a configuration error");
     };
     assert!(message.contains("magic"), "{message}");
+    // A window too small to hold a prompt is refused at start.
+    let small = Config::from_lookup(lookup(&[("LINK_CONTEXT_WINDOW", "512")]));
+    assert!(matches!(small, Err(Error::Config { .. })), "{small:?}");
 }
 
 #[test]

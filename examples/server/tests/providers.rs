@@ -48,6 +48,23 @@ async fn the_local_model_creates_a_conversation_and_streams_a_turn() {
     ])
     .await;
     create_and_stream(&s, "Hello.").await;
+    // A message longer than the model's 2048-token window can take is a clear 422 before any
+    // model call, naming the characters that fit (the window less the reply's 512 tokens, at
+    // most four characters a token), not the model's own 400 about prompt tokens.
+    let token = s.server.token("alice").await;
+    let id = s.server.conversation(&token, "Sherlock Holmes").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"content": "Elementary, my dear Watson. ".repeat(250)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "message_too_long", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("6144 characters"), "{message}");
     assert_eq!(s.mock.calls(), 0, "the local run called OpenAI");
 }
 

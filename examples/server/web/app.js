@@ -62,6 +62,11 @@
       return "Too many requests: you are over the limit." +
         (wait || " Try again in a minute.");
     }
+    if (error.code === "message_too_long") {
+      // The server names how many characters the character's model can take.
+      return "That message is too long: " + error.message.replace(/^the message is too long: /, "") +
+        ". Shorten it or split it in parts.";
+    }
     if (error.code === "guardrail_blocked") {
       return "That was blocked by the content guardrail. Try saying it another way.";
     }

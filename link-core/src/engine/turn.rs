@@ -7,8 +7,8 @@ use super::commit::Commit;
 use super::guard::AuditGuard;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
-    ChatMessage, ChatRequest, Conversation, ConversationId, Error, Message, Persona,
-    RequestContext, Result, Role, StopReason, Usage, UserPersona, prompt::OPENING_TURN,
+    ChatRequest, Conversation, ConversationId, Error, Message, Persona, RequestContext, Result,
+    Role, StopReason, Usage, UserPersona, prompt::ContextFit,
 };
 
 /// A turn that passed every check and is ready for the model.
@@ -63,15 +63,15 @@ impl Link {
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = expand_persona(&conversation.persona, user_name);
         let style = self.model.prompt_style();
-        let mut request = self.prompt.build_styled(style, &persona, history);
-        if let Some(user) = &user {
-            request.system.push_str(&user.prompt_block(&persona.name));
-        }
-        if request.messages.is_empty() {
-            // Regenerating the greeting: there is no turn yet to answer.
-            request.messages.push(ChatMessage::user(OPENING_TURN));
-        }
-        Ok(request)
+        let user_block = user
+            .as_ref()
+            .map(|user| user.prompt_block(&persona.name))
+            .unwrap_or_default();
+        // Fitted to the model's window by the model's count; regenerating the greeting (no
+        // turn yet) gets the opening turn to answer.
+        let fit = ContextFit::of(&*self.model);
+        self.prompt
+            .build_fitted(style, &persona, history, &user_block, &fit)
     }
 
     /// Who the user is in `conversation`: its override, else the owner's default.
@@ -101,17 +101,27 @@ impl Link {
         Ok(reply)
     }
 
+    /// `content` if it is not empty and not longer than [`max_message_chars`](Self::max_message_chars).
     pub(super) fn validate_message<'a>(&self, content: &'a str) -> Result<&'a str> {
         if content.trim().is_empty() {
             return Err(Error::invalid("the message is empty"));
         }
-        if content.chars().count() > self.limits.max_message_chars {
-            return Err(Error::invalid(format!(
-                "the message is longer than {} characters",
-                self.limits.max_message_chars
-            )));
+        let max_chars = self.max_message_chars();
+        if content.chars().count() > max_chars {
+            return Err(Error::MessageTooLong { max_chars });
         }
         Ok(content)
+    }
+
+    /// The longest message this engine accepts, in characters: its configured limit, or less
+    /// when the chat model's context window cannot hold that much with the reply's room. Each
+    /// turn's exact fit may still refuse a message under it (the persona and the rules take
+    /// room too), with the exact limit.
+    pub fn max_message_chars(&self) -> usize {
+        let fit = ContextFit::of(&*self.model);
+        self.limits
+            .max_message_chars
+            .min(fit.max_message_chars(self.prompt.generation_params()))
     }
 }
 

@@ -59,6 +59,7 @@ mod rows {
         retry_after: w.retry_after.unwrap_or(Duration::from_secs(1)),
     });
     pub(super) const INVALID_REQUEST: Class = Class::new("invalid_request", 400, USAGE, |w| Error::invalid(w.message));
+    pub(super) const MESSAGE_TOO_LONG: Class = Class::new("message_too_long", 422, USAGE, message_too_long);
     // Split where the message joined the problems.
     pub(super) const INVALID_PERSONA: Class = Class::new("invalid_persona", 422, UPSTREAM, |w| Error::InvalidPersona {
         problems: w.message.split("; ").map(str::to_owned).collect(),
@@ -88,12 +89,13 @@ use rows::*;
 
 /// Every row, for the way back from a code. `UPSTREAM_FAILED` shares its code and rebuild
 /// with `UPSTREAM_RETRYABLE`, so it needs no entry here.
-const BY_CODE: [Class; 20] = [
+const BY_CODE: [Class; 21] = [
     UNAUTHORIZED,
     FORBIDDEN,
     RATE_LIMITED,
     QUOTA_EXCEEDED,
     INVALID_REQUEST,
+    MESSAGE_TOO_LONG,
     INVALID_PERSONA,
     NOT_FOUND,
     CONFLICT,
@@ -114,6 +116,17 @@ const BY_CODE: [Class; 20] = [
 /// Codes the HTTP server sends for requests its JSON parser refused before any [`Error`]
 /// existed; to a client they mean the same as an invalid request.
 const PARSER_CODES: [&str; 2] = ["payload_too_large", "unsupported_media_type"];
+
+/// A too-long message from its text: the limit is its first number (none reads as 0).
+fn message_too_long(w: Wire<'_>) -> Error {
+    let max_chars = w
+        .message
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0);
+    Error::MessageTooLong { max_chars }
+}
 
 /// A moderation block from its categories as its message lists them (`"hate, violence"`).
 fn content_blocked(w: Wire<'_>) -> Error {
@@ -206,6 +219,7 @@ impl Error {
             Error::RateLimited { .. } => RATE_LIMITED,
             Error::QuotaExceeded { .. } => QUOTA_EXCEEDED,
             Error::InvalidRequest { .. } => INVALID_REQUEST,
+            Error::MessageTooLong { .. } => MESSAGE_TOO_LONG,
             Error::InvalidPersona { .. } => INVALID_PERSONA,
             Error::NotFound { .. } => NOT_FOUND,
             Error::Conflict { .. } => CONFLICT,
@@ -338,6 +352,12 @@ mod tests {
                 3,
             ),
             (Error::invalid("empty message"), "invalid_request", 400, 2),
+            (
+                Error::MessageTooLong { max_chars: 4200 },
+                "message_too_long",
+                422,
+                2,
+            ),
             (
                 Error::InvalidPersona {
                     problems: vec!["name is empty".into(), "greeting is empty".into()],

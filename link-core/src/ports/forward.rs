@@ -53,6 +53,14 @@ macro_rules! forward_ports {
             fn prompt_style(&self) -> crate::prompt::PromptStyle {
                 (**self).prompt_style()
             }
+
+            fn context_window(&self) -> usize {
+                (**self).context_window()
+            }
+
+            fn token_counter(&self) -> Arc<dyn crate::TokenCounter> {
+                (**self).token_counter()
+            }
         }
 
         #[async_trait]
@@ -235,6 +243,24 @@ mod tests {
         fn model_id(&self) -> String {
             "own-stream".into()
         }
+
+        fn context_window(&self) -> usize {
+            1234
+        }
+
+        fn token_counter(&self) -> Arc<dyn crate::TokenCounter> {
+            Arc::new(Doubled)
+        }
+    }
+
+    /// A counter unlike the default, so a wrapper that does not forward it is caught.
+    #[derive(Debug)]
+    struct Doubled;
+
+    impl crate::TokenCounter for Doubled {
+        fn count(&self, text: &str) -> usize {
+            text.len() * 2
+        }
     }
 
     /// A store that overrides the defaulted methods: `ping` reports it is down, `append_all`
@@ -361,6 +387,12 @@ mod tests {
         assert_eq!(Arc::new(OwnStream).model_id(), "own-stream");
         // The forward of `complete` reaches the model's own, too.
         assert_eq!(shared.complete(request()).await.unwrap().text, "whole");
+        // So do its context window and token counter, through Arc and Box.
+        let boxed: Arc<dyn ChatModel> = Arc::new(Box::new(OwnStream) as Box<dyn ChatModel>);
+        for model in [shared, boxed] {
+            assert_eq!(model.context_window(), 1234);
+            assert_eq!(model.token_counter().count("ab"), 4);
+        }
     }
 
     #[tokio::test]

@@ -5,15 +5,18 @@
 //! [`PromptStyle`]: capable models get the persona as a JSON document inside `<character>`
 //! tags ([`full`](system_prompt)); small local models get it as a few plain sentences with
 //! the greeting as their first turn ([`compact`](compact_system_prompt)).
-//! History is trimmed newest-first to a token budget; the persona is never trimmed (its size
-//! is bounded by [`Persona::validate`]).
+//! History is trimmed newest-first to a token budget and then to the model's context window
+//! ([`PromptBuilder::build_fitted`], counted the model's way); the persona is never trimmed
+//! (its size is bounded by [`Persona::validate`]).
 
 mod compact;
+mod fit;
 mod full;
 mod markers;
 mod style;
 
 pub use compact::{COMPACT_OPENING, system_prompt as compact_system_prompt};
+pub use fit::{ContextFit, DEFAULT_CONTEXT_WINDOW, DEFAULT_REPLY_TOKENS};
 pub use full::system_prompt;
 pub use markers::neutralize;
 pub use style::PromptStyle;
@@ -23,10 +26,27 @@ use std::sync::Arc;
 
 use crate::{ChatMessage, ChatRequest, GenerationParams, Message, Persona, Role};
 
-/// Counts tokens. Exact counts need the model's tokenizer; the engine only needs a budget.
+/// Counts tokens the way a model does. A chat model gives its own
+/// ([`ChatModel::token_counter`](crate::ChatModel::token_counter)): exact where the model's
+/// tokenizer is at hand, else [`ApproxTokenCounter`].
 pub trait TokenCounter: Send + Sync + Debug {
     /// The number of tokens `text` takes.
     fn count(&self, text: &str) -> usize;
+
+    /// The number of tokens the whole `request` takes as the model reads it: its system
+    /// prompt and turns with the markers around them, and the opening of the reply.
+    ///
+    /// The default charges [`MESSAGE_OVERHEAD_TOKENS`] for each turn (the system prompt is
+    /// one) and [`REPLY_PRIMING_TOKENS`] for the reply's opening; a counter that knows the
+    /// model's chat template counts the rendered prompt instead.
+    fn count_request(&self, request: &ChatRequest) -> usize {
+        let turns: usize = request
+            .messages
+            .iter()
+            .map(|m| self.count(&m.content) + MESSAGE_OVERHEAD_TOKENS)
+            .sum();
+        self.count(&request.system) + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
+    }
 }
 
 /// A fast approximation: one token per four bytes of UTF-8, rounded up, plus a small
@@ -49,6 +69,10 @@ impl TokenCounter for ApproxTokenCounter {
 
 /// Tokens charged per message for role markers and separators.
 pub const MESSAGE_OVERHEAD_TOKENS: usize = 4;
+
+/// Tokens charged once per request for the opening of the reply (ChatML's
+/// `<|im_start|>assistant\n` is three).
+pub const REPLY_PRIMING_TOKENS: usize = 3;
 
 /// The user turn put before a history that starts with the character speaking (the
 /// greeting), because providers expect the first turn to be the user's.
@@ -90,7 +114,9 @@ impl Default for PromptBuilder {
 }
 
 impl PromptBuilder {
-    /// Sets the token budget for history (default 3000).
+    /// Sets the most tokens of history a prompt keeps (default 3000), whatever room the model
+    /// has: a cap on cost. [`build_fitted`](Self::build_fitted) keeps less when the model's
+    /// context window is smaller.
     pub fn history_budget(mut self, tokens: usize) -> Self {
         self.history_budget = tokens;
         self
@@ -139,14 +165,26 @@ impl PromptBuilder {
         persona: &Persona,
         history: &[Message],
     ) -> ChatRequest {
-        let kept = self.trim(history);
-        let (system, turns) = match style {
+        self.assemble(style, persona, self.trim(history), "")
+    }
+
+    /// The request for `kept` (already trimmed) in `style`, with `system_extra` appended to
+    /// the system prompt.
+    fn assemble(
+        &self,
+        style: PromptStyle,
+        persona: &Persona,
+        kept: &[Message],
+        system_extra: &str,
+    ) -> ChatRequest {
+        let (mut system, turns) = match style {
             PromptStyle::Full => (system_prompt(persona), as_turns(kept)),
             PromptStyle::Compact => (
                 compact_system_prompt(persona),
                 compact::turns(persona, kept),
             ),
         };
+        system.push_str(system_extra);
         ChatRequest {
             system,
             messages: well_formed(turns),

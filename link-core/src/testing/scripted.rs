@@ -43,6 +43,7 @@ pub struct ScriptedChatModel {
     requests: Arc<Mutex<Vec<ChatRequest>>>,
     live_streams: Arc<AtomicUsize>,
     chunk_delay: Duration,
+    context_window: usize,
 }
 
 impl ScriptedChatModel {
@@ -58,7 +59,15 @@ impl ScriptedChatModel {
             requests: Arc::default(),
             live_streams: Arc::default(),
             chunk_delay: Duration::ZERO,
+            context_window: crate::prompt::DEFAULT_CONTEXT_WINDOW,
         }
+    }
+
+    /// Says its context window is `tokens` (default
+    /// [`DEFAULT_CONTEXT_WINDOW`](crate::prompt::DEFAULT_CONTEXT_WINDOW)), to test fitting.
+    pub fn with_context_window(mut self, tokens: usize) -> Self {
+        self.context_window = tokens;
+        self
     }
 
     /// A model that replies with these texts in turn.
@@ -178,6 +187,10 @@ impl ChatModel for ScriptedChatModel {
 
     fn model_id(&self) -> String {
         "scripted".to_owned()
+    }
+
+    fn context_window(&self) -> usize {
+        self.context_window
     }
 }
 

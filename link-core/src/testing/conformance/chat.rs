@@ -1,5 +1,6 @@
 //! The [`ChatModel`] checks: a whole reply and a stream that is deltas then exactly one done
-//! event, last; usage either absent or real; a dropped stream leaves the model usable.
+//! event, last; usage either absent or real; a dropped stream leaves the model usable; the
+//! context window and token counter are plausible.
 
 use futures::StreamExt;
 
@@ -12,6 +13,7 @@ use crate::{
 /// Runs every check of this module, in order.
 pub async fn chat_model(model: &dyn ChatModel) {
     model_id_is_not_empty(model);
+    the_window_holds_the_sample_and_the_counter_counts(model);
     complete_returns_text(model).await;
     stream_is_deltas_then_one_done_last(model).await;
     usage_is_absent_or_counts_the_reply(model).await;
@@ -88,6 +90,25 @@ fn check_usage(usage: Option<Usage>, what: &str) {
 /// `model_id` names the model (audit records carry it).
 pub fn model_id_is_not_empty(model: &dyn ChatModel) {
     assert!(!model.model_id().is_empty(), "model_id is empty");
+}
+
+/// The context window holds the sample request with its reply, by the model's own count, and
+/// the counter counts text as tokens (some for words, none for nothing).
+pub fn the_window_holds_the_sample_and_the_counter_counts(model: &dyn ChatModel) {
+    let counter = model.token_counter();
+    assert_eq!(counter.count(""), 0, "the empty text takes tokens");
+    let words = counter.count("Good evening, Mr Holmes. What are you working on?");
+    assert!(
+        (5..=40).contains(&words),
+        "11 words counted as {words} tokens"
+    );
+    let request = sample_request();
+    let used = counter.count_request(&request) + 48;
+    assert!(
+        used <= model.context_window(),
+        "the sample request and its reply take {used} tokens; the window holds {}",
+        model.context_window()
+    );
 }
 
 /// `complete` returns non-blank text with a stop reason other than cancelled.
