@@ -60,7 +60,13 @@ pub(crate) fn create(
     for message in messages {
         insert_message(&tx, conversation.id, message)?;
     }
-    usage::refresh(&tx, conversation.id)?;
+    // A new conversation's counters start at 0: its messages are all added.
+    usage::adjust(
+        &tx,
+        conversation.id,
+        usage::Sign::Add,
+        usage::Rows::After(0),
+    )?;
     tx.commit()
         .map_err(storage("committing a new conversation"))
 }

@@ -1,5 +1,5 @@
 //! The SQL behind [`ConversationStore::usage`](link_core::ConversationStore::usage): each
-//! conversation row carries its message count and text bytes (migration 0003), refreshed in
+//! conversation row carries its message count and text bytes (migration 0003), adjusted in
 //! the transaction of every write to its messages, so a user's usage is a sum over their
 //! conversation rows.
 
@@ -16,21 +16,6 @@ macro_rules! message_bytes {
          ELSE (SELECT coalesce(sum(length(CAST(v.value AS BLOB))), 0) \
                FROM json_each(m.alternatives) v) END"
     };
-}
-
-/// Recounts conversation `id`'s messages and bytes from all its rows (for a new
-/// conversation; a splice adjusts the counts by what it changed instead).
-pub(crate) fn refresh(tx: &Transaction<'_>, id: ConversationId) -> Result<()> {
-    tx.prepare_cached(concat!(
-        "UPDATE conversations SET \
-         message_count = (SELECT count(*) FROM messages m WHERE m.conversation_id = ?1), \
-         stored_bytes = (SELECT coalesce(sum(",
-        message_bytes!(),
-        "), 0) FROM messages m WHERE m.conversation_id = ?1) WHERE id = ?1"
-    ))
-    .and_then(|mut stmt| stmt.execute(params![id.to_string()]))
-    .map(|_| ())
-    .map_err(storage("counting a conversation's messages"))
 }
 
 /// Some of a conversation's message rows.
