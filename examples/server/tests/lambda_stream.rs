@@ -5,6 +5,8 @@
 #![cfg(feature = "lambda")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -262,4 +264,273 @@ fn only_function_url_events_are_streamed() {
     assert!(is_function_url(&request(URL)));
     assert!(!is_function_url(&request(API)));
     assert!(!is_function_url(&request("chat.example.com")));
+}
+
+/// The real binary under the real Lambda runtime client: `link-server --lambda` polls a
+/// Runtime API (the protocol Lambda's service speaks to a custom runtime, served here on
+/// 127.0.0.1) and posts each response to it, streamed (chunked, with the response-mode
+/// header) or whole.
+mod runtime {
+    use std::collections::HashMap;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use axum::Router;
+    use axum::body::{Body, Bytes};
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use futures::StreamExt;
+    use serde_json::Value;
+    use tokio::sync::mpsc;
+
+    /// What the runtime posted for one invocation, as it arrived.
+    #[derive(Debug)]
+    pub enum Frame {
+        /// The response began; `streaming` if it came in response-streaming mode.
+        Head { streaming: bool },
+        /// A piece of the body, and when it arrived.
+        Data(Bytes, Instant),
+        /// The function reported an error instead.
+        Error(String),
+    }
+
+    #[derive(Default)]
+    struct Shared {
+        queue: tokio::sync::Mutex<Option<mpsc::UnboundedReceiver<(String, Value)>>>,
+        answers: Mutex<HashMap<String, mpsc::UnboundedSender<Frame>>>,
+    }
+
+    /// The Runtime API and the function process polling it.
+    pub struct Lambda {
+        events: mpsc::UnboundedSender<(String, Value)>,
+        shared: Arc<Shared>,
+        child: Child,
+        next_id: usize,
+    }
+
+    impl Drop for Lambda {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn next(State(shared): State<Arc<Shared>>) -> Response {
+        let mut queue = shared.queue.lock().await;
+        let Some((id, event)) = queue.as_mut().unwrap().recv().await else {
+            return StatusCode::GONE.into_response();
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let deadline = (now + Duration::from_secs(60)).as_millis().to_string();
+        let headers = [
+            ("lambda-runtime-aws-request-id", id),
+            ("lambda-runtime-deadline-ms", deadline),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:link".to_owned(),
+            ),
+            ("content-type", "application/json".to_owned()),
+        ];
+        (headers, event.to_string()).into_response()
+    }
+
+    async fn response(
+        State(shared): State<Arc<Shared>>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+        body: Body,
+    ) -> StatusCode {
+        let answer = shared.answers.lock().unwrap().remove(&id).unwrap();
+        let mode = headers.get("lambda-runtime-function-response-mode");
+        let streaming = mode.is_some_and(|m| m == "streaming");
+        let _ = answer.send(Frame::Head { streaming });
+        let mut body = body.into_data_stream();
+        while let Some(Ok(data)) = body.next().await {
+            let _ = answer.send(Frame::Data(data, Instant::now()));
+        }
+        StatusCode::ACCEPTED
+    }
+
+    async fn error(
+        State(shared): State<Arc<Shared>>,
+        Path(id): Path<String>,
+        body: String,
+    ) -> StatusCode {
+        if let Some(answer) = shared.answers.lock().unwrap().remove(&id) {
+            let _ = answer.send(Frame::Error(body));
+        }
+        StatusCode::ACCEPTED
+    }
+
+    impl Lambda {
+        /// Serves the Runtime API and starts `link-server` in Lambda mode against it, with
+        /// `env` (providers, auth) on top of what Lambda itself sets.
+        pub async fn start(env: Vec<(&str, String)>) -> Self {
+            let (events, queue) = mpsc::unbounded_channel();
+            let shared = Arc::new(Shared::default());
+            *shared.queue.lock().await = Some(queue);
+            let api = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .with_state(shared.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, api).await });
+            let mut command = Command::new(env!("CARGO_BIN_EXE_link-server"));
+            command
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", std::env::temp_dir())
+                .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+                .env("AWS_LAMBDA_FUNCTION_NAME", "link")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("LINK_LAMBDA", "true")
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            for (name, value) in env {
+                command.env(name, value);
+            }
+            let child = command.spawn().unwrap();
+            Self {
+                events,
+                shared,
+                child,
+                next_id: 0,
+            }
+        }
+
+        /// Hands `event` to the function; its response comes on the receiver.
+        pub fn invoke(&mut self, event: &Value) -> mpsc::UnboundedReceiver<Frame> {
+            self.next_id += 1;
+            let id = format!("request-{}", self.next_id);
+            let (answer, frames) = mpsc::unbounded_channel();
+            self.shared
+                .answers
+                .lock()
+                .unwrap()
+                .insert(id.clone(), answer);
+            self.events.send((id, event.clone())).unwrap();
+            frames
+        }
+    }
+}
+
+/// Every frame of one response (until the function posted all of it), within a minute.
+async fn frames(
+    mut receiver: tokio::sync::mpsc::UnboundedReceiver<runtime::Frame>,
+) -> (bool, Vec<(Vec<u8>, std::time::Instant)>) {
+    let mut streaming = None;
+    let mut data = Vec::new();
+    let limit = Duration::from_secs(60);
+    while let Ok(Some(frame)) = tokio::time::timeout(limit, receiver.recv()).await {
+        match frame {
+            runtime::Frame::Head { streaming: s } => streaming = Some(s),
+            runtime::Frame::Data(bytes, at) => data.push((bytes.to_vec(), at)),
+            runtime::Frame::Error(error) => panic!("the function failed: {error}"),
+        }
+    }
+    (streaming.expect("no response"), data)
+}
+
+/// A whole (buffered) response's JSON.
+async fn whole(lambda: &mut runtime::Lambda, event: &Value) -> Value {
+    let (streaming, data) = frames(lambda.invoke(event)).await;
+    assert!(!streaming, "API Gateway must get a buffered response");
+    let bytes: Vec<u8> = data.into_iter().flat_map(|(bytes, _)| bytes).collect();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn the_lambda_binary_streams_a_reply_token_by_token_through_a_function_url() {
+    use support::mock_openai::{self, GRADUAL_REPLY};
+
+    let mock = mock_openai::MockOpenAi::setup().start().await;
+    let (_dir, database) = support::temp_database();
+    let mut lambda = runtime::Lambda::start(vec![
+        ("LINK_AUTH", "dev".into()),
+        ("LINK_DEV_SECRET", support::DEV_SECRET.into()),
+        ("LINK_DATABASE", database.display().to_string()),
+        // One instance with its own SQLite file is what this test wants (issue 19's check).
+        ("LINK_ALLOW_INSTANCE_STORE", "1".into()),
+        ("LINK_PERSONA_PROVIDER", "openai".into()),
+        ("LINK_CHAT_PROVIDER", "openai".into()),
+        ("OPENAI_BASE_URL", mock.base_url.clone()),
+        ("OPENAI_API_KEY", mock_openai::KEY.into()),
+    ])
+    .await;
+
+    let mint = event(
+        API,
+        "POST",
+        "/v1/auth/token",
+        json!({}),
+        Some(json!({"username": "alice"})),
+    );
+    let minted = whole(&mut lambda, &mint).await;
+    assert_eq!(minted["statusCode"], 200, "{minted}");
+    let token: Value = serde_json::from_str(minted["body"].as_str().unwrap()).unwrap();
+    let token = token["token"].as_str().unwrap();
+    let auth = json!({"authorization": format!("Bearer {token}")});
+    let create = event(
+        API,
+        "POST",
+        "/v1/conversations",
+        auth,
+        Some(json!({"persona_request": "Sherlock Holmes"})),
+    );
+    let created = whole(&mut lambda, &create).await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let created: Value = serde_json::from_str(created["body"].as_str().unwrap()).unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    // Through the function URL: a prelude, eight NUL bytes, then the SSE events as written.
+    let mut streamed = send(URL, token, id);
+    let content = json!({"content": "Tell me gradually."}).to_string();
+    streamed["body"] = json!(content);
+    let (streaming, data) = frames(lambda.invoke(&streamed)).await;
+    assert!(streaming, "a function URL must get a streamed response");
+    let all: Vec<u8> = data.iter().flat_map(|(bytes, _)| bytes.clone()).collect();
+    let split = all.windows(8).position(|w| w == [0; 8]).unwrap();
+    let prelude: Value = serde_json::from_slice(&all[..split]).unwrap();
+    assert_eq!(prelude["statusCode"], 200, "{prelude}");
+    let content_type = prelude["headers"]["content-type"].as_str().unwrap();
+    assert!(content_type.starts_with("text/event-stream"), "{prelude}");
+    let body = String::from_utf8(all[split + 8..].to_vec()).unwrap();
+    assert_eq!(deltas(&body).concat(), GRADUAL_REPLY);
+
+    // The deltas came in many pieces, spread over the reply (the mock writes a word every
+    // 60 ms: about 2.6 s), not all at its end.
+    let arrivals: Vec<std::time::Instant> = (data.iter())
+        .filter(|(bytes, _)| String::from_utf8_lossy(bytes).contains("event: delta"))
+        .map(|(_, at)| *at)
+        .collect();
+    assert!(
+        arrivals.len() >= 10,
+        "{} pieces with deltas",
+        arrivals.len()
+    );
+    let (first, last) = (arrivals[0], *arrivals.last().unwrap());
+    assert!(
+        last.duration_since(first) > Duration::from_secs(1),
+        "deltas arrived within {:?}",
+        last.duration_since(first)
+    );
+
+    // The same request through API Gateway: one whole response holding every event.
+    let mut buffered = send(API, token, id);
+    buffered["body"] = json!(content);
+    let answer = whole(&mut lambda, &buffered).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body = answer["body"].as_str().unwrap();
+    assert_eq!(deltas(body).concat(), GRADUAL_REPLY);
+    assert!(body.contains("event: done"), "{body}");
 }
