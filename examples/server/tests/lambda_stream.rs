@@ -16,9 +16,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent};
 use link::Link;
 use link::testing::{ScriptedChatModel, ScriptedExtractor};
-use link_auth::DevAuthenticator;
 use link_server::lambda::{ChunkStream, invocations, is_function_url};
-use link_server::state::{AppState, DevTokens};
 use link_server::{HttpOptions, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -32,22 +30,11 @@ fn app(model: &ScriptedChatModel) -> axum::Router {
         .chat_model(Arc::new(model.clone()))
         .build()
         .unwrap();
-    let dev = Arc::new(DevAuthenticator::random());
-    let state = AppState {
-        link,
-        auth: dev.clone(),
-        dev: Some(DevTokens {
-            authenticator: dev,
-            lifetime: Duration::from_secs(3600),
-        }),
-        per_ip: None,
-        accounts: None,
-    };
     let options = HttpOptions {
         max_body_bytes: 65536,
         ..HttpOptions::default()
     };
-    router(state, &options)
+    router(support::dev_state(link), &options)
 }
 
 /// An HTTP API v2 event as API Gateway (`execute-api`) or a function URL (`lambda-url`)
@@ -107,15 +94,15 @@ async fn buffered_json(app: &axum::Router, event: &Value) -> (u16, Value) {
     (status, body)
 }
 
+/// A request for a dev token for alice, through API Gateway.
+fn mint_event() -> Value {
+    let body = json!({"username": "alice"});
+    event(API, "POST", "/v1/auth/token", json!({}), Some(body))
+}
+
 /// A dev token and a new conversation, through API Gateway.
 async fn conversation(app: &axum::Router) -> (String, String) {
-    let mint = event(
-        API,
-        "POST",
-        "/v1/auth/token",
-        json!({}),
-        Some(json!({"username": "alice"})),
-    );
+    let mint = mint_event();
     let (status, minted) = buffered_json(app, &mint).await;
     assert_eq!(status, 200, "{minted}");
     let token = minted["token"].as_str().unwrap().to_owned();
@@ -468,13 +455,7 @@ async fn the_lambda_binary_streams_a_reply_token_by_token_through_a_function_url
     ])
     .await;
 
-    let mint = event(
-        API,
-        "POST",
-        "/v1/auth/token",
-        json!({}),
-        Some(json!({"username": "alice"})),
-    );
+    let mint = mint_event();
     let minted = whole(&mut lambda, &mint).await;
     assert_eq!(minted["statusCode"], 200, "{minted}");
     let token: Value = serde_json::from_str(minted["body"].as_str().unwrap()).unwrap();
