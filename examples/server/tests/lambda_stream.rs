@@ -129,18 +129,11 @@ fn send(domain: &str, token: &str, id: &str) -> Value {
     )
 }
 
-/// The `data` of every `delta` event in `text`.
+/// The text of every `delta` event in `text`.
 fn deltas(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .filter(|event| event.starts_with("event: delta"))
-        .map(|event| {
-            let data = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .unwrap();
-            let delta: Value = serde_json::from_str(data).unwrap();
-            delta["text"].as_str().unwrap().to_owned()
-        })
+    (support::parse_sse(text).into_iter())
+        .filter(|(name, _)| name == "delta")
+        .map(|(_, delta)| delta["text"].as_str().unwrap().to_owned())
         .collect()
 }
 
