@@ -22,15 +22,19 @@ started=$(date +%s)
 LINK_ARCH="$arch" bash scripts/deploy-build.sh
 seconds=$(( $(date +%s) - started ))
 bootstrap=deploy/.build/link-server/bootstrap
-description="$(file -b "$bootstrap")"
+# The ELF header: the magic, 64-bit class, and the machine (183 aarch64, 62 x86-64).
+magic="$(od -An -tx1 -N4 "$bootstrap" | tr -d ' \n')"
+class="$(od -An -tu1 -j4 -N1 "$bootstrap" | tr -d ' \n')"
+machine="$(od -An -tu2 -j18 -N2 "$bootstrap" | tr -d ' \n')"
 case "$arch" in
-  arm64) expected="ARM aarch64" ;;
-  x86_64) expected="x86-64" ;;
+  arm64) expected=183 ;;
+  x86_64) expected=62 ;;
 esac
-case "$description" in
-  *ELF\ 64-bit*executable*"$expected"*|*ELF\ 64-bit*"$expected"*executable*) ;;
-  *) echo "FAIL: $bootstrap is not an $arch executable: $description" >&2; exit 1 ;;
-esac
-echo "bootstrap: $(du -h "$bootstrap" | cut -f1), $description"
+if [ ! -x "$bootstrap" ] || [ "$magic" != 7f454c46 ] || [ "$class" != 2 ] \
+  || [ "$machine" != "$expected" ]; then
+  echo "FAIL: $bootstrap is not a 64-bit $arch executable (ELF machine $machine)" >&2
+  exit 1
+fi
+echo "bootstrap: $(du -h "$bootstrap" | cut -f1), 64-bit ELF for $arch (machine $machine)"
 echo "built in ${seconds}s"
 echo "deploy check passed"
