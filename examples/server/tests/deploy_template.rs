@@ -6,9 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use clap::CommandFactory;
-use link_core::{AuditAction, AuditEvent, AuditOutcome, ContentPolicy, RequestId};
+use link_core::{
+    AuditAction, AuditEvent, AuditOutcome, AuditSink, ContentPolicy, RequestId, TracingAuditSink,
+};
+use tracing_subscriber::layer::SubscriberExt;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
@@ -294,7 +298,23 @@ fn every_iam_statement_names_its_resources() {
     assert_eq!(statements, 4);
 }
 
-/// One audit line as Link writes it (`AUDIT_LOG {json}`), with the deployment's policy.
+/// A `Write` into a shared buffer, for a log layer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One audit line as the function logs it: the engine's tracing audit sink with the
+/// deployment's content policy, through the JSON log layer (`LINK_LOG_FORMAT=json`).
 fn audit_line(outcome: AuditOutcome, error: Option<&str>) -> String {
     let event = AuditEvent {
         timestamp: time::OffsetDateTime::now_utc(),
@@ -312,8 +332,19 @@ fn audit_line(outcome: AuditOutcome, error: Option<&str>) -> String {
         prompt: Some("upstream_error rate_limited".into()),
         response: None,
     };
-    let json = link_core::render_audit_line(&event, ContentPolicy::Hash).unwrap();
-    format!("{} {json}", link_core::AUDIT_PREFIX)
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let log = tracing_subscriber::fmt::layer()
+        .json()
+        .with_writer(move || writer.clone());
+    let subscriber = tracing_subscriber::registry().with(log);
+    let sink = TracingAuditSink::new(ContentPolicy::Hash);
+    tracing::subscriber::with_default(subscriber, || {
+        futures::executor::block_on(sink.record(&event)).unwrap();
+    });
+    let line = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    line
 }
 
 /// Whether a CloudWatch term pattern (quoted terms, all required) matches `line`.
@@ -347,6 +378,7 @@ fn the_metric_filters_count_the_audit_lines_they_name() {
     let other = audit_line(AuditOutcome::Error, Some("not_found"));
     // The prompt's words are hashed away (LINK_AUDIT_CONTENT=hash): they match nothing.
     assert_eq!(environment(&t)["LINK_AUDIT_CONTENT"].as_str(), Some("hash"));
+    assert_eq!(environment(&t)["LINK_LOG_FORMAT"].as_str(), Some("json"));
 
     let requests = pattern("Requests");
     assert!(
@@ -354,7 +386,8 @@ fn the_metric_filters_count_the_audit_lines_they_name() {
             .iter()
             .all(|l| matches(&requests, l))
     );
-    assert!(!matches(&requests, "INFO link_server: listening"));
+    assert!(ok.contains(r#"\"outcome\":\"ok\""#), "{ok}");
+    assert!(!matches(&requests, r#"{"fields":{"message":"serving"}}"#));
     let denials = pattern("Denials");
     assert!(matches(&denials, &denied));
     assert!(![&ok, &failed, &other].iter().any(|l| matches(&denials, l)));
