@@ -195,6 +195,22 @@ impl Stack {
     }
 }
 
+/// The state of an in-process app over `link`: dev auth (tokens live an hour), no Cognito
+/// accounts, no per-IP limit.
+pub fn dev_state(link: link::Link) -> link_server::AppState {
+    let dev = std::sync::Arc::new(link_auth::DevAuthenticator::random());
+    link_server::AppState {
+        link,
+        auth: dev.clone(),
+        dev: Some(link_server::state::DevTokens {
+            authenticator: dev,
+            lifetime: Duration::from_secs(3600),
+        }),
+        per_ip: None,
+        accounts: None,
+    }
+}
+
 /// A temporary directory and the database path inside it.
 pub fn temp_database() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
