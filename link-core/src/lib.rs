@@ -50,6 +50,7 @@ mod engine;
 mod error;
 pub mod extraction;
 mod ids;
+pub mod lorebook;
 mod memory;
 pub mod moderation;
 pub mod page;
@@ -69,6 +70,7 @@ pub use audit::{
     TracingAuditSink, WriterAuditSink, render as render_audit_line,
 };
 pub use card::CharacterCard;
+pub use lorebook::{LoreEntry, Lorebook};
 pub use chat::{
     ChatEvent, ChatMessage, ChatRequest, ChatResponse, ChatStream, GenerationParams, Role,
     StopReason, Usage,
@@ -85,7 +87,7 @@ pub use ids::{ConversationId, MessageId, RequestId};
 pub use memory::MemoryStore;
 pub use moderation::{Moderator, NoModeration, TextSource, Verdict};
 pub use page::{Cursor, Page, PageRequest};
-pub use persona::{Persona, PersonaKind};
+pub use persona::{CardFields, Persona, PersonaKind};
 pub use ports::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
     RateLimiter, StoreUsage, Unlimited,

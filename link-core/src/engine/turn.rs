@@ -65,7 +65,7 @@ impl Link {
         let style = self.model.prompt_style();
         let user_block = user
             .as_ref()
-            .map(|user| user.prompt_block(&persona.name))
+            .map(UserPersona::prompt_block)
             .unwrap_or_default();
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.
