@@ -35,6 +35,48 @@ pub const SPEC_VERSION_V3: &str = "3.0";
 /// The key under `data.extensions` where Link keeps its own persona.
 pub const LINK_EXTENSION: &str = "link";
 
+/// A card read from a file of any of the formats Link imports, with its avatar.
+#[derive(Debug, Clone)]
+pub struct ImportedCard {
+    /// The card.
+    pub card: CharacterCard,
+    /// The character's image (a PNG without card chunks), when the file had one.
+    pub avatar: Option<Vec<u8>>,
+}
+
+/// Reads a card from `bytes`, whichever format they are in: a PNG image (by its signature),
+/// a CharX archive (by its zip header), else V2 or V3 JSON.
+///
+/// ```
+/// use link_core::card::read_any;
+/// let json = br#"{"spec": "chara_card_v2", "spec_version": "2.0",
+///                 "data": {"name": "Ada", "description": "x", "first_mes": "Hi"}}"#;
+/// assert_eq!(read_any(json).unwrap().card.data.name, "Ada");
+/// assert!(read_any(b"\x89PNG\r\n\x1a\nbroken").is_err());
+/// ```
+pub fn read_any(bytes: &[u8]) -> Result<ImportedCard> {
+    if bytes.starts_with(png::SIGNATURE) {
+        let read = png::read(bytes)?;
+        return Ok(ImportedCard {
+            card: read.card,
+            avatar: Some(read.avatar),
+        });
+    }
+    if charx::is_charx(bytes) {
+        let read = charx::read(bytes)?;
+        return Ok(ImportedCard {
+            card: read.card,
+            avatar: read.avatar,
+        });
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::invalid("the card is neither JSON, a PNG image nor a CharX archive"))?;
+    Ok(ImportedCard {
+        card: CharacterCard::from_json(text)?,
+        avatar: None,
+    })
+}
+
 /// The card format versions Link reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CardSpec {

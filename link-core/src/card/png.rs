@@ -14,6 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use super::{CardSpec, CharacterCard};
 use crate::{Error, Persona, Result};
 
+/// The eight bytes every PNG file starts with.
+pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// The text chunk keyword of a V3 card.
 pub const CHUNK_V3: &str = "ccv3";
 /// The text chunk keyword of a V2 card.

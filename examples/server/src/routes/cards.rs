@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use link::card::{CardSpec, charx, png};
+use link::card::{CardSpec, png};
 use link::{CharacterCard, Persona, PersonaSource};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -109,26 +109,11 @@ pub async fn import(
     Caller(ctx): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let card = read_card(&body?)?;
+    let card = link::card::read_any(&body?)?.card;
     let detail = state
         .link
         .create_conversation(&ctx, PersonaSource::Card(Box::new(card)))
         .await?;
     let body = ConversationBody::from(detail);
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// The card in `body`, by its first bytes: a PNG signature, a zip header, else JSON.
-fn read_card(body: &[u8]) -> Result<CharacterCard, ApiError> {
-    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-    let card = if body.starts_with(PNG_SIGNATURE) {
-        png::read(body)?.card
-    } else if charx::is_charx(body) {
-        charx::read(body)?.card
-    } else {
-        let text = std::str::from_utf8(body)
-            .map_err(|_| link::Error::invalid("the card is neither JSON, PNG nor CharX"))?;
-        CharacterCard::from_json(text)?
-    };
-    Ok(card)
 }
