@@ -70,7 +70,6 @@ pub use audit::{
     TracingAuditSink, WriterAuditSink, render as render_audit_line,
 };
 pub use card::CharacterCard;
-pub use lorebook::{LoreEntry, Lorebook};
 pub use chat::{
     ChatEvent, ChatMessage, ChatRequest, ChatResponse, ChatStream, GenerationParams, Role,
     StopReason, Usage,
@@ -84,6 +83,7 @@ pub use engine::{
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
+pub use lorebook::{LoreEntry, Lorebook};
 pub use memory::MemoryStore;
 pub use moderation::{Moderator, NoModeration, TextSource, Verdict};
 pub use page::{Cursor, Page, PageRequest};

@@ -200,12 +200,13 @@ impl Scanned {
     }
 
     fn contains_any(&self, keys: &[String], case_sensitive: bool) -> bool {
-        keys.iter().map(|k| k.trim()).filter(|k| !k.is_empty()).any(|key| {
-            match case_sensitive {
+        keys.iter()
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty())
+            .any(|key| match case_sensitive {
                 true => self.text.contains(key),
                 false => self.lower.contains(&key.to_lowercase()),
-            }
-        })
+            })
     }
 }
 
@@ -230,8 +231,11 @@ impl Lorebook {
             .map_or(limits::DEFAULT_BUDGET, |b| b as usize);
         let mut left = budget.min(own);
         let scanned = Scanned::new(recent);
-        let mut matched: Vec<&LoreEntry> =
-            self.entries.iter().filter(|e| e.matches(&scanned)).collect();
+        let mut matched: Vec<&LoreEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.matches(&scanned))
+            .collect();
         matched.sort_by_key(|e| e.insertion_order);
         matched.retain(|entry| {
             let cost = counter.count(&entry.content);
@@ -248,7 +252,12 @@ impl Lorebook {
     /// newest [`scan_depth`](Self::scan_depth) messages bring in, within the book's budget
     /// and [`limits::WINDOW_SHARE`] of the model's window, as a data block for the system
     /// prompt (empty when none is active). The entries' card macros are filled in.
-    pub fn prompt_block(&self, history: &[Message], fit: &ContextFit, names: MacroNames<'_>) -> String {
+    pub fn prompt_block(
+        &self,
+        history: &[Message],
+        fit: &ContextFit,
+        names: MacroNames<'_>,
+    ) -> String {
         let depth = self.scan_depth().min(history.len());
         let recent: Vec<&str> = history[history.len() - depth..]
             .iter()
@@ -360,7 +369,10 @@ mod tests {
         assert_eq!(b.active(&["MORIARTY!"], &ApproxTokenCounter, 100).len(), 1);
         entry.case_sensitive = Some(true);
         let b = book(vec![entry]);
-        assert!(b.active(&["MORIARTY!"], &ApproxTokenCounter, 100).is_empty());
+        assert!(
+            b.active(&["MORIARTY!"], &ApproxTokenCounter, 100)
+                .is_empty()
+        );
         assert_eq!(b.active(&["Moriarty!"], &ApproxTokenCounter, 100).len(), 1);
     }
 

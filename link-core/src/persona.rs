@@ -346,12 +346,16 @@ impl Persona {
                 limits::CARD_KEPT_BYTES
             ));
         }
-        let depth = [&self.card_fields.data, &self.card_fields.top, &self.card_extensions]
-            .into_iter()
-            .flat_map(|map| map.values())
-            .map(json_depth)
-            .max()
-            .unwrap_or(0);
+        let depth = [
+            &self.card_fields.data,
+            &self.card_fields.top,
+            &self.card_extensions,
+        ]
+        .into_iter()
+        .flat_map(|map| map.values())
+        .map(json_depth)
+        .max()
+        .unwrap_or(0);
         if depth > limits::CARD_KEPT_DEPTH {
             problems.push(format!(
                 "card extensions are nested {depth} levels deep (at most {})",

@@ -199,10 +199,17 @@ mod tests {
     #[test]
     fn spaced_comment_and_layout_macros_and_no_second_expansion() {
         assert_eq!(
-            expand_macros("{{ user }}{{newline}}{{noop}}x{{// a note }}<b>é<USER>", "Ann", "Bo"),
+            expand_macros(
+                "{{ user }}{{newline}}{{noop}}x{{// a note }}<b>é<USER>",
+                "Ann",
+                "Bo"
+            ),
             "Ann\nx<b>éAnn"
         );
-        assert_eq!(expand_macros("{{char}} {{user}}", "<BOT>", "{{user}}"), "{{user}} <BOT>");
+        assert_eq!(
+            expand_macros("{{char}} {{user}}", "<BOT>", "{{user}}"),
+            "{{user}} <BOT>"
+        );
     }
 
     #[test]

@@ -38,9 +38,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Import { file } => {
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Error::invalid(format!("cannot read {}: {e}", file.display()))
-            })?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::invalid(format!("cannot read {}: {e}", file.display())))?;
             let body = backend.import_card(bytes).await?;
             match cli.json {
                 true => out::json(&body),

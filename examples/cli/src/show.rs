@@ -48,7 +48,11 @@ pub fn imported(style: Style, body: &link_wire::ConversationBody) -> String {
         .as_ref()
         .map(|book| format!(" with a lorebook of {} entries", book.entries.len()))
         .unwrap_or_default();
-    let greeting = body.messages.first().map(|m| m.content.as_str()).unwrap_or_default();
+    let greeting = body
+        .messages
+        .first()
+        .map(|m| m.content.as_str())
+        .unwrap_or_default();
     format!(
         "{}{lore}\n{} {}\n{}",
         style.name(&body.persona.name),

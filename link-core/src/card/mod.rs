@@ -188,7 +188,10 @@ impl CharacterCard {
                 card.set(key, value.clone());
             }
         }
-        let top = kept.top.iter().filter(|(key, _)| !TYPED_TOP.contains(&key.as_str()));
+        let top = kept
+            .top
+            .iter()
+            .filter(|(key, _)| !TYPED_TOP.contains(&key.as_str()));
         card.top.extend(top.map(|(k, v)| (k.clone(), v.clone())));
         card.data.extensions.extend(persona.card_extensions.clone());
         card
@@ -508,7 +511,10 @@ mod tests {
             .unwrap();
         persona.example_lines = vec!["Walk the plank!".into()];
         let exported = CharacterCard::from_persona(&persona);
-        assert_eq!(exported.data.mes_example, "<START>\n{{char}}: Walk the plank!\n");
+        assert_eq!(
+            exported.data.mes_example,
+            "<START>\n{{char}}: Walk the plank!\n"
+        );
         assert_eq!(exported.data.personality, "gruff");
     }
 

@@ -64,8 +64,14 @@ pub fn write(persona: &Persona, avatar: Option<&[u8]>) -> Result<Vec<u8>> {
         None => Image::placeholder(&persona.name),
     };
     let chunks = [
-        (CHUNK_V3, CharacterCard::from_persona_as(persona, CardSpec::V3)),
-        (CHUNK_V2, CharacterCard::from_persona_as(persona, CardSpec::V2)),
+        (
+            CHUNK_V3,
+            CharacterCard::from_persona_as(persona, CardSpec::V3),
+        ),
+        (
+            CHUNK_V2,
+            CharacterCard::from_persona_as(persona, CardSpec::V2),
+        ),
     ]
     .map(|(keyword, card)| encode_card(&card).map(|text| (keyword, text)));
     let [v3, v2] = chunks;
@@ -135,9 +141,9 @@ impl Image {
 
     /// A 256 x 256 square in a colour drawn from `name`.
     fn placeholder(name: &str) -> Image {
-        let hash = name
-            .bytes()
-            .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
         let [r, g, b, _] = hash.to_le_bytes();
         let rgb = [r / 2 + 64, g / 2 + 64, b / 2 + 64];
         Image {
@@ -200,7 +206,12 @@ mod tests {
     use crate::PersonaKind;
 
     fn ada() -> Persona {
-        Persona::new("Ada", PersonaKind::Historical, "Mathematician.", "Good day!")
+        Persona::new(
+            "Ada",
+            PersonaKind::Historical,
+            "Mathematician.",
+            "Good day!",
+        )
     }
 
     #[test]
@@ -210,7 +221,10 @@ mod tests {
         let keywords: Vec<&str> = decoded.texts.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keywords, [CHUNK_V3, CHUNK_V2]);
         let v2 = card_text(&decoded.texts[1..]).unwrap();
-        assert_eq!(CharacterCard::from_json(&v2).unwrap().spec, super::super::SPEC);
+        assert_eq!(
+            CharacterCard::from_json(&v2).unwrap().spec,
+            super::super::SPEC
+        );
         assert_eq!(read(&image).unwrap().card.to_persona().unwrap(), ada());
     }
 

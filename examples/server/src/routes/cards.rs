@@ -31,6 +31,11 @@ pub enum CardFormat {
     Png,
 }
 
+/// A file's bytes (a PNG image, a zip archive), as OpenAPI describes binary bodies.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryFile(pub Vec<u8>);
+
 /// How to export.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,7 +51,7 @@ pub struct ExportQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The card: JSON (v2, v3) or a PNG image (png)",
-         content(("application/json" = Object), ("image/png" = Vec<u8>))),
+         content((Object = "application/json"), (BinaryFile = "image/png"))),
         (status = 400, description = "A malformed id or format", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
@@ -61,8 +66,12 @@ pub async fn export(
     let detail = state.link.get_conversation(&ctx, id).await?;
     let persona = &detail.conversation.persona;
     let response = match query.format.unwrap_or_default() {
-        CardFormat::V2 => Json(CharacterCard::from_persona_as(persona, CardSpec::V2)).into_response(),
-        CardFormat::V3 => Json(CharacterCard::from_persona_as(persona, CardSpec::V3)).into_response(),
+        CardFormat::V2 => {
+            Json(CharacterCard::from_persona_as(persona, CardSpec::V2)).into_response()
+        }
+        CardFormat::V3 => {
+            Json(CharacterCard::from_persona_as(persona, CardSpec::V3)).into_response()
+        }
         CardFormat::Png => png_response(persona)?,
     };
     Ok(response)
@@ -93,8 +102,8 @@ fn png_response(persona: &Persona) -> Result<Response, ApiError> {
 /// `LINK_MAX_CARD_BYTES` (8 MiB by default); the others keep `LINK_MAX_BODY_BYTES`.
 #[utoipa::path(post, path = "/v1/conversations/import", tag = "conversations",
     request_body(description = "A card: V2/V3 JSON, a PNG image or a CharX (zip) archive",
-        content(("application/json" = Object), ("image/png" = Vec<u8>),
-                ("application/zip" = Vec<u8>))),
+        content((Object = "application/json"), (BinaryFile = "image/png"),
+                (BinaryFile = "application/zip"))),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ConversationBody),
