@@ -50,6 +50,7 @@ mod engine;
 mod error;
 pub mod extraction;
 mod ids;
+pub mod lorebook;
 mod memory;
 pub mod moderation;
 pub mod page;
@@ -82,10 +83,11 @@ pub use engine::{
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
+pub use lorebook::{LoreEntry, Lorebook};
 pub use memory::MemoryStore;
 pub use moderation::{Moderator, NoModeration, TextSource, Verdict};
 pub use page::{Cursor, Page, PageRequest};
-pub use persona::{Persona, PersonaKind};
+pub use persona::{CardFields, Persona, PersonaKind};
 pub use ports::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
     RateLimiter, StoreUsage, Unlimited,

@@ -110,6 +110,10 @@ pub fn persona_text(persona: &Persona) -> String {
         "Safety notes",
         persona.safety_notes.as_deref().unwrap_or_default(),
     );
+    let lore = persona.lorebook.iter().flat_map(|book| &book.entries);
+    for entry in lore.filter(|e| e.enabled) {
+        add("Lore", &entry.content);
+    }
     text
 }
 
@@ -125,6 +129,10 @@ mod tests {
         persona.example_lines = vec!["Engines!".into()];
         persona.must_not_know = "the internet".into();
         persona.safety_notes = Some("Be kind.".into());
+        persona.lorebook = Some(crate::Lorebook {
+            entries: vec![crate::LoreEntry::new(["engine"], "The Analytical Engine.")],
+            ..crate::Lorebook::default()
+        });
         let text = persona_text(&persona);
         for needle in [
             "Name: Ada",
@@ -133,6 +141,7 @@ mod tests {
             "Example line: Engines!",
             "Must not know: the internet",
             "Safety notes: Be kind.",
+            "Lore: The Analytical Engine.",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }

@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Lorebook, Result};
 
 /// What sort of character a persona is. Real people get extra care in the prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -73,11 +73,64 @@ pub struct Persona {
     pub example_lines: Vec<String>,
     /// Care to take when playing this character (sensitive topics, real-person caveats).
     pub safety_notes: Option<String>,
-    /// Extension data carried over from an imported Character Card V2 (`data.extensions`),
-    /// kept so that an export gives back every key. Not part of the extraction schema.
+    /// Extension data carried over from an imported character card (`data.extensions`),
+    /// kept so that an export gives back every key; bounded, and never sent to the model.
+    /// Not part of the extraction schema.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     #[schemars(skip)]
     pub card_extensions: serde_json::Map<String, serde_json::Value>,
+    /// The rest of an imported card that Link does not use, kept for export; bounded, and
+    /// never sent to the model. Not part of the extraction schema.
+    #[serde(default, skip_serializing_if = "CardFields::is_empty")]
+    #[schemars(skip)]
+    pub card_fields: CardFields,
+    /// The character's lorebook (a card's `character_book`): entries inserted into the
+    /// prompt as data when the conversation mentions their keys. Not part of the extraction
+    /// schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub lorebook: Option<Lorebook>,
+}
+
+/// What an imported character card carried that Link does not use: kept so that an export
+/// gives every field back, never sent to the model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CardFields {
+    /// The card's `data` fields as imported, except `extensions` and `character_book` (kept
+    /// as [`Persona::card_extensions`] and [`Persona::lorebook`]). For the fields Link maps
+    /// onto the persona (`name`, `description`, ...), the card's text is written back on
+    /// export while the persona still says the same.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// The card's top-level fields beside `spec`, `spec_version` and `data` (the V1 copies
+    /// and tool fields such as `create_date`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub top: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CardFields {
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.top.is_empty()
+    }
+}
+
+/// The persona as the model sees it: the fields an extractor fills, never the card data
+/// kept for round trips (extensions, other card fields, the lorebook).
+#[derive(Serialize)]
+pub(crate) struct ModelView<'a> {
+    name: &'a str,
+    kind: PersonaKind,
+    living: Option<bool>,
+    description: &'a str,
+    personality: &'a str,
+    speaking_style: &'a str,
+    setting: &'a str,
+    knowledge: &'a str,
+    must_not_know: &'a str,
+    greeting: &'a str,
+    example_lines: &'a [String],
+    safety_notes: Option<&'a str>,
 }
 
 /// Upper bounds on persona fields, in characters. They keep prompts small and reject junk.
@@ -98,6 +151,11 @@ pub mod limits {
     pub const SAFETY_NOTES: usize = 600;
     /// Longest free-text request for a persona ("Sherlock Holmes", "a grumpy pirate ...").
     pub const REQUEST: usize = 500;
+    /// Largest card data kept for round trips (extensions and other card fields), as JSON
+    /// bytes.
+    pub const CARD_KEPT_BYTES: usize = 64 * 1024;
+    /// Deepest nesting of kept card data (objects and arrays).
+    pub const CARD_KEPT_DEPTH: usize = 16;
 }
 
 impl Persona {
@@ -122,6 +180,48 @@ impl Persona {
             example_lines: Vec::new(),
             safety_notes: None,
             card_extensions: serde_json::Map::new(),
+            card_fields: CardFields::default(),
+            lorebook: None,
+        }
+    }
+
+    /// A copy of the model-facing fields, without the card data kept for round trips (the
+    /// lorebook included): what the prompt builder needs, cheap to clone every turn.
+    pub(crate) fn model_copy(&self) -> Persona {
+        Persona {
+            name: self.name.clone(),
+            kind: self.kind,
+            living: self.living,
+            description: self.description.clone(),
+            personality: self.personality.clone(),
+            speaking_style: self.speaking_style.clone(),
+            setting: self.setting.clone(),
+            knowledge: self.knowledge.clone(),
+            must_not_know: self.must_not_know.clone(),
+            greeting: self.greeting.clone(),
+            example_lines: self.example_lines.clone(),
+            safety_notes: self.safety_notes.clone(),
+            card_extensions: serde_json::Map::new(),
+            card_fields: CardFields::default(),
+            lorebook: None,
+        }
+    }
+
+    /// The persona as the model sees it (see [`ModelView`]).
+    pub(crate) fn model_view(&self) -> ModelView<'_> {
+        ModelView {
+            name: &self.name,
+            kind: self.kind,
+            living: self.living,
+            description: &self.description,
+            personality: &self.personality,
+            speaking_style: &self.speaking_style,
+            setting: &self.setting,
+            knowledge: &self.knowledge,
+            must_not_know: &self.must_not_know,
+            greeting: &self.greeting,
+            example_lines: &self.example_lines,
+            safety_notes: self.safety_notes.as_deref(),
         }
     }
 
@@ -220,11 +320,49 @@ impl Persona {
                 limits::EXAMPLE_LINES
             ));
         }
+        if self.name.contains(['\n', '\r', '\t']) {
+            problems.push("name must be a single line".to_owned());
+        }
+        problems.extend(self.card_problems());
         if problems.is_empty() {
             Ok(())
         } else {
             Err(Error::InvalidPersona { problems })
         }
+    }
+
+    /// The bounds the kept card data and the lorebook break.
+    fn card_problems(&self) -> Vec<String> {
+        let mut problems = self
+            .lorebook
+            .as_ref()
+            .map(Lorebook::problems)
+            .unwrap_or_default();
+        let bytes = serde_json::to_vec(&(&self.card_extensions, &self.card_fields))
+            .map_or(usize::MAX, |v| v.len());
+        if bytes > limits::CARD_KEPT_BYTES {
+            problems.push(format!(
+                "card extensions and other card fields are {bytes} bytes as JSON (at most {})",
+                limits::CARD_KEPT_BYTES
+            ));
+        }
+        let depth = [
+            &self.card_fields.data,
+            &self.card_fields.top,
+            &self.card_extensions,
+        ]
+        .into_iter()
+        .flat_map(|map| map.values())
+        .map(json_depth)
+        .max()
+        .unwrap_or(0);
+        if depth > limits::CARD_KEPT_DEPTH {
+            problems.push(format!(
+                "card extensions are nested {depth} levels deep (at most {})",
+                limits::CARD_KEPT_DEPTH
+            ));
+        }
+        problems
     }
 
     fn text_fields_mut(&mut self) -> [&mut String; 8] {
@@ -239,6 +377,16 @@ impl Persona {
             &mut self.greeting,
         ]
     }
+}
+
+/// How deeply `value` nests objects and arrays (a scalar is 0).
+fn json_depth(value: &serde_json::Value) -> usize {
+    let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+        serde_json::Value::Array(items) => Box::new(items.iter()),
+        serde_json::Value::Object(map) => Box::new(map.values()),
+        _ => return 0,
+    };
+    1 + children.map(json_depth).max().unwrap_or(0)
 }
 
 /// Checks a free-text persona request ("Sherlock Holmes") before it is sent to an extractor.

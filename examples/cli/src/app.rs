@@ -12,7 +12,7 @@ use crate::backend::remote::RemoteBackend;
 use crate::cli::{ChatArgs, Cli, Command, Target};
 use crate::session::Session;
 use crate::style::Style;
-use crate::{oneshot, out, show};
+use crate::{cards, oneshot, out, show};
 
 /// Runs the command.
 pub async fn run(cli: Cli) -> Result<()> {
@@ -36,6 +36,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             } else {
                 out::line(&show::conversations(style, &list.conversations));
             }
+        }
+        Command::Import { file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::invalid(format!("cannot read {}: {e}", file.display())))?;
+            let body = backend.import_card(bytes).await?;
+            match cli.json {
+                true => out::json(&body),
+                false => out::line(&show::imported(style, &body)),
+            }
+        }
+        Command::Export {
+            conversation,
+            png,
+            v3,
+            output,
+        } => {
+            let persona = backend.get(&conversation).await?.persona;
+            let format = cards::Format::from_flags(png, v3);
+            let path = output.unwrap_or_else(|| cards::default_path(&persona, format));
+            cards::write(&persona, format, &path)?;
+            out::note(&style.dim(&format!("saved {}", path.display())));
         }
         Command::Chat(args) if interactive => {
             let session = Session::new(backend, style, history_path(&cli.config));

@@ -74,6 +74,26 @@ pub enum Command {
     },
     /// List your conversations, most recent first.
     Conversations,
+    /// Start a conversation from a character card file: V2 or V3 JSON, a PNG card image or
+    /// a CharX archive.
+    Import {
+        /// The card file.
+        file: std::path::PathBuf,
+    },
+    /// Save a conversation's character as a card file.
+    Export {
+        /// The conversation's id.
+        conversation: String,
+        /// Write a PNG card image (V3 and V2 chunks) instead of JSON.
+        #[arg(long, conflicts_with = "v3")]
+        png: bool,
+        /// Write Character Card V3 JSON instead of V2.
+        #[arg(long)]
+        v3: bool,
+        /// Where to write it (default: the character's name with .json or .png).
+        #[arg(long, short = 'o')]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 /// `link chat`.

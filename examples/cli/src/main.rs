@@ -6,6 +6,7 @@
 
 mod app;
 mod backend;
+mod cards;
 mod cli;
 mod oneshot;
 mod out;

@@ -5,7 +5,7 @@ mod controls;
 
 use std::path::PathBuf;
 
-use link::{CharacterCard, Error, Persona, Result};
+use link::{Error, Persona, Result};
 use link_wire::ConversationBody;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
@@ -241,13 +241,9 @@ impl<'a> Session<'a> {
     }
 
     fn export(&self, file: &str) -> Result<()> {
-        let card = CharacterCard::from_persona(&self.current()?.persona);
-        let json = serde_json::to_string_pretty(&card).map_err(|e| Error::Config {
-            message: format!("cannot write the card: {e}"),
-        })?;
-        std::fs::write(file, json + "\n").map_err(|e| Error::Config {
-            message: format!("cannot write {file}: {e}"),
-        })?;
+        let path = std::path::Path::new(file);
+        let format = crate::cards::Format::of_path(path);
+        crate::cards::write(&self.current()?.persona, format, path)?;
         out::line(&self.style.dim(&format!("saved {file}")));
         Ok(())
     }

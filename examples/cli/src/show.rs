@@ -40,6 +40,28 @@ pub fn persona(style: Style, p: &Persona) -> String {
     lines.join("\n")
 }
 
+/// What `link import` prints: the new conversation's id, who it is, and the greeting.
+pub fn imported(style: Style, body: &link_wire::ConversationBody) -> String {
+    let lore = body
+        .persona
+        .lorebook
+        .as_ref()
+        .map(|book| format!(" with a lorebook of {} entries", book.entries.len()))
+        .unwrap_or_default();
+    let greeting = body
+        .messages
+        .first()
+        .map(|m| m.content.as_str())
+        .unwrap_or_default();
+    format!(
+        "{}{lore}\n{} {}\n{}",
+        style.name(&body.persona.name),
+        style.dim("conversation:"),
+        body.id,
+        greeting
+    )
+}
+
 /// One numbered line per conversation.
 pub fn conversations(style: Style, list: &[ConversationSummary]) -> String {
     if list.is_empty() {

@@ -75,7 +75,7 @@ Commands:
   /list              your conversations
   /resume <id|n>     continue a conversation (id, id prefix, or number from /list)
   /persona           show the character's card
-  /export <file>     save the character as Character Card V2 JSON
+  /export <file>     save the character's card: a PNG image for .png, else V2 JSON
   /regen             a new version of the last reply (the earlier ones stay)
   /alt [n|next|prev] show another version of the last reply (default next)
   /edit <text>       rewrite your last message and have it answered again

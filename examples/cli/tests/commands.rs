@@ -198,3 +198,47 @@ fn help_documents_the_exit_codes() {
         assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
     }
 }
+
+#[test]
+fn a_card_exported_as_png_or_json_imports_back_in_process_and_through_a_server() {
+    let world = World::new();
+    let id = world.create("Sherlock Holmes");
+    let png = world.dir.path().join("holmes.png");
+    let v3 = world.dir.path().join("holmes.json");
+    let png_arg = png.to_str().unwrap();
+    let v3_arg = v3.to_str().unwrap();
+    world.run(&["export", &id, "--png", "-o", png_arg]).ok();
+    world.run(&["export", &id, "--v3", "-o", v3_arg]).ok();
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let card: serde_json::Value = serde_json::from_slice(&std::fs::read(&v3).unwrap()).unwrap();
+    assert_eq!(card["spec"], "chara_card_v3");
+
+    let imported = world.run(&["import", png_arg]);
+    imported.ok();
+    assert!(
+        imported.stdout.starts_with("Sherlock Holmes"),
+        "{imported:#?}"
+    );
+    let json = world.run(&["import", v3_arg, "--json"]);
+    json.ok();
+    assert_eq!(json.json()["persona"]["name"], "Sherlock Holmes");
+
+    let server = support::Server::start(&world);
+    let remote = world.run(&server.args(&["import", png_arg, "--json"]));
+    remote.ok();
+    assert_eq!(remote.json()["persona"]["name"], "Sherlock Holmes");
+    assert_eq!(
+        world.mock.calls(),
+        1,
+        "only the first persona was extracted"
+    );
+
+    let missing = world.run(&["import", "/nonexistent/card.png"]);
+    missing.code_is(2);
+    assert!(missing.stderr.contains("cannot read"), "{missing:#?}");
+    let not_a_card = world.dir.path().join("notes.txt");
+    std::fs::write(&not_a_card, "hello").unwrap();
+    world
+        .run(&["import", not_a_card.to_str().unwrap()])
+        .code_is(2);
+}

@@ -19,6 +19,9 @@ use crate::{admission, openapi, request_id, web};
 pub struct HttpOptions {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest card import body (`POST /v1/conversations/import`), in bytes: PNG cards are
+    /// commonly 200 KB to 2 MB.
+    pub max_card_bytes: usize,
     /// Origins allowed by CORS (none: no CORS headers at all).
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
@@ -32,6 +35,11 @@ pub struct HttpOptions {
     pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
 }
 
+/// The card import's body limit: its own, never below the other routes'.
+fn card_limit(options: &HttpOptions) -> usize {
+    options.max_card_bytes.max(options.max_body_bytes)
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let users = Router::new()
@@ -41,7 +49,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             "/v1/conversations",
             post(conversations::create).get(conversations::list),
         )
-        .route("/v1/conversations/import", post(cards::import))
+        .route(
+            "/v1/conversations/import",
+            post(cards::import).layer(DefaultBodyLimit::max(card_limit(options))),
+        )
         .route(
             "/v1/conversations/{id}",
             get(conversations::get)

@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, env = "LINK_MAX_BODY_BYTES", default_value_t = 65536)]
     pub max_body_bytes: usize,
 
+    /// Largest character card import (JSON, PNG or CharX), in bytes: PNG cards are commonly
+    /// 200 KB to 2 MB.
+    #[arg(long, env = "LINK_MAX_CARD_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_card_bytes: usize,
+
     /// Origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "LINK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use link::Error;
@@ -91,6 +91,16 @@ impl From<JsonRejection> for ApiError {
             {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
+            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        };
+        Self::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let (status, code) = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             _ => (StatusCode::BAD_REQUEST, "invalid_request"),
         };
         Self::new(status, code, rejection.body_text())

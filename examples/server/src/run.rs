@@ -61,6 +61,7 @@ pub async fn run(
     let state = build_state(&config, telemetry).await?;
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,
+        max_card_bytes: config.max_card_bytes,
         cors_origins: config.cors_origins.clone(),
         trusted_proxies: config.trusted_proxies.clone(),
         time_limits: TimeLimits {

@@ -1024,18 +1024,21 @@
     for (const [key, label] of CARD_FIELDS) field(label, persona[key]);
     field("Example lines", (persona.example_lines || []).join("\n"));
     $("card-dialog").showModal();
-    $("card-export").focus();
+    $("card-export-png").focus();
   }
 
-  async function exportCard() {
+  // Downloads the conversation's card: "png" (an image with the V3 and V2 cards) or "v2" JSON.
+  async function exportCard(format) {
     const conversation = state.conversation;
     try {
-      const card = await api("GET",
-        "v1/personas/" + encodeURIComponent(conversation.id) + "/card");
-      const blob = new Blob([JSON.stringify(card, null, 2)], { type: "application/json" });
+      const response = await fetch("v1/personas/" + encodeURIComponent(conversation.id) +
+        "/card?format=" + format, { headers: headers() });
+      if (!response.ok) throw await failureOf(response);
+      const blob = await response.blob();
       const link = document.createElement("a");
       link.href = URL.createObjectURL(blob);
-      link.download = conversation.persona.name.replace(/[^\w.-]+/g, "_") + ".card.json";
+      const name = conversation.persona.name.replace(/[^\w.-]+/g, "_");
+      link.download = name + (format === "png" ? ".png" : ".card.json");
       document.body.appendChild(link);
       link.click();
       link.remove();
@@ -1044,6 +1047,44 @@
       $("card-dialog").close();
       fail(error);
     }
+  }
+
+  // Starts a conversation from a card file (PNG, JSON or CharX; the server reads which).
+  async function importCard(file) {
+    if (!file) return;
+    clearNotice();
+    try {
+      const response = await fetch("v1/conversations/import", {
+        method: "POST",
+        headers: headers({ "Content-Type": "application/octet-stream", Accept: "application/json" }),
+        body: file,
+      });
+      if (!response.ok) throw await failureOf(response);
+      showConversation(await response.json());
+      await loadConversations();
+      $("message").focus();
+    } catch (error) {
+      fail(error);
+    } finally {
+      $("card-file").value = "";
+    }
+  }
+
+  function watchCardDrops() {
+    const zone = $("card-drop");
+    $("card-file").addEventListener("change", (event) => importCard(event.target.files[0]));
+    for (const name of ["dragenter", "dragover"]) {
+      zone.addEventListener(name, (event) => {
+        event.preventDefault();
+        zone.classList.add("over");
+      });
+    }
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("over");
+      importCard(event.dataTransfer.files[0]);
+    });
   }
 
   // ---- who the user is ------------------------------------------------------------------
@@ -1299,7 +1340,9 @@
     $("notice-close").addEventListener("click", clearNotice);
     $("card-button").addEventListener("click", showCard);
     $("card-close").addEventListener("click", () => $("card-dialog").close());
-    $("card-export").addEventListener("click", exportCard);
+    $("card-export").addEventListener("click", () => exportCard("v2"));
+    $("card-export-png").addEventListener("click", () => exportCard("png"));
+    watchCardDrops();
     $("settings-button").addEventListener("click", () => openPersona("me"));
     $("here-button").addEventListener("click", () => openPersona("conversation"));
     $("persona-clear").addEventListener("click", () => storePersona(null));

@@ -5,6 +5,7 @@ use super::Link;
 use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
+use crate::lorebook::MacroNames;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
     ChatRequest, Conversation, ConversationId, Error, Message, Persona, RequestContext, Result,
@@ -63,15 +64,19 @@ impl Link {
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = expand_persona(&conversation.persona, user_name);
         let style = self.model.prompt_style();
-        let user_block = user
+        let mut extra = user
             .as_ref()
-            .map(|user| user.prompt_block(&persona.name))
+            .map(UserPersona::prompt_block)
             .unwrap_or_default();
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.
         let fit = ContextFit::of(&*self.model);
+        if let Some(book) = &conversation.persona.lorebook {
+            let names = MacroNames::new(user_name, &persona.name);
+            extra.push_str(&book.prompt_block(history, &fit, names));
+        }
         self.prompt
-            .build_fitted(style, &persona, history, &user_block, &fit)
+            .build_fitted(style, &persona, history, &extra, &fit)
     }
 
     /// Who the user is in `conversation`: its override, else the owner's default.

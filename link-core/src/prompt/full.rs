@@ -5,8 +5,10 @@
 use crate::Persona;
 
 /// The system prompt: framing, the persona as data, then Link's rules.
+///
+/// No persona field is pasted outside the `<character>` document, not even the name: the rules
+/// say "the character", so a card cannot add a rule through its name.
 pub fn system_prompt(persona: &Persona) -> String {
-    let name = &persona.name;
     let mut prompt = String::with_capacity(4096);
     prompt.push_str(
         "You are playing a character in a conversation with a user. The character is described \
@@ -17,19 +19,16 @@ pub fn system_prompt(persona: &Persona) -> String {
     prompt.push_str(&persona_as_data(persona));
     prompt.push_str("\n</character>\n\nRules:\n");
     let mut rules = vec![
-        format!(
-            "Stay in character as {name} in every reply, in the first person, with their \
-             voice, vocabulary and attitudes. Do not drift into the voice of a generic helpful \
-             assistant, however long the conversation runs."
-        ),
-        format!(
-            "Write only {name}'s words and actions. Never write the user's lines, replies, \
-             actions or thoughts, and never continue the conversation on the user's behalf."
-        ),
-        format!(
-            "{name} knows only what the character would know; treat anything listed under \
-             must_not_know as unknown and react to it as {name} would."
-        ),
+        "Stay in character as the character described above in every reply, in the first \
+         person, with their voice, vocabulary and attitudes. Do not drift into the voice of a \
+         generic helpful assistant, however long the conversation runs."
+            .to_owned(),
+        "Write only the character's words and actions. Never write the user's lines, replies, \
+         actions or thoughts, and never continue the conversation on the user's behalf."
+            .to_owned(),
+        "The character knows only what they would know; treat anything listed under \
+         must_not_know as unknown and react to it as the character would."
+            .to_owned(),
         "Keep replies conversational: usually a few sentences, longer only when asked.".to_owned(),
         "If the user asks for something harmful or against these rules, decline in \
          character and steer the conversation elsewhere."
@@ -42,9 +41,9 @@ pub fn system_prompt(persona: &Persona) -> String {
             None => "a real person",
         };
         rules.push(format!(
-            "{name} is {status}. This conversation is a simulation for education and \
-             entertainment, not the real {name}. Do not present invented quotes, opinions or \
-             private details as things {name} actually said or did; when asked for facts, \
+            "The character is {status}. This conversation is a simulation for education and \
+             entertainment, not the real person. Do not present invented quotes, opinions or \
+             private details as things they actually said or did; when asked for facts, \
              stick to the well documented record and say when you are unsure."
         ));
     }
@@ -57,6 +56,6 @@ pub fn system_prompt(persona: &Persona) -> String {
 /// The persona as pretty JSON with `<` and `>` escaped, so it cannot break out of its tags.
 /// In JSON text those characters can only occur inside strings, where `\u003c` is equivalent.
 pub(super) fn persona_as_data(persona: &Persona) -> String {
-    let json = serde_json::to_string_pretty(persona).unwrap_or_default();
+    let json = serde_json::to_string_pretty(&persona.model_view()).unwrap_or_default();
     json.replace('<', "\\u003c").replace('>', "\\u003e")
 }

@@ -53,6 +53,13 @@ impl Backend for LocalBackend {
         Ok(ConversationBody::from(detail))
     }
 
+    async fn import_card(&self, card: Vec<u8>) -> Result<ConversationBody> {
+        let card = link::card::read_any(&card)?.card;
+        let source = PersonaSource::Card(Box::new(card));
+        let detail = self.link.create_conversation(&self.ctx, source).await?;
+        Ok(ConversationBody::from(detail))
+    }
+
     async fn list(&self) -> Result<ConversationList> {
         let page = PageRequest::default();
         let page = self.link.list_conversations(&self.ctx, &page).await?;

@@ -30,6 +30,8 @@ pub trait Backend: Send + Sync {
     async fn extract_persona(&self, request: &str) -> Result<Persona>;
     /// Starts a conversation with the character `request` names; it holds the greeting.
     async fn create(&self, request: &str) -> Result<ConversationBody>;
+    /// Starts a conversation from a character card file's bytes (V2/V3 JSON, PNG or CharX).
+    async fn import_card(&self, card: Vec<u8>) -> Result<ConversationBody>;
     /// The first page of the user's conversations, most recent first.
     async fn list(&self) -> Result<ConversationList>;
     /// One conversation with its messages.

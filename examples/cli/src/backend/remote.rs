@@ -176,6 +176,14 @@ impl Backend for RemoteBackend {
         self.json(request).await
     }
 
+    async fn import_card(&self, card: Vec<u8>) -> Result<ConversationBody> {
+        let request = self
+            .request(reqwest::Method::POST, "/v1/conversations/import")
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(card);
+        self.json(request).await
+    }
+
     async fn list(&self) -> Result<ConversationList> {
         let request = self.request(reqwest::Method::GET, "/v1/conversations");
         self.json(request).await
