@@ -3,13 +3,14 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
 use crate::routes::{
-    account, cards, chat, controls, conversations, dev_token, health, me, personas,
+    account, cards, chat, controls, conversations, dev_token, health, keys, me, openai_compat,
+    personas,
 };
 use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
@@ -30,6 +31,8 @@ pub struct HttpOptions {
     pub max_model_calls_per_user: usize,
     /// Where requests are counted and timed (none: not observed).
     pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
+    /// The mode of an OpenAI-compatible chat completion that names none.
+    pub openai_mode: openai_compat::Mode,
 }
 
 /// The whole HTTP application.
@@ -68,6 +71,8 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             get(me::get).put(me::put).delete(me::delete),
         )
         .route("/v1/me/usage", get(me::usage::get))
+        .route("/v1/me/keys", post(keys::create).get(keys::list))
+        .route("/v1/me/keys/{id}", delete(keys::revoke))
         .route("/v1/chat", post(chat::chat))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -96,6 +101,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))
         .merge(users)
+        .merge(openai_compat::router(&state, options.openai_mode))
         .merge(accounts)
         .merge(web::routes())
         .fallback(not_found)

@@ -5,6 +5,7 @@ use super::Link;
 use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
+use super::options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
     ChatRequest, Conversation, ConversationId, Error, Message, Persona, RequestContext, Result,
@@ -26,9 +27,11 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
         content: &str,
+        options: &TurnOptions,
         audit: &mut AuditGuard,
     ) -> Result<PreparedTurn> {
         let content = self.validate_message(content)?;
+        self.validate_options(options)?;
         self.moderate_input(content).await?;
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
@@ -40,7 +43,7 @@ impl Link {
         let user = Message::new(Role::User, content);
         history.push(user.clone());
         let request = self
-            .request_for(ctx, &conversation, &history, audit)
+            .request_with(ctx, &conversation, &history, options, audit)
             .await?;
         Ok(PreparedTurn {
             request,
@@ -58,20 +61,49 @@ impl Link {
         history: &[Message],
         audit: &mut AuditGuard,
     ) -> Result<ChatRequest> {
+        let options = TurnOptions::default();
+        self.request_with(ctx, conversation, history, &options, audit)
+            .await
+    }
+
+    /// [`request_for`](Self::request_for) with a turn's `options`: its sampling settings
+    /// within the engine's, and the user's instructions framed as data after Link's rules.
+    pub(super) async fn request_with(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+        history: &[Message],
+        options: &TurnOptions,
+        audit: &mut AuditGuard,
+    ) -> Result<ChatRequest> {
         audit.model(self.model.model_id());
         let user = self.user_persona_in(ctx, conversation).await?;
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = expand_persona(&conversation.persona, user_name);
         let style = self.model.prompt_style();
-        let user_block = user
+        let mut user_block = user
             .as_ref()
             .map(|user| user.prompt_block(&persona.name))
             .unwrap_or_default();
+        user_block.push_str(&options.instructions_block(&persona.name));
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.
         let fit = ContextFit::of(&*self.model);
-        self.prompt
-            .build_fitted(style, &persona, history, &user_block, &fit)
+        let mut request =
+            (self.prompt).build_fitted(style, &persona, history, &user_block, &fit)?;
+        request.params = options.apply(request.params);
+        Ok(request)
+    }
+
+    /// Refuses instructions longer than [`MAX_INSTRUCTIONS_CHARS`].
+    pub(super) fn validate_options(&self, options: &TurnOptions) -> Result<()> {
+        let chars = options.user_instructions().map_or(0, |i| i.chars().count());
+        if chars > MAX_INSTRUCTIONS_CHARS {
+            return Err(Error::invalid(format!(
+                "the instructions are too long: at most {MAX_INSTRUCTIONS_CHARS} characters"
+            )));
+        }
+        Ok(())
     }
 
     /// Who the user is in `conversation`: its override, else the owner's default.
