@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 out::line(&show::conversations(style, &list.conversations));
             }
         }
+        Command::Keys(command) => crate::keys::run(backend, style, command, cli.json).await?,
         Command::Chat(args) if interactive => {
             let session = Session::new(backend, style, history_path(&cli.config));
             session

@@ -7,6 +7,7 @@
 mod app;
 mod backend;
 mod cli;
+mod keys;
 mod oneshot;
 mod out;
 mod reply;
