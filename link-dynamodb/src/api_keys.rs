@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use link_core::{ApiKey, ApiKeyStore, Error, Result};
 use time::OffsetDateTime;
 
-use crate::codec::{Item, n, s};
+use crate::codec::{Item, key, n, s, string as text};
 use crate::error::{build, sdk};
 use crate::keys::{PK, SK, owner as owner_partition};
 
@@ -160,10 +160,6 @@ fn owner_sort(key: &ApiKey) -> String {
     format!("K#{nanos:031}#{}", key.id)
 }
 
-fn key(pk: String, sk: String) -> Item {
-    Item::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
-}
-
 fn fields(key: &ApiKey, hash: &str, pk: String, sk: String) -> Item {
     Item::from([
         (PK.to_owned(), s(pk)),
@@ -178,13 +174,6 @@ fn fields(key: &ApiKey, hash: &str, pk: String, sk: String) -> Item {
             n(key.created_at.unix_timestamp_nanos()),
         ),
     ])
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(text)) => Ok(text),
-        _ => Err(Error::storage(format!("corrupt API key item: no {name}"))),
-    }
 }
 
 fn api_key(item: &Item) -> Result<ApiKey> {
