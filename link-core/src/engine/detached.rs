@@ -67,9 +67,14 @@ impl Link {
         };
         let content = self.validate_message(&last.content)?;
         self.validate_options(options)?;
-        let said: Vec<&str> = (history.iter())
-            .filter(|m| m.role == Role::User)
-            .map(|m| m.content.as_str())
+        // Every user turn and the user's instructions are the caller's words.
+        let said: Vec<&str> = (options.user_instructions().into_iter())
+            .chain(
+                history
+                    .iter()
+                    .filter(|m| m.role == Role::User)
+                    .map(|m| m.content.as_str()),
+            )
             .collect();
         self.moderate_input(&said.join("\n\n")).await?;
         audit.prompt(content);

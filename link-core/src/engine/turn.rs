@@ -32,7 +32,13 @@ impl Link {
     ) -> Result<PreparedTurn> {
         let content = self.validate_message(content)?;
         self.validate_options(options)?;
-        self.moderate_input(content).await?;
+        // The user's instructions are the user's words too: moderated with the message.
+        match options.user_instructions() {
+            Some(instructions) => {
+                (self.moderate_input(&format!("{instructions}\n\n{content}"))).await?;
+            }
+            None => self.moderate_input(content).await?,
+        }
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
         let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
