@@ -159,6 +159,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         HeaderName::from_static("ratelimit-limit"),
         HeaderName::from_static("ratelimit-remaining"),
         HeaderName::from_static("ratelimit-reset"),
+        HeaderName::from_static(openai_compat::MODE_HEADER),
     ];
     Some(
         CorsLayer::new()
@@ -175,6 +176,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 header::CONTENT_TYPE,
                 header::ACCEPT,
                 HeaderName::from_static(request_id::HEADER),
+                HeaderName::from_static(openai_compat::MODE_HEADER),
             ])
             .expose_headers(exposed),
     )
