@@ -7,6 +7,7 @@
 //!   check the reference verifier (aws-jwt-verify) does;
 //! - [`JwksAuthenticator`]: the same for any OIDC issuer with a JWKS (Auth0, Keycloak, Okta);
 //! - [`DevAuthenticator`]: HS256 tokens minted in-process for local development;
+//! - [`ApiKeyAuthenticator`]: Link's long-lived API keys, in front of any of the above;
 //! - [`GovernorRateLimiter`]: GCRA per user `sub` (25 per minute by default).
 //!
 //! Every refusal is an [`AuthError`] variant of its own, convertible into
@@ -23,6 +24,7 @@
 //! ```
 
 mod algorithm;
+mod api_key;
 mod cache;
 mod claims;
 mod cognito;
@@ -36,6 +38,7 @@ mod token;
 mod verify_key;
 
 pub use algorithm::JwsAlgorithm;
+pub use api_key::ApiKeyAuthenticator;
 pub use cache::{CachedAuthenticator, DEFAULT_TOKEN_CACHE};
 pub use claims::Claims;
 pub use cognito::{CognitoAuthenticator, CognitoBuilder, CognitoTokenUse};

@@ -57,6 +57,22 @@ async fn the_dev_authenticator_conforms() {
 }
 
 #[tokio::test]
+async fn the_api_key_decorator_conforms_for_the_tokens_it_passes_on() {
+    let dev = DevAuthenticator::new(SECRET).unwrap();
+    let short_lived = DevAuthenticator::new(SECRET)
+        .unwrap()
+        .with_lifetime(Duration::ZERO);
+    let tokens = tokens(
+        "alice",
+        dev.mint("alice").unwrap(),
+        short_lived.mint("alice").unwrap(),
+    );
+    let keys = std::sync::Arc::new(link_core::MemoryApiKeys::default());
+    let auth = link_auth::ApiKeyAuthenticator::new(std::sync::Arc::new(dev), keys);
+    conformance::authenticator(&auth, &tokens).await;
+}
+
+#[tokio::test]
 async fn the_cognito_authenticator_conforms_for_id_and_access_tokens() {
     let server = JwksServer::start(vec![ID_KEY.jwk(), ACCESS_KEY.jwk()]).await;
     let auth = CognitoAuthenticator::builder(REGION, POOL)

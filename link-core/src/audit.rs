@@ -55,6 +55,12 @@ pub enum AuditAction {
     SetUserPersona,
     /// Read the model tokens their conversations used in a month.
     GetTokenUsage,
+    /// Made an API key.
+    CreateApiKey,
+    /// Listed their API keys.
+    ListApiKeys,
+    /// Revoked an API key.
+    RevokeApiKey,
 }
 
 impl AuditAction {
@@ -65,7 +71,7 @@ impl AuditAction {
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
     /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
-    /// | list, read, delete, edit, choose a version, rewind, fork, settings, token usage; start a conversation from a given persona (no model call) | 1 |
+    /// | list, read, delete, edit, choose a version, rewind, fork, settings, token usage, API keys; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
     /// use link_core::AuditAction;
@@ -90,7 +96,10 @@ impl AuditAction {
             | AuditAction::UpdateConversation
             | AuditAction::GetUserPersona
             | AuditAction::SetUserPersona
-            | AuditAction::GetTokenUsage => 1,
+            | AuditAction::GetTokenUsage
+            | AuditAction::CreateApiKey
+            | AuditAction::ListApiKeys
+            | AuditAction::RevokeApiKey => 1,
         }
     }
 

@@ -42,6 +42,7 @@
 //! # }).unwrap();
 //! ```
 
+mod api_key;
 mod audit;
 pub mod card;
 mod chat;
@@ -65,6 +66,10 @@ pub mod testing;
 pub mod token_usage;
 pub mod user_persona;
 
+pub use api_key::{
+    API_KEY_PREFIX, ApiKey, ApiKeyStore, IssuedApiKey, MAX_API_KEY_NAME_CHARS,
+    MAX_API_KEYS_PER_USER, MemoryApiKeys, hash_api_key, is_api_key, validate_api_key_name,
+};
 pub use audit::{
     AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, InputDigest,
     TracingAuditSink, WriterAuditSink, render as render_audit_line,
@@ -78,8 +83,8 @@ pub use conversation::{
     Conversation, ConversationPatch, ForkOrigin, MAX_ALTERNATIVES, Message, now,
 };
 pub use engine::{
-    ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, PersonaSource, Reply,
-    RequestContext, Rewind, TurnEvent, TurnStream,
+    ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, MAX_INSTRUCTIONS_CHARS,
+    PersonaSource, Reply, RequestContext, Rewind, TurnEvent, TurnOptions, TurnStream,
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};

@@ -13,6 +13,8 @@ pub enum TokenUse {
     Access,
     /// A token minted locally for development.
     Dev,
+    /// A long-lived Link API key (see [`ApiKey`](crate::ApiKey)).
+    ApiKey,
 }
 
 /// An authenticated caller.

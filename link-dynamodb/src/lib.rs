@@ -15,6 +15,8 @@
 //! | id guard | `ID#{conversation}` | `ID` | — |
 //! | rate-limit bucket ([`DynamoRateLimiter`]) | `RL#{sub}` | `RL` | — |
 //! | daily token count ([`DynamoRateLimiter`]) | `RLT#{sub}` | `D{days since the epoch}` | — |
+//! | API key by hash ([`DynamoApiKeys`]) | `K#{sha256}` | `K` | — |
+//! | API key by owner ([`DynamoApiKeys`]) | `O#{owner}` | `K#{created ns, padded}#{id}` | — |
 //!
 //! - Messages sort by their id: a UUIDv7, ordered by creation time, so a conversation's
 //!   messages are one `Query` (the newest `n`: one `Query` in reverse with a limit).
@@ -73,6 +75,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod api_keys;
 mod codec;
 mod error;
 mod keys;
@@ -80,6 +83,7 @@ mod limit;
 mod store;
 mod table;
 
+pub use api_keys::DynamoApiKeys;
 pub use codec::MAX_ITEM_BYTES;
 pub use limit::DynamoRateLimiter;
 pub use store::{DynamoStore, MAX_TRANSACTION_ITEMS};

@@ -44,6 +44,7 @@
 mod checkpoint;
 mod codec;
 mod error;
+mod keys;
 mod migrate;
 mod pool;
 mod queries;

@@ -164,6 +164,13 @@ impl SqliteOptions {
     }
 }
 
+impl SqliteStore {
+    /// The connections, for the other ports this store implements.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
 fn create_parent(path: &Path) -> Result<()> {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)

@@ -46,3 +46,24 @@ async fn a_shared_store_conforms() {
     let store = Arc::new(SqliteStore::in_memory().await.unwrap());
     conformance::conversation_store(&store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_keys_of_a_file_store_conform_and_survive_a_reopen() {
+    use link_core::{ApiKeyStore, IssuedApiKey};
+    let (store, dir) = common::file_store().await;
+    conformance::api_key_store(&store).await;
+    let issued = IssuedApiKey::generate("erin", "webui");
+    store.insert(&issued.key, &issued.hash()).await.unwrap();
+    let path = store.path().unwrap().to_owned();
+    drop(store);
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    let found = reopened.find(&issued.hash()).await.unwrap();
+    assert_eq!(found, Some(issued.key));
+    drop(dir);
+}
+
+#[tokio::test]
+async fn the_api_keys_of_an_in_memory_store_conform() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    conformance::api_key_store(&store).await;
+}

@@ -25,6 +25,7 @@ mod conversation;
 mod error;
 pub mod events;
 mod health;
+mod keys;
 mod persona;
 mod token_usage;
 
@@ -44,6 +45,7 @@ pub use conversation::{
 pub use error::{ErrorBody, ErrorDetail, SERVER};
 pub use events::{DeltaEvent, DoneEvent};
 pub use health::HealthBody;
+pub use keys::{ApiKeyBody, ApiKeyList, CreateApiKey, CreatedApiKey};
 pub use persona::PersonaRequest;
 pub use token_usage::{ConversationTokensBody, TokenTallyBody, TokenUsageReply};
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use link_auth::{GovernorRateLimiter, RateLimitConfig};
 use link_core::{
-    ContentPolicy, ConversationStore, EngineLimits, Link, RateLimiter, Result, TracingAuditSink,
+    ApiKeyStore, ContentPolicy, ConversationStore, EngineLimits, Link, RateLimiter, Result,
+    TracingAuditSink,
 };
 
 use crate::{Config, Models, Secrets};
@@ -30,7 +31,9 @@ impl Config {
     /// Like [`build`](Self::build), with models made elsewhere (a test double, a provider
     /// configured in code).
     pub async fn build_with(&self, models: Models) -> Result<Link> {
-        self.build_parts(models, self.store().await?, self.rate_limiter()?)
+        let (store, keys) = self.stores().await?;
+        let link = self.build_parts(models, store, self.rate_limiter()?)?;
+        Ok(link.with_api_keys(keys))
     }
 
     /// Like [`build_with`](Self::build_with), with the store and per-user limiter made
@@ -79,6 +82,22 @@ impl Config {
     pub async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
         let store = link_store::SqliteStore::open(&self.database_path()).await?;
         Ok(Arc::new(store))
+    }
+
+    /// Opens the conversation store these settings name and where API keys are kept, in one
+    /// SQLite file with the `sqlite` feature (one set of connections for both).
+    #[cfg(feature = "sqlite")]
+    pub async fn stores(&self) -> Result<(Arc<dyn ConversationStore>, Arc<dyn ApiKeyStore>)> {
+        let store = Arc::new(link_store::SqliteStore::open(&self.database_path()).await?);
+        Ok((store.clone(), store))
+    }
+
+    /// Opens the conversation store these settings name and where API keys are kept: both
+    /// in memory, as this build has no `sqlite` feature.
+    #[cfg(not(feature = "sqlite"))]
+    pub async fn stores(&self) -> Result<(Arc<dyn ConversationStore>, Arc<dyn ApiKeyStore>)> {
+        let keys: Arc<dyn ApiKeyStore> = Arc::new(link_core::MemoryApiKeys::default());
+        Ok((self.store().await?, keys))
     }
 
     /// Opens the conversation store these settings name: in memory, as this build has no

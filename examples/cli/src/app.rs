@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             cards::write(&persona, format, &path)?;
             out::note(&style.dim(&format!("saved {}", path.display())));
         }
+        Command::Keys(command) => crate::keys::run(backend, style, command, cli.json).await?,
         Command::Chat(args) if interactive => {
             let session = Session::new(backend, style, history_path(&cli.config));
             session

@@ -94,6 +94,27 @@ pub enum Command {
         #[arg(long, short = 'o')]
         output: Option<std::path::PathBuf>,
     },
+    /// Make, list and revoke API keys for OpenAI-compatible chat clients (Open WebUI,
+    /// SillyTavern, the OpenAI SDKs): they send the key as their bearer token.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `link keys`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key; it is printed once and never shown again.
+    Create {
+        /// What the key is for, e.g. "Open WebUI at home".
+        name: String,
+    },
+    /// List your keys (names and first characters, never the keys).
+    List,
+    /// Revoke a key by its id: it stops working at once.
+    Revoke {
+        /// The key's id (from `link keys list`).
+        id: String,
+    },
 }
 
 /// `link chat`.
@@ -133,6 +154,20 @@ mod tests {
         assert!(both.is_err());
         let cli = Cli::try_parse_from(["link", "chat", "-c", "id", "-m", "hi", "--json"]).unwrap();
         assert!(cli.json);
+    }
+
+    #[test]
+    fn keys_are_made_listed_and_revoked() {
+        let cli = Cli::try_parse_from(["link", "keys", "create", "webui"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Keys(KeysCommand::Create { name }) if name == "webui")
+        );
+        let cli = Cli::try_parse_from(["link", "keys", "revoke", "id-1", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Keys(KeysCommand::Revoke { .. })
+        ));
+        assert!(Cli::try_parse_from(["link", "keys", "create"]).is_err());
     }
 
     #[test]

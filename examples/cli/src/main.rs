@@ -8,6 +8,7 @@ mod app;
 mod backend;
 mod cards;
 mod cli;
+mod keys;
 mod oneshot;
 mod out;
 mod reply;

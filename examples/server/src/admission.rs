@@ -109,6 +109,7 @@ impl Demand {
             (
                 &Method::POST,
                 "/v1/conversations/{id}/messages"
+                | "/v1/chat/completions"
                 | "/v1/conversations/{id}/regenerate"
                 | "/v1/conversations/{id}/messages/{message_id}/resend",
             ) => Some(AuditAction::SendMessage),
@@ -395,6 +396,7 @@ mod tests {
         assert_eq!(demand(Method::POST, "/v1/chat"), (4, true));
         let send = demand(Method::POST, "/v1/conversations/{id}/messages");
         assert_eq!(send, (2, true));
+        assert_eq!(demand(Method::POST, "/v1/chat/completions"), (2, true));
         for (method, route) in [
             (Method::GET, "/v1/conversations"),
             (Method::GET, "/v1/conversations/{id}"),

@@ -3,13 +3,14 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
 use crate::routes::{
-    account, cards, chat, controls, conversations, dev_token, health, me, personas,
+    account, cards, chat, controls, conversations, dev_token, health, keys, me, openai_compat,
+    personas,
 };
 use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
@@ -33,6 +34,8 @@ pub struct HttpOptions {
     pub max_model_calls_per_user: usize,
     /// Where requests are counted and timed (none: not observed).
     pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
+    /// The mode of an OpenAI-compatible chat completion that names none.
+    pub openai_mode: openai_compat::Mode,
 }
 
 /// The card import's body limit: its own, never below the other routes'.
@@ -79,6 +82,8 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             get(me::get).put(me::put).delete(me::delete),
         )
         .route("/v1/me/usage", get(me::usage::get))
+        .route("/v1/me/keys", post(keys::create).get(keys::list))
+        .route("/v1/me/keys/{id}", delete(keys::revoke))
         .route("/v1/chat", post(chat::chat))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -107,6 +112,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))
         .merge(users)
+        .merge(openai_compat::router(&state, options.openai_mode))
         .merge(accounts)
         .merge(web::routes())
         .fallback(not_found)
@@ -164,6 +170,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         HeaderName::from_static("ratelimit-limit"),
         HeaderName::from_static("ratelimit-remaining"),
         HeaderName::from_static("ratelimit-reset"),
+        HeaderName::from_static(openai_compat::MODE_HEADER),
     ];
     Some(
         CorsLayer::new()
@@ -180,6 +187,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 header::CONTENT_TYPE,
                 header::ACCEPT,
                 HeaderName::from_static(request_id::HEADER),
+                HeaderName::from_static(openai_compat::MODE_HEADER),
             ])
             .expose_headers(exposed),
     )

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 
 use clap::{Parser, ValueEnum};
 
+use crate::routes::openai_compat::Mode;
+
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -75,6 +77,13 @@ pub struct Config {
     /// once; more are refused with 429 `quota_exceeded` until one ends (0: no cap).
     #[arg(long, env = "LINK_MAX_MODEL_CALLS_PER_USER", default_value_t = 2)]
     pub max_model_calls_per_user: u32,
+
+    /// How an OpenAI-compatible chat completion (`POST /v1/chat/completions`) uses the
+    /// conversation when neither its model name (`link/<id>:stateless`) nor its `X-Link-Mode`
+    /// header says: `stored` (Link's history is the context and the turn is stored) or
+    /// `stateless` (the client's messages are the history; nothing is stored).
+    #[arg(long, env = "LINK_OPENAI_MODE", value_enum, default_value_t = Mode::Stored)]
+    pub openai_mode: Mode,
 
     /// Serve AWS Lambda invocations (API Gateway REST or HTTP API) instead of a socket.
     #[cfg(feature = "lambda")]

@@ -24,9 +24,14 @@ pub async fn build_state(config: &Config, telemetry: &Telemetry) -> Result<AppSt
         AuthMode::Dev => None,
     };
     let per_ip = link::per_minute(config.account_rate_limit_per_minute)?;
+    // Long-lived API keys are accepted besides the configured tokens (see routes::keys).
+    let authenticator = Arc::new(link::auth::ApiKeyAuthenticator::new(
+        auth.authenticator,
+        link.api_keys().clone(),
+    ));
     Ok(AppState {
         link,
-        auth: telemetry.authenticator(auth.authenticator),
+        auth: telemetry.authenticator(authenticator),
         dev: auth.dev,
         accounts,
         per_ip: Some(telemetry.per_ip(Arc::new(per_ip))),
@@ -71,6 +76,7 @@ pub async fn run(
         max_model_calls_per_user: usize::try_from(config.max_model_calls_per_user)
             .unwrap_or(usize::MAX),
         metrics: telemetry.metrics().cloned(),
+        openai_mode: config.openai_mode,
     };
     let app = crate::router(state, &options);
     #[cfg(feature = "lambda")]

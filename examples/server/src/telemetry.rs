@@ -93,9 +93,12 @@ impl Telemetry {
             chat: ports.chat_model(config.chat_provider.as_str(), models.chat),
             ..models
         };
-        let store = ports.store("sqlite", config.store().await?);
+        let (store, keys) = config.stores().await?;
+        let store = ports.store("sqlite", store);
         let limiter = ports.rate_limiter("user", config.rate_limiter()?);
-        config.build_parts(models, store, limiter)
+        Ok(config
+            .build_parts(models, store, limiter)?
+            .with_api_keys(keys))
     }
 
     /// `authenticator` in its decorator when telemetry is on.

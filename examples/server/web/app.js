@@ -1128,9 +1128,11 @@
     $("persona-name").value = persona ? persona.name : "";
     $("persona-description").value = persona ? persona.description : "";
     $("usage").hidden = scope !== "me";
+    $("keys").hidden = scope !== "me";
     $("persona-dialog").showModal();
     $("persona-name").focus();
     if (scope === "me") loadUsage();
+    if (scope === "me") loadKeys();
   }
 
   // ---- what the user used ---------------------------------------------------------------
@@ -1183,6 +1185,78 @@
       row.append(cell);
     }
     return row;
+  }
+
+  // ---- API keys for OpenAI-compatible chat apps -------------------------------------------
+
+  // Fills Settings' "API keys" from GET /v1/me/keys: names and first characters, never the
+  // keys themselves, each with a button that revokes it.
+  async function loadKeys() {
+    $("keys-base").textContent = new URL("v1", document.baseURI).href;
+    $("keys-new").hidden = true;
+    $("keys-secret").value = "";
+    $("keys-status").textContent = "Loading\u2026";
+    let list;
+    try {
+      list = (await api("GET", "v1/me/keys")).keys;
+    } catch (error) {
+      $("keys-status").textContent = "Keys are not available. " + describe(error);
+      return;
+    }
+    $("keys-list").replaceChildren(...list.map(keyRow));
+    $("keys-status").textContent = list.length === 0 ? "No keys yet." : "";
+  }
+
+  function keyRow(key) {
+    const row = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "key-name";
+    name.textContent = key.name;
+    const hint = document.createElement("code");
+    hint.textContent = key.hint + "\u2026";
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.className = "quiet";
+    revoke.textContent = "Revoke";
+    revoke.setAttribute("aria-label", "Revoke the key " + key.name);
+    revoke.addEventListener("click", () => revokeKey(key));
+    row.append(name, hint, revoke);
+    return row;
+  }
+
+  // Makes a key and shows it once, selected for copying.
+  async function createKey() {
+    const name = $("keys-name").value.trim();
+    if (!name) {
+      $("keys-status").textContent = "Say what the key is for.";
+      $("keys-name").focus();
+      return;
+    }
+    let created;
+    try {
+      created = await api("POST", "v1/me/keys", { name: name });
+    } catch (error) {
+      $("keys-status").textContent = describe(error);
+      return;
+    }
+    $("keys-name").value = "";
+    await loadKeys();
+    $("keys-secret").value = created.key_secret;
+    $("keys-new").hidden = false;
+    $("keys-secret").focus();
+    $("keys-secret").select();
+  }
+
+  async function revokeKey(key) {
+    if (!window.confirm("Revoke \u201c" + key.name + "\u201d? Apps using it stop working.")) return;
+    try {
+      await api("DELETE", "v1/me/keys/" + encodeURIComponent(key.id));
+    } catch (error) {
+      $("keys-status").textContent = describe(error);
+      return;
+    }
+    await loadKeys();
+    $("keys-status").textContent = "Revoked \u201c" + key.name + "\u201d.";
   }
 
   // Stores the persona the dialog edits, or with null clears it.
@@ -1347,6 +1421,14 @@
     $("here-button").addEventListener("click", () => openPersona("conversation"));
     $("persona-clear").addEventListener("click", () => storePersona(null));
     $("persona-close").addEventListener("click", () => $("persona-dialog").close());
+    $("keys-create").addEventListener("click", createKey);
+    $("keys-name").addEventListener("keydown", (event) => {
+      // Enter makes a key; it must not submit the persona form around it.
+      if (event.key === "Enter") {
+        event.preventDefault();
+        createKey();
+      }
+    });
     $("undo-button").addEventListener("click", undoTurn);
     $("stop-button").addEventListener("click", () => { if (state.abort) state.abort.abort(); });
     $("list-more").addEventListener("click", loadMoreConversations);

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use super::Link;
 use super::moderate::Moderation;
 use crate::{
-    AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, Moderator,
-    PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
+    ApiKeyStore, AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryApiKeys,
+    MemoryStore, Moderator, PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink,
+    Unlimited,
 };
 
 /// Limits on what callers may send and keep.
@@ -57,6 +58,7 @@ pub struct LinkBuilder {
     limits: EngineLimits,
     moderator: Option<Arc<dyn Moderator>>,
     model_moderates_turns: bool,
+    keys: Option<Arc<dyn ApiKeyStore>>,
 }
 
 impl LinkBuilder {
@@ -121,6 +123,12 @@ impl LinkBuilder {
         self
     }
 
+    /// Sets where API keys are kept (default: in memory, lost on restart).
+    pub fn api_keys(mut self, keys: Arc<dyn ApiKeyStore>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
     /// The engine, or a configuration error naming what is missing.
     pub fn build(self) -> Result<Link> {
         let missing = |what: &str| Error::Config {
@@ -133,6 +141,9 @@ impl LinkBuilder {
                 .store
                 .unwrap_or_else(|| Arc::new(MemoryStore::default())),
             limiter: self.limiter.unwrap_or_else(|| Arc::new(Unlimited)),
+            keys: self
+                .keys
+                .unwrap_or_else(|| Arc::new(MemoryApiKeys::default())),
             audit: self
                 .audit
                 .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full))),

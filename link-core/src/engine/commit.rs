@@ -22,6 +22,9 @@ pub(super) enum Commit {
         /// The message the reply is a new version of.
         target: Option<Message>,
     },
+    /// A turn on history the caller brought (a stateless client): no message is stored, only
+    /// the tokens it cost are tallied.
+    Detached,
 }
 
 impl Commit {
@@ -50,6 +53,7 @@ impl Commit {
                     (base.clone().append(reply.clone()), reply)
                 }
             },
+            Commit::Detached => (Splice::default(), Message::new(Role::Assistant, text)),
         }
     }
 

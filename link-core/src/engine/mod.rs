@@ -11,9 +11,12 @@ mod caps;
 mod commit;
 mod context;
 mod controls;
+mod detached;
 mod generate;
 mod guard;
+mod keys;
 mod moderate;
+mod options;
 mod profile;
 mod results;
 mod stream;
@@ -25,6 +28,7 @@ use std::sync::Arc;
 pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use controls::Rewind;
+pub use options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;
@@ -63,6 +67,7 @@ pub struct Link {
     model: Arc<dyn ChatModel>,
     store: Arc<dyn ConversationStore>,
     limiter: Arc<dyn RateLimiter>,
+    keys: Arc<dyn crate::ApiKeyStore>,
     audit: Arc<dyn AuditSink>,
     prompt: PromptBuilder,
     limits: EngineLimits,
@@ -182,7 +187,20 @@ impl Link {
         id: ConversationId,
         content: &str,
     ) -> Result<Reply> {
-        self.send_turn(ctx, id, content)
+        self.send_with(ctx, id, content, &TurnOptions::default())
+            .await
+    }
+
+    /// [`send`](Self::send) with the turn's own `options`: sampling settings within the
+    /// engine's, and the user's instructions, framed as data after Link's rules.
+    pub async fn send_with(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        content: &str,
+        options: &TurnOptions,
+    ) -> Result<Reply> {
+        self.send_turn(ctx, id, content, options)
             .await
             .map(|(reply, _)| reply)
     }
@@ -192,10 +210,11 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
         content: &str,
+        options: &TurnOptions,
     ) -> Result<(Reply, Persona)> {
         let action = Action::new(AuditAction::SendMessage).with_input(content);
         self.generate(ctx, id, action, async |audit| {
-            self.prepare_turn(ctx, id, content, audit).await
+            self.prepare_turn(ctx, id, content, options, audit).await
         })
         .await
     }
@@ -218,9 +237,22 @@ impl Link {
         id: ConversationId,
         content: &str,
     ) -> Result<TurnStream> {
+        self.send_stream_with(ctx, id, content, &TurnOptions::default())
+            .await
+    }
+
+    /// [`send_stream`](Self::send_stream) with the turn's own `options` (see
+    /// [`send_with`](Self::send_with)).
+    pub async fn send_stream_with(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        content: &str,
+        options: &TurnOptions,
+    ) -> Result<TurnStream> {
         let action = Action::new(AuditAction::StreamMessage).with_input(content);
         self.generate_stream(ctx, id, action, async |audit| {
-            self.prepare_turn(ctx, id, content, audit).await
+            self.prepare_turn(ctx, id, content, options, audit).await
         })
         .await
     }
@@ -245,7 +277,10 @@ impl Link {
                 })
             }
             Route::Chat { conversation_id } => {
-                let (reply, persona) = self.send_turn(ctx, conversation_id, prompt).await?;
+                let options = TurnOptions::default();
+                let (reply, persona) = self
+                    .send_turn(ctx, conversation_id, prompt, &options)
+                    .await?;
                 Ok(ChatOutcome {
                     completion: reply.message.content,
                     conversation_id,

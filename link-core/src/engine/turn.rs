@@ -5,6 +5,7 @@ use super::Link;
 use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
+use super::options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
 use crate::lorebook::MacroNames;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
@@ -27,10 +28,18 @@ impl Link {
         ctx: &RequestContext,
         id: ConversationId,
         content: &str,
+        options: &TurnOptions,
         audit: &mut AuditGuard,
     ) -> Result<PreparedTurn> {
         let content = self.validate_message(content)?;
-        self.moderate_input(content).await?;
+        self.validate_options(options)?;
+        // The user's instructions are the user's words too: moderated with the message.
+        match options.user_instructions() {
+            Some(instructions) => {
+                (self.moderate_input(&format!("{instructions}\n\n{content}"))).await?;
+            }
+            None => self.moderate_input(content).await?,
+        }
         audit.prompt(content);
         let conversation = self.owned(ctx, id).await?;
         let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
@@ -41,7 +50,7 @@ impl Link {
         let user = Message::new(Role::User, content);
         history.push(user.clone());
         let request = self
-            .request_for(ctx, &conversation, &history, audit)
+            .request_with(ctx, &conversation, &history, options, audit)
             .await?;
         Ok(PreparedTurn {
             request,
@@ -59,6 +68,21 @@ impl Link {
         history: &[Message],
         audit: &mut AuditGuard,
     ) -> Result<ChatRequest> {
+        let options = TurnOptions::default();
+        self.request_with(ctx, conversation, history, &options, audit)
+            .await
+    }
+
+    /// [`request_for`](Self::request_for) with a turn's `options`: its sampling settings
+    /// within the engine's, and the user's instructions framed as data after Link's rules.
+    pub(super) async fn request_with(
+        &self,
+        ctx: &RequestContext,
+        conversation: &Conversation,
+        history: &[Message],
+        options: &TurnOptions,
+        audit: &mut AuditGuard,
+    ) -> Result<ChatRequest> {
         audit.model(self.model.model_id());
         let user = self.user_persona_in(ctx, conversation).await?;
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
@@ -68,6 +92,7 @@ impl Link {
             .as_ref()
             .map(UserPersona::prompt_block)
             .unwrap_or_default();
+        extra.push_str(&options.instructions_block());
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.
         let fit = ContextFit::of(&*self.model);
@@ -75,8 +100,20 @@ impl Link {
             let names = MacroNames::new(user_name, &persona.name);
             extra.push_str(&book.prompt_block(history, &fit, names));
         }
-        self.prompt
-            .build_fitted(style, &persona, history, &extra, &fit)
+        let mut request = (self.prompt).build_fitted(style, &persona, history, &extra, &fit)?;
+        request.params = options.apply(request.params);
+        Ok(request)
+    }
+
+    /// Refuses instructions longer than [`MAX_INSTRUCTIONS_CHARS`].
+    pub(super) fn validate_options(&self, options: &TurnOptions) -> Result<()> {
+        let chars = options.user_instructions().map_or(0, |i| i.chars().count());
+        if chars > MAX_INSTRUCTIONS_CHARS {
+            return Err(Error::invalid(format!(
+                "the instructions are too long: at most {MAX_INSTRUCTIONS_CHARS} characters"
+            )));
+        }
+        Ok(())
     }
 
     /// Who the user is in `conversation`: its override, else the owner's default.

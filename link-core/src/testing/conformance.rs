@@ -22,7 +22,9 @@
 //! | `Authenticator` | [`authenticator`] | [`auth`] |
 //! | `RateLimiter` | [`rate_limiter`] | [`limit`] |
 //! | `Moderator` | [`moderator()`] | [`moderator`](mod@moderator) |
+//! | `ApiKeyStore` | [`api_key_store`] | [`api_keys`] |
 
+pub mod api_keys;
 pub mod auth;
 pub mod chat;
 pub mod extractor;
@@ -33,6 +35,7 @@ pub mod store_controls;
 pub mod store_tokens;
 pub mod store_usage;
 
+pub use api_keys::api_key_store;
 pub use auth::{Tokens, authenticator};
 pub use chat::chat_model;
 pub use extractor::persona_extractor;

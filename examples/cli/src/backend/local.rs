@@ -9,8 +9,8 @@ use link::{
     RequestContext, Result, Rewind, TurnStream, UserPersona,
 };
 use link_wire::{
-    ConversationBody, ConversationList, ConversationSummary, DoneEvent, MessageBody,
-    UserPersonaBody,
+    ApiKeyBody, ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey,
+    DoneEvent, MessageBody, UserPersonaBody,
 };
 
 use super::{Backend, ReplyEvent, ReplyStream};
@@ -134,6 +134,21 @@ impl Backend for LocalBackend {
         let persona = persona.map(UserPersona::from);
         let stored = self.link.set_user_persona(&self.ctx, persona).await?;
         Ok(stored.map(UserPersonaBody::from))
+    }
+
+    async fn create_key(&self, name: &str) -> Result<CreatedApiKey> {
+        let issued = self.link.create_api_key(&self.ctx, name).await?;
+        Ok(CreatedApiKey::from(issued))
+    }
+
+    async fn keys(&self) -> Result<ApiKeyList> {
+        let keys = self.link.list_api_keys(&self.ctx).await?;
+        let keys = keys.into_iter().map(ApiKeyBody::from).collect();
+        Ok(ApiKeyList { keys })
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<()> {
+        self.link.revoke_api_key(&self.ctx, id).await
     }
 }
 

@@ -9,7 +9,10 @@ mod sse;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
-use link_wire::{ConversationBody, ConversationList, DoneEvent, MessageBody, UserPersonaBody};
+use link_wire::{
+    ApiKeyList, ConversationBody, ConversationList, CreatedApiKey, DoneEvent, MessageBody,
+    UserPersonaBody,
+};
 
 /// One event of a streamed reply: the same whether the engine runs here or behind a server.
 #[derive(Debug)]
@@ -57,4 +60,11 @@ pub trait Backend: Send + Sync {
         &self,
         persona: Option<UserPersonaBody>,
     ) -> Result<Option<UserPersonaBody>>;
+    /// Makes an API key named `name` (for OpenAI-compatible chat clients); the key itself
+    /// is in the answer and nowhere else.
+    async fn create_key(&self, name: &str) -> Result<CreatedApiKey>;
+    /// The user's API keys (names and hints, never the keys).
+    async fn keys(&self) -> Result<ApiKeyList>;
+    /// Revokes the user's API key `id`.
+    async fn revoke_key(&self, id: &str) -> Result<()>;
 }

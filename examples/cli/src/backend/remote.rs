@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link::{Error, Persona, Result};
 use link_wire::{
-    ConversationBody, ConversationList, ErrorBody, ErrorDetail, MessageBody, RewindReply,
-    UserPersonaBody, UserPersonaReply,
+    ApiKeyList, ConversationBody, ConversationList, CreatedApiKey, ErrorBody, ErrorDetail,
+    MessageBody, RewindReply, UserPersonaBody, UserPersonaReply,
 };
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -160,6 +160,9 @@ fn path_segment<'a>(id: &'a str, malformed: &'static str) -> Result<&'a str> {
 /// `/v1/me/persona`.
 const ME_PERSONA: &str = "/v1/me/persona";
 
+/// `/v1/me/keys`.
+const ME_KEYS: &str = "/v1/me/keys";
+
 #[async_trait]
 impl Backend for RemoteBackend {
     async fn extract_persona(&self, request: &str) -> Result<Persona> {
@@ -253,6 +256,23 @@ impl Backend for RemoteBackend {
             .json(&persona);
         let reply: UserPersonaReply = self.json(request).await?;
         Ok(reply.user_persona)
+    }
+
+    async fn create_key(&self, name: &str) -> Result<CreatedApiKey> {
+        let request = self.request(reqwest::Method::POST, ME_KEYS);
+        self.json(request.json(&json!({ "name": name }))).await
+    }
+
+    async fn keys(&self) -> Result<ApiKeyList> {
+        self.json(self.request(reqwest::Method::GET, ME_KEYS)).await
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<()> {
+        let path = format!("{ME_KEYS}/{}", path_segment(id, "malformed key id")?);
+        // DELETE answers 204 without a body.
+        let request = self.request(reqwest::Method::DELETE, &path);
+        checked(request.send().await.map_err(unreachable)?).await?;
+        Ok(())
     }
 }
 

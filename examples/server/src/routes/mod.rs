@@ -11,7 +11,9 @@ pub mod controls;
 pub mod conversations;
 pub mod dev_token;
 pub mod health;
+pub mod keys;
 pub mod me;
+pub mod openai_compat;
 pub mod personas;
 
 use axum::Json;
