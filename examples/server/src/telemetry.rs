@@ -93,8 +93,8 @@ impl Telemetry {
             chat: ports.chat_model(config.chat_provider.as_str(), models.chat),
             ..models
         };
-        let store = ports.store("sqlite", config.store().await?);
-        let limiter = ports.rate_limiter("user", config.rate_limiter()?);
+        let store = ports.store(config.store_backend.as_str(), config.store().await?);
+        let limiter = ports.rate_limiter("user", config.rate_limiter().await?);
         config.build_parts(models, store, limiter)
     }
 
