@@ -221,28 +221,44 @@ async fn sixty_sends_over_three_replicas_pass_the_shared_limit_exactly_25_times(
         let (token, id) = (&token, &id);
         async move {
             let path = format!("/v1/conversations/{id}/messages");
-            call(
+            let answer = call(
                 server,
                 token,
                 Method::POST,
                 &path,
                 Some(json!({"content": format!("question {i}")})),
             )
-            .await
+            .await;
+            (answer, started.elapsed())
         }
     });
-    let answers = join_all(sends).await;
+    let timed = join_all(sends).await;
     let took = started.elapsed();
+    let last_refusal = timed
+        .iter()
+        .filter(|((s, _), _)| s.as_u16() == 429)
+        .map(|(_, t)| *t)
+        .max();
+    let answers: Vec<_> = timed.into_iter().map(|(answer, _)| answer).collect();
     let mut by_status: HashMap<u16, usize> = HashMap::new();
     for (status, _) in &answers {
         *by_status.entry(status.as_u16()).or_default() += 1;
     }
     // The allowance refills one reply every 2.4 s: the count is exact only if every request
     // was admitted before that (they are, by far, on this machine).
+    let failed_open: Vec<String> = servers
+        .iter()
+        .flat_map(|s| s.logs())
+        .filter(|l| l.contains("rate limit unavailable") || l.contains("ERROR"))
+        .collect();
+    let odd: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| !matches!(s.as_u16(), 200 | 429))
+        .collect();
     assert_eq!(
         (by_status.get(&200).copied(), by_status.get(&429).copied()),
         (Some(25), Some(35)),
-        "{by_status:?} in {took:?}: {answers:#?}"
+        "{by_status:?} in {took:?}, the last refusal after {last_refusal:?}: {odd:?} {failed_open:#?}"
     );
     let read = servers[2].read(&token, &id).await;
     let asked = read["messages"]
