@@ -152,6 +152,12 @@ pub struct Config {
     #[arg(long, env = "LINK_RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Memory)]
     pub rate_limit_store: RateLimitStore,
 
+    /// How long a request waits for the DynamoDB rate limiter, in milliseconds, before it is
+    /// let through unlimited (with a warning): an outage of the limiter does not stop the
+    /// service.
+    #[arg(long, env = "LINK_RATE_LIMIT_WAIT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_wait_ms: u64,
+
     /// Who extracts personas.
     #[arg(long, env = "LINK_PERSONA_PROVIDER", value_enum, default_value_t = Provider::Local)]
     pub persona_provider: Provider,

@@ -74,7 +74,8 @@ async fn dynamodb_limiter(config: &Config) -> Result<Arc<dyn RateLimiter>> {
         config.rate_limit_per_minute,
         std::time::Duration::from_secs(60),
     )?
-    .with_daily_tokens(config.daily_tokens);
+    .with_daily_tokens(config.daily_tokens)
+    .with_timeout(std::time::Duration::from_millis(config.rate_limit_wait_ms));
     Ok(Arc::new(limiter))
 }
 

@@ -96,7 +96,7 @@ async fn call(app: &axum::Router, event: &Value) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_lambda_instances_share_conversations_and_the_limit() {
-    let moto = Moto::start();
+    let moto = Moto::start_serial();
     DynamoStore::create_table(&client(&moto), TABLE)
         .await
         .unwrap();
@@ -165,7 +165,7 @@ async fn two_lambda_instances_share_conversations_and_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_of_one_instance_is_found_on_the_other() {
-    let moto = Moto::start();
+    let moto = Moto::start_serial();
     DynamoStore::create_table(&client(&moto), TABLE)
         .await
         .unwrap();
