@@ -57,7 +57,13 @@ fn instance(moto: &Moto, per_minute: u32) -> axum::Router {
         per_ip: None,
         accounts: None,
     };
-    router(state, &HttpOptions::default())
+    router(
+        state,
+        &HttpOptions {
+            max_body_bytes: 65536,
+            ..HttpOptions::default()
+        },
+    )
 }
 
 /// An API Gateway HTTP API (v2) event.
