@@ -3,7 +3,7 @@
 //! is), beside `link-store`'s SQLite figures; and the round trips of one engine turn.
 //!
 //! `cargo bench -p link-dynamodb --bench turn`
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,15 +96,6 @@ async fn store_with_conversation(
     (store, conversation)
 }
 
-fn slow(
-    c: &mut Criterion,
-    name: &str,
-) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
-    let mut group = c.benchmark_group(name);
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group
-}
-
 fn dynamodb(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let moto = Moto::start();
@@ -112,7 +103,8 @@ fn dynamodb(c: &mut Criterion) {
     let (store, conversation) = rt.block_on(store_with_conversation(&moto, &trips, 1000));
     let content = "Tell me about the Analytical Engine, and what it could compute.";
 
-    let mut group = slow(c, "dynamodb");
+    let mut group = c.benchmark_group("dynamodb");
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.bench_function("append", |b| {
         b.iter(|| {
             let message = Message::new(Role::User, content);

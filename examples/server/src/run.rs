@@ -1,5 +1,6 @@
 //! From configuration to a running server.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,9 +72,13 @@ async fn admin(admin: &Admin) -> Result<()> {
             let client = link::dynamodb::client_from_env().await;
             link::dynamodb::DynamoStore::create_table(&client, table).await?;
             tracing::info!(table, "the DynamoDB table is ready");
-            println!(
+            // The command's answer, for the operator (the log may go elsewhere).
+            let mut stdout = std::io::stdout().lock();
+            writeln!(
+                stdout,
                 "DynamoDB table {table} is ready (on-demand, index `updated`, TTL on `expires`)"
-            );
+            )
+            .map_err(|e| link::Error::storage(format!("cannot write to stdout: {e}")))?;
             Ok(())
         }
     }

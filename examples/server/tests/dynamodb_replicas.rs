@@ -138,7 +138,7 @@ async fn a_conversation_moves_freely_between_replicas() {
     // ...continued through the second...
     let reply = b.send(&token, &id, "Who took the pearl?").await;
     assert!(
-        reply["message"]["content"].as_str().unwrap().len() > 0,
+        !reply["message"]["content"].as_str().unwrap().is_empty(),
         "{reply}"
     );
     // ...read, edited and deleted through the third.
