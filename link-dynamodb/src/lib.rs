@@ -3,6 +3,12 @@
 //!
 //! # One table
 //!
+//! [`DynamoStore::create_table`] makes it (on-demand billing, the `updated` index, time to
+//! live on `expires`), idempotently; `link-server admin create-table --table NAME` runs it
+//! with the region and credentials of the standard AWS chain. `link-server` (and the `link`
+//! crate's `Config`) use it with `LINK_STORE=dynamodb`, `LINK_DYNAMODB_TABLE=NAME` and, for
+//! the rate limit, `LINK_RATE_LIMIT_STORE=dynamodb`.
+//!
 //! Every item of an owner lives in the owner's partition (`PK = O#{owner}`), so every read
 //! is owner-scoped by its key: another owner's conversation is simply not there.
 //!
@@ -76,6 +82,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+mod client;
 mod codec;
 mod error;
 mod keys;
@@ -84,6 +91,9 @@ mod store;
 mod table;
 
 pub use api_keys::DynamoApiKeys;
+/// The AWS SDK for DynamoDB, as this crate uses it.
+pub use aws_sdk_dynamodb;
+pub use client::client_from_env;
 pub use codec::MAX_ITEM_BYTES;
 pub use limit::DynamoRateLimiter;
 pub use store::{DynamoStore, MAX_TRANSACTION_ITEMS};

@@ -3,24 +3,30 @@
 //!
 //! The item (`PK = RL#{sub}`, `SK = RL`) keeps the theoretical arrival time `tat` in
 //! nanoseconds since the epoch. A request costing `c` moves it to `max(tat, now) + c·T`
-//! (`T = period / limit`) and passes while that is at most `limit·T` ahead of now. The new
-//! `tat` is written with one `UpdateItem` conditioned on the `tat` that was read, so two
-//! instances counting the same principal at once never both win: the loser reads again and
-//! retries. A denied request writes nothing. `expires` (the table's time to live) is set past
+//! (`T = period / limit`) and passes while that is at most `limit·T` ahead of now. No read
+//! comes first: one `UpdateItem` adds `c·T` to the stored `tat` on the condition that it is
+//! ahead of now and stays within the burst, else a second one sets it to `now + c·T` on the
+//! condition that it is not ahead of now. DynamoDB applies the updates of one item one at a
+//! time, so instances counting the same principal at once never race: each check is one
+//! round trip under load, two after a quiet spell. A denied request writes nothing (the failed
+//! condition hands back the stored `tat`, which tells how long to wait). `expires` (the table's time to live) is set past
 //! the moment the bucket is full again, so idle principals' items go away on their own.
 
 use std::sync::mpsc as blocking;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use link_core::{Error, Principal, RateDecision, RateLimiter, Result};
 use tokio::sync::mpsc;
 
 use crate::codec::{self, n};
 use crate::error::sdk;
 
-/// How many times a check that lost a race on the principal's item reads again.
+/// How many times a check tries again when another instance changed the bucket between its
+/// two conditional updates.
 const RACE_RETRIES: u32 = 8;
 
 /// How long [`RateLimiter::check`] waits for DynamoDB before letting the request pass.
@@ -105,12 +111,17 @@ impl Rate {
             };
             return (decision, None);
         }
+        (self.allowed(next, now), Some(next))
+    }
+
+    /// The decision for a request that moved the `tat` to `tat` at `now`.
+    fn allowed(&self, tat: u128, now: u128) -> RateDecision {
+        let ahead = tat.saturating_sub(now).min(self.burst());
         let remaining = u32::try_from((self.burst() - ahead) / self.interval).unwrap_or(0);
-        let decision = RateDecision::Allowed {
+        RateDecision::Allowed {
             limit: self.limit,
             remaining,
-        };
-        (decision, Some(next))
+        }
     }
 }
 
@@ -297,7 +308,7 @@ impl Worker {
             .update_expression("ADD spent :t SET expires = :e")
             .expression_attribute_values(":t", n(tokens))
             .expression_attribute_values(":e", n(expires))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(|e| sdk("UpdateItem", e))?;
@@ -325,56 +336,109 @@ impl Worker {
         }
     }
 
+    /// One request of `cost` for `sub`: a conditional `UpdateItem` that moves the `tat`
+    /// stored in DynamoDB (where updates of one item are serialized), so instances checking
+    /// one principal at once never race. A failed condition hands back the stored `tat`,
+    /// which says whether the request is denied or the bucket is idle (a second update).
     async fn check(&self, sub: &str, cost: u32) -> Result<RateDecision> {
         let key = codec::key(format!("RL#{sub}"), "RL".to_owned());
         for _ in 0..RACE_RETRIES {
-            let item = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| sdk("GetItem", e))?
-                .item;
-            let stored = match &item {
-                Some(item) => Some(u128::from(codec::count(item, "tat")?)),
-                None => None,
+            let at = now();
+            // The usual case under load first: the bucket is in use and has room.
+            let stored = match self.advance(&key, at, cost, Step::Busy).await? {
+                Advanced::Moved(tat) => return Ok(self.rate.allowed(tat, at)),
+                Advanced::Refused(stored) => stored,
             };
-            let (decision, next) = self.rate.decide(stored, now(), cost);
-            let Some(next) = next else {
-                return Ok(decision);
-            };
-            let expires = next.div_ceil(1_000_000_000) + 60;
-            let mut update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .update_expression("SET tat = :next, expires = :expires")
-                .expression_attribute_values(":next", n(next))
-                .expression_attribute_values(":expires", n(expires));
-            update = match stored {
-                Some(tat) => update
-                    .condition_expression("tat = :tat")
-                    .expression_attribute_values(":tat", n(tat)),
-                None => update.condition_expression("attribute_not_exists(PK)"),
-            };
-            match update.send().await {
-                Ok(_) => return Ok(decision),
-                Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
-                    tracing::debug!("lost a race on a rate-limit item; reading again");
+            if stored.is_some_and(|tat| tat > at) {
+                let (decision, next) = self.rate.decide(stored, at, cost);
+                if next.is_none() {
+                    return Ok(decision);
                 }
-                Err(error) => return Err(sdk("UpdateItem", error)),
+                continue;
             }
+            if let Advanced::Moved(tat) = self.advance(&key, at, cost, Step::Idle).await? {
+                return Ok(self.rate.allowed(tat, at));
+            }
+            // Another instance took the idle bucket first: it is in use now.
         }
-        // Many instances counting this one principal at once: it is busy enough to wait.
         Ok(RateDecision::Denied {
             limit: self.rate.limit,
             retry_after: Duration::from_secs(1),
         })
     }
+
+    /// Moves `tat` by `cost` requests if `step`'s condition holds at `now`.
+    async fn advance(
+        &self,
+        key: &codec::Item,
+        now: u128,
+        cost: u32,
+        step: Step,
+    ) -> Result<Advanced> {
+        let cost = u128::from(cost.clamp(1, self.rate.limit)) * self.rate.interval;
+        let full_at = (now + self.rate.burst()).div_ceil(1_000_000_000) + 60;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires", n(full_at))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let update = match step {
+            // In use: add the cost to the stored tat if that stays within the burst.
+            Step::Busy => update
+                .update_expression("SET tat = tat + :cost, expires = :expires")
+                .condition_expression("tat > :now AND tat <= :max")
+                .expression_attribute_values(":cost", n(cost))
+                .expression_attribute_values(":max", n(now + self.rate.burst() - cost)),
+            // Idle (or new): start from now.
+            Step::Idle => update
+                .update_expression("SET tat = :next, expires = :expires")
+                .condition_expression("attribute_not_exists(tat) OR tat <= :now")
+                .expression_attribute_values(":next", n(now + cost)),
+        };
+        match update.send().await {
+            Ok(output) => match output.attributes {
+                Some(item) => Ok(Advanced::Moved(tat(&item)?.unwrap_or(now + cost))),
+                None => Err(Error::storage("DynamoDB UpdateItem returned no tat")),
+            },
+            Err(SdkError::ServiceError(failed)) => match failed.err() {
+                UpdateItemError::ConditionalCheckFailedException(refused) => {
+                    let stored = refused.item().map(tat).transpose()?.flatten();
+                    Ok(Advanced::Refused(stored))
+                }
+                _ => Err(sdk("UpdateItem", SdkError::ServiceError(failed))),
+            },
+            Err(error) => Err(sdk("UpdateItem", error)),
+        }
+    }
+}
+
+/// The `tat` of a rate-limit item, if it has one.
+fn tat(item: &codec::Item) -> Result<Option<u128>> {
+    if !item.contains_key("tat") {
+        return Ok(None);
+    }
+    Ok(Some(u128::from(codec::count(item, "tat")?)))
+}
+
+/// What a conditional update of the bucket came to.
+enum Advanced {
+    /// It passed: the new `tat`.
+    Moved(u128),
+    /// Its condition failed: the stored `tat` (`None`: no bucket yet).
+    Refused(Option<u128>),
+}
+
+/// Which of the two conditional updates of a check.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// The stored `tat` is ahead of now.
+    Busy,
+    /// It is not (or there is none).
+    Idle,
 }
 
 fn now() -> u128 {

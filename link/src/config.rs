@@ -29,6 +29,46 @@ impl Provider {
     }
 }
 
+/// Where conversations are kept (see [`Config::store_backend`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreBackend {
+    /// One SQLite file (feature `sqlite`): one process, or each instance its own.
+    Sqlite,
+    /// One DynamoDB table shared by every instance (feature `dynamodb`).
+    Dynamodb,
+}
+
+impl StoreBackend {
+    /// The lower-case name used in settings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreBackend::Sqlite => "sqlite",
+            StoreBackend::Dynamodb => "dynamodb",
+        }
+    }
+}
+
+/// Where the per-user rate limit and daily token quota are counted (see
+/// [`Config::rate_limit_store`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitStore {
+    /// In this process: each instance counts on its own.
+    Memory,
+    /// In the DynamoDB table of `LINK_DYNAMODB_TABLE`: one count across every instance
+    /// (feature `dynamodb`).
+    Dynamodb,
+}
+
+impl RateLimitStore {
+    /// The lower-case name used in settings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitStore::Memory => "memory",
+            RateLimitStore::Dynamodb => "dynamodb",
+        }
+    }
+}
+
 /// Who moderates what users send and what the models write (see [`Config::moderation`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModerationProvider {
@@ -92,9 +132,31 @@ impl From<AuditContent> for ContentPolicy {
 #[derive(Debug, Clone, Args)]
 #[group(id = "engine")]
 pub struct Config {
+    /// Where conversations are kept: sqlite (the file of LINK_DATABASE) or dynamodb (the table
+    /// of LINK_DYNAMODB_TABLE, shared by every instance; region, credentials and
+    /// AWS_ENDPOINT_URL_DYNAMODB from the standard AWS chain).
+    #[arg(long = "store", env = "LINK_STORE", value_enum, default_value_t = StoreBackend::Sqlite)]
+    pub store_backend: StoreBackend,
+
     /// SQLite database file (default: link.sqlite in the platform data directory).
     #[arg(long, env = "LINK_DATABASE")]
     pub database: Option<PathBuf>,
+
+    /// The DynamoDB table of LINK_STORE=dynamodb and LINK_RATE_LIMIT_STORE=dynamodb (make it
+    /// with `link-server admin create-table`).
+    #[arg(long, env = "LINK_DYNAMODB_TABLE")]
+    pub dynamodb_table: Option<String>,
+
+    /// Where the per-user rate limit and daily token quota are counted: memory (each process
+    /// its own) or dynamodb (the table of LINK_DYNAMODB_TABLE, one count across instances).
+    #[arg(long, env = "LINK_RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Memory)]
+    pub rate_limit_store: RateLimitStore,
+
+    /// How long a request waits for the DynamoDB rate limiter, in milliseconds, before it is
+    /// let through unlimited (with a warning): an outage of the limiter does not stop the
+    /// service.
+    #[arg(long, env = "LINK_RATE_LIMIT_WAIT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_wait_ms: u64,
 
     /// Who extracts personas.
     #[arg(long, env = "LINK_PERSONA_PROVIDER", value_enum, default_value_t = Provider::Local)]
@@ -168,7 +230,7 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
 
     /// Model tokens per user per UTC day, as the models report them (no quota when unset).
-    /// Counted in this process: each replica keeps its own count.
+    /// Counted where LINK_RATE_LIMIT_STORE says: in memory each replica keeps its own count.
     #[arg(long, env = "LINK_DAILY_TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
     pub daily_tokens: Option<u64>,
 
@@ -246,6 +308,50 @@ impl Config {
         self.database.clone().unwrap_or_else(default_database_path)
     }
 
+    /// The DynamoDB table, for the settings that need one: [`Error::Config`] naming
+    /// `LINK_DYNAMODB_TABLE` and what asked for it when it is unset.
+    ///
+    /// ```
+    /// let config = link::Config::from_lookup(|name| match name {
+    ///     "LINK_STORE" => Some("dynamodb".into()),
+    ///     _ => None,
+    /// })?;
+    /// let missing = config.dynamodb_table().unwrap_err().to_string();
+    /// assert!(missing.contains("LINK_DYNAMODB_TABLE"), "{missing}");
+    /// # Ok::<(), link::Error>(())
+    /// ```
+    pub fn dynamodb_table(&self) -> Result<&str> {
+        if let Some(table) = self
+            .dynamodb_table
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        {
+            return Ok(table);
+        }
+        let asked = if self.store_backend == StoreBackend::Dynamodb {
+            "LINK_STORE=dynamodb"
+        } else {
+            "LINK_RATE_LIMIT_STORE=dynamodb"
+        };
+        Err(Error::Config {
+            message: format!(
+                "{asked} needs LINK_DYNAMODB_TABLE, the name of the table \
+                 (make it with `link-server admin create-table --table NAME`)"
+            ),
+        })
+    }
+
+    /// Where conversations are kept, for the log: the SQLite file or the DynamoDB table.
+    pub fn store_summary(&self) -> String {
+        match self.store_backend {
+            StoreBackend::Sqlite => format!("sqlite:{}", self.database_path().display()),
+            StoreBackend::Dynamodb => format!(
+                "dynamodb:{}",
+                self.dynamodb_table.as_deref().unwrap_or("(unset)")
+            ),
+        }
+    }
+
     /// Whether both model ports run the in-process model.
     pub fn is_local_only(&self) -> bool {
         self.persona_provider == Provider::Local && self.chat_provider == Provider::Local
@@ -309,12 +415,13 @@ impl Config {
             .map(|tokens| format!(" daily_tokens={tokens}"))
             .unwrap_or_default();
         format!(
-            "persona={} chat={} moderation={} database={} rate_limit={}/min{daily} audit={}",
+            "persona={} chat={} moderation={} store={} rate_limit={}/min({}){daily} audit={}",
             self.persona_provider.as_str(),
             self.chat_provider.as_str(),
             self.moderation().as_str(),
-            self.database_path().display(),
+            self.store_summary(),
             self.rate_limit_per_minute,
+            self.rate_limit_store.as_str(),
             format!("{:?}", self.audit_content).to_lowercase(),
         )
     }

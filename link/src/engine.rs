@@ -13,10 +13,10 @@ use crate::{Config, Models, Secrets};
 
 impl Config {
     /// Builds the engine these settings describe: the named providers and moderator (see
-    /// [`moderation`](Self::moderation)), the conversation
-    /// store (SQLite at [`database_path`](Self::database_path) with the `sqlite` feature, in
-    /// memory without it), the per-user rate limiter and the audit sink (`AUDIT_LOG` lines
-    /// through `tracing`).
+    /// [`moderation`](Self::moderation)), the conversation store (see
+    /// [`store`](Self::store)), the per-user rate limiter (see
+    /// [`rate_limiter`](Self::rate_limiter)) and the audit sink (`AUDIT_LOG` lines through
+    /// `tracing`).
     ///
     /// ```no_run
     /// # async fn demo() -> link::Result<()> {
@@ -32,7 +32,7 @@ impl Config {
     /// configured in code).
     pub async fn build_with(&self, models: Models) -> Result<Link> {
         let (store, keys) = self.stores().await?;
-        let link = self.build_parts(models, store, self.rate_limiter()?)?;
+        let link = self.build_parts(models, store, self.rate_limiter().await?)?;
         Ok(link.with_api_keys(keys))
     }
 
@@ -67,45 +67,6 @@ impl Config {
                 ..EngineLimits::default()
             })
             .build()
-    }
-
-    /// The per-user limiter: `rate_limit_per_minute` requests a minute, all of them at once
-    /// if the user has been quiet, and `daily_tokens` model tokens a day if set.
-    pub fn rate_limiter(&self) -> Result<Arc<dyn RateLimiter>> {
-        let limiter = per_minute(self.rate_limit_per_minute)?.with_daily_tokens(self.daily_tokens);
-        Ok(Arc::new(limiter))
-    }
-
-    /// Opens the conversation store these settings name: SQLite at
-    /// [`database_path`](Self::database_path) with the `sqlite` feature, in memory without it.
-    #[cfg(feature = "sqlite")]
-    pub async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
-        let store = link_store::SqliteStore::open(&self.database_path()).await?;
-        Ok(Arc::new(store))
-    }
-
-    /// Opens the conversation store these settings name and where API keys are kept, in one
-    /// SQLite file with the `sqlite` feature (one set of connections for both).
-    #[cfg(feature = "sqlite")]
-    pub async fn stores(&self) -> Result<(Arc<dyn ConversationStore>, Arc<dyn ApiKeyStore>)> {
-        let store = Arc::new(link_store::SqliteStore::open(&self.database_path()).await?);
-        Ok((store.clone(), store))
-    }
-
-    /// Opens the conversation store these settings name and where API keys are kept: both
-    /// in memory, as this build has no `sqlite` feature.
-    #[cfg(not(feature = "sqlite"))]
-    pub async fn stores(&self) -> Result<(Arc<dyn ConversationStore>, Arc<dyn ApiKeyStore>)> {
-        let keys: Arc<dyn ApiKeyStore> = Arc::new(link_core::MemoryApiKeys::default());
-        Ok((self.store().await?, keys))
-    }
-
-    /// Opens the conversation store these settings name: in memory, as this build has no
-    /// `sqlite` feature.
-    #[cfg(not(feature = "sqlite"))]
-    pub async fn store(&self) -> Result<Arc<dyn ConversationStore>> {
-        tracing::warn!("built without the `sqlite` feature: conversations live in memory only");
-        Ok(Arc::new(link_core::MemoryStore::default()))
     }
 }
 

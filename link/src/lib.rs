@@ -10,6 +10,7 @@
 //! | `openai` | OpenAI and OpenAI-compatible servers (`link-openai`) |
 //! | `bedrock` | Amazon Bedrock with Guardrails (`link-bedrock`) |
 //! | `local` | the in-process GGUF model through llama.cpp (`link-local`) |
+//! | `dynamodb` | the DynamoDB conversation store and rate limiter (`link-dynamodb`), shared by many instances |
 //!
 //! Authentication and rate limiting (`link-auth`) are always there.
 //!
@@ -42,9 +43,13 @@ mod config;
 mod engine;
 mod providers;
 mod secrets;
+mod storage;
+pub use storage::Stores;
 
 pub use auth::{Auth, AuthConfig, AuthMode, DevTokens, TokenUseArg};
-pub use config::{AuditContent, Config, ModerationProvider, Provider};
+pub use config::{
+    AuditContent, Config, ModerationProvider, Provider, RateLimitStore, StoreBackend,
+};
 pub use engine::per_minute;
 pub use providers::Models;
 pub use secrets::Secrets;
@@ -56,6 +61,9 @@ pub use secrecy::{ExposeSecret, SecretString};
 /// Amazon Bedrock (feature `bedrock`).
 #[cfg(feature = "bedrock")]
 pub use link_bedrock as bedrock;
+/// The DynamoDB conversation store and rate limiter (feature `dynamodb`).
+#[cfg(feature = "dynamodb")]
+pub use link_dynamodb as dynamodb;
 /// The in-process GGUF model (feature `local`).
 #[cfg(feature = "local")]
 pub use link_local as local;

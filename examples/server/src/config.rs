@@ -5,7 +5,8 @@
 
 use std::net::SocketAddr;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+use link::StoreBackend;
 
 use crate::routes::openai_compat::Mode;
 
@@ -16,6 +17,28 @@ pub enum LogFormat {
     Text,
     /// One JSON object a line (for CloudWatch and other collectors).
     Json,
+}
+
+/// What `link-server` does instead of serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Administration of what the server uses.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+/// `link-server admin ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Admin {
+    /// Creates the DynamoDB table of LINK_STORE=dynamodb and LINK_RATE_LIMIT_STORE=dynamodb
+    /// (on-demand billing, the `updated` index, time to live on `expires`) and waits until it
+    /// is active. Idempotent: an existing table is left as it is. Region, credentials and
+    /// AWS_ENDPOINT_URL_DYNAMODB come from the standard AWS chain.
+    CreateTable {
+        /// The table's name.
+        #[arg(long, env = "LINK_DYNAMODB_TABLE")]
+        table: String,
+    },
 }
 
 /// Everything `link-server` can be told.
@@ -90,6 +113,12 @@ pub struct Config {
     #[arg(long, env = "LINK_LAMBDA")]
     pub lambda: bool,
 
+    /// Accept a store of each instance's own (SQLite) in Lambda mode, where instances come
+    /// and go and each would see only its own conversations: without it Lambda mode needs
+    /// LINK_STORE=dynamodb.
+    #[arg(long, env = "LINK_ALLOW_INSTANCE_STORE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_instance_store: bool,
+
     /// Log line format (the filter is `RUST_LOG`).
     #[arg(long, env = "LINK_LOG_FORMAT", value_enum, ignore_case = true, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -101,6 +130,10 @@ pub struct Config {
     /// How bearer tokens are verified.
     #[command(flatten, next_help_heading = "Authentication")]
     pub auth: link::AuthConfig,
+
+    /// Something to do instead of serving (`admin create-table`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
     /// Metrics (traces are configured by the standard `OTEL_*` variables).
     #[command(flatten, next_help_heading = "Telemetry")]
@@ -147,6 +180,25 @@ impl Config {
                 "LINK_AUTH is unset, and dev auth (anyone may mint a token for any user) is \
                  refused {place}: set LINK_AUTH=cognito, or LINK_AUTH=dev to accept dev auth"
             ));
+        }
+        let engine = &self.engine;
+        if engine.store_backend == StoreBackend::Dynamodb
+            || engine.rate_limit_store == link::RateLimitStore::Dynamodb
+        {
+            engine.dynamodb_table()?;
+        }
+        if self.is_lambda()
+            && self.engine.store_backend == StoreBackend::Sqlite
+            && !self.allow_instance_store
+        {
+            return refuse(
+                "Lambda mode with LINK_STORE=sqlite keeps conversations on each instance: one \
+                 created through one instance is not found on the next and is lost when the \
+                 instance is recycled. Set LINK_STORE=dynamodb with LINK_DYNAMODB_TABLE (and \
+                 LINK_RATE_LIMIT_STORE=dynamodb for one rate limit across instances), or \
+                 LINK_ALLOW_INSTANCE_STORE=1 if a per-instance store is intended"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -242,7 +294,46 @@ mod tests {
             lambda.contains("Lambda") && lambda.contains("LINK_AUTH"),
             "{lambda}"
         );
-        assert_eq!(refusal(&["--lambda", "--auth", "dev"]), None);
+        assert_eq!(
+            refusal(&["--lambda", "--auth", "dev", "--allow-instance-store"]),
+            None
+        );
+    }
+
+    #[cfg(feature = "lambda")]
+    #[test]
+    fn lambda_refuses_a_per_instance_store_unless_told() {
+        let sqlite = refusal(&["--lambda", "--auth", "dev"]).unwrap();
+        for named in [
+            "LINK_STORE=dynamodb",
+            "LINK_DYNAMODB_TABLE",
+            "LINK_ALLOW_INSTANCE_STORE=1",
+        ] {
+            assert!(sqlite.contains(named), "{sqlite}");
+        }
+        let args = ["--lambda", "--auth", "dev", "--store", "dynamodb"];
+        let untabled = refusal(&args).unwrap();
+        assert!(untabled.contains("needs LINK_DYNAMODB_TABLE"), "{untabled}");
+        let args = [&args[..], &["--dynamodb-table", "chats"]].concat();
+        assert_eq!(refusal(&args), None);
+        assert_eq!(refusal(&["--auth", "dev", "--listen", "0.0.0.0:1"]), None);
+    }
+
+    #[test]
+    fn admin_create_table_is_a_subcommand_with_the_table_setting() {
+        let config =
+            Config::try_parse_from(["link-server", "admin", "create-table", "--table", "chats"])
+                .unwrap();
+        assert!(matches!(
+            config.command,
+            Some(Command::Admin(Admin::CreateTable { table })) if table == "chats"
+        ));
+        assert!(
+            Config::try_parse_from(["link-server"])
+                .unwrap()
+                .command
+                .is_none()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! From configuration to a running server.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use link::{AuthMode, ExposeSecret, Result, Secrets};
 
 use crate::HttpOptions;
 use crate::accounts::{Accounts, ClientSecret};
-use crate::config::Config;
+use crate::config::{Admin, Command, Config};
 use crate::serve::ServeOptions;
 use crate::state::AppState;
 use crate::telemetry::Telemetry;
@@ -56,13 +57,50 @@ fn warn_about_dev_auth(config: &Config) {
     }
 }
 
-/// Runs the server (or the Lambda handler) until shut down, observed by `telemetry`.
+/// Says once that each instance counts the rate limit on its own, in Lambda mode.
+fn warn_about_instance_limits(config: &Config) {
+    #[cfg(feature = "lambda")]
+    if config.lambda && config.engine.rate_limit_store == link::RateLimitStore::Memory {
+        tracing::warn!(
+            "Lambda mode with LINK_RATE_LIMIT_STORE=memory: each instance counts the per-user \
+             limit on its own; set LINK_RATE_LIMIT_STORE=dynamodb for one count across instances"
+        );
+    }
+    #[cfg(not(feature = "lambda"))]
+    let _ = config;
+}
+
+/// Runs `admin`: creates the DynamoDB table (idempotently) and says so on stdout.
+async fn admin(admin: &Admin) -> Result<()> {
+    match admin {
+        Admin::CreateTable { table } => {
+            let client = link::dynamodb::client_from_env().await;
+            link::dynamodb::DynamoStore::create_table(&client, table).await?;
+            tracing::info!(table, "the DynamoDB table is ready");
+            // The command's answer, for the operator (the log may go elsewhere).
+            let mut stdout = std::io::stdout().lock();
+            writeln!(
+                stdout,
+                "DynamoDB table {table} is ready (on-demand, index `updated`, TTL on `expires`)"
+            )
+            .map_err(|e| link::Error::storage(format!("cannot write to stdout: {e}")))?;
+            Ok(())
+        }
+    }
+}
+
+/// Runs the server (or the Lambda handler) until shut down, observed by `telemetry`, or the
+/// `admin` command the configuration names.
 pub async fn run(
     config: Config,
     telemetry: &Telemetry,
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    if let Some(Command::Admin(command)) = &config.command {
+        return Ok(admin(command).await?);
+    }
     config.check()?;
     warn_about_dev_auth(&config);
+    warn_about_instance_limits(&config);
     let state = build_state(&config, telemetry).await?;
     let options = HttpOptions {
         max_body_bytes: config.max_body_bytes,

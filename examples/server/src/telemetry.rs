@@ -94,8 +94,8 @@ impl Telemetry {
             ..models
         };
         let (store, keys) = config.stores().await?;
-        let store = ports.store("sqlite", store);
-        let limiter = ports.rate_limiter("user", config.rate_limiter()?);
+        let store = ports.store(config.store_backend.as_str(), store);
+        let limiter = ports.rate_limiter("user", config.rate_limiter().await?);
         Ok(config
             .build_parts(models, store, limiter)?
             .with_api_keys(keys))

@@ -141,10 +141,6 @@ fn the_function_is_the_lambda_build_and_streams_through_its_url() {
     );
 }
 
-/// Names the DynamoDB store adds to link-server's settings (issue 19), in flight while this
-/// template was written; delete each once `link-server --help` knows it.
-const PENDING: [&str; 3] = ["LINK_STORE", "LINK_DYNAMODB_TABLE", "LINK_RATE_LIMIT_STORE"];
-
 #[test]
 fn the_environment_names_the_stacks_table_guardrail_and_model() {
     let t = template();
@@ -182,7 +178,7 @@ fn the_environment_names_the_stacks_table_guardrail_and_model() {
         .collect();
     for name in env.as_hash().unwrap().keys() {
         let name = name.as_str().unwrap();
-        let accepted = known.contains(name) || PENDING.contains(&name) || name == "RUST_LOG";
+        let accepted = known.contains(name) || name == "RUST_LOG";
         assert!(accepted, "link-server has no setting {name}");
     }
 }

@@ -15,6 +15,13 @@ pub const SETUP_HINT: &str =
 /// How long moto_server may take to start listening.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
+/// moto's app under werkzeug without threads (HTTP/1.0, one request at a time).
+const SERIAL_MOTO: &str = "import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+";
+
 /// A moto_server child process, killed when dropped.
 pub struct Moto {
     child: Child,
@@ -24,13 +31,33 @@ pub struct Moto {
 impl Moto {
     /// Starts moto_server and waits until it listens; fails (never skips) without it.
     pub fn start() -> Self {
+        Self::spawn(|port| {
+            let mut command = Command::new("moto_server");
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            command
+        })
+    }
+
+    /// Starts moto's app serving one request at a time, and waits until it listens.
+    /// moto_server serves each request on a thread of its own, and its DynamoDB is not
+    /// thread-safe (a `TransactWriteItems` checks its conditions, writes, and on a failed
+    /// condition restores a copy of the whole table, with no lock): concurrent writers there
+    /// can lose each other's writes. One at a time, every request is atomic, as DynamoDB's are.
+    pub fn start_serial() -> Self {
+        Self::spawn(|port| {
+            let mut command = Command::new("python3");
+            command.args(["-c", SERIAL_MOTO, &port.to_string()]);
+            command
+        })
+    }
+
+    fn spawn(command: impl FnOnce(u16) -> Command) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = command(port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
