@@ -55,6 +55,10 @@ pub enum AuditAction {
     SetUserPersona,
     /// Read the model tokens their conversations used in a month.
     GetTokenUsage,
+    /// A model folded turns that left the prompt's window into a conversation's memory. The
+    /// engine does it after a reply is stored, not at the user's request: it is never rate
+    /// limited, but its tokens count against the owner's daily quota and monthly usage.
+    SummariseMemory,
 }
 
 impl AuditAction {
@@ -64,7 +68,7 @@ impl AuditAction {
     /// | action | cost |
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
-    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
+    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply); summarise a conversation's memory | 2 |
     /// | list, read, delete, edit, choose a version, rewind, fork, settings, token usage; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
@@ -79,7 +83,8 @@ impl AuditAction {
             AuditAction::SendMessage
             | AuditAction::StreamMessage
             | AuditAction::RegenerateReply
-            | AuditAction::ResendMessage => 2,
+            | AuditAction::ResendMessage
+            | AuditAction::SummariseMemory => 2,
             AuditAction::ListConversations
             | AuditAction::GetConversation
             | AuditAction::DeleteConversation
@@ -105,6 +110,7 @@ impl AuditAction {
                 | AuditAction::StreamMessage
                 | AuditAction::RegenerateReply
                 | AuditAction::ResendMessage
+                | AuditAction::SummariseMemory
         )
     }
 }

@@ -46,6 +46,7 @@ mod audit;
 pub mod card;
 mod chat;
 mod conversation;
+pub mod conversation_memory;
 mod engine;
 mod error;
 pub mod extraction;
@@ -76,9 +77,10 @@ pub use chat::{
 pub use conversation::{
     Conversation, ConversationPatch, ForkOrigin, MAX_ALTERNATIVES, Message, now,
 };
+pub use conversation_memory::ConversationMemory;
 pub use engine::{
-    ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, PersonaSource, Reply,
-    RequestContext, Rewind, TurnEvent, TurnStream,
+    ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, MemorySettings,
+    PersonaSource, Reply, RequestContext, Rewind, TurnEvent, TurnStream,
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_chat_controls.sql"),
     include_str!("../migrations/0003_usage.sql"),
     include_str!("../migrations/0004_token_usage.sql"),
+    include_str!("../migrations/0005_memory.sql"),
 ];
 
 /// The schema version this build of link-store writes and understands.

@@ -50,6 +50,14 @@ pub struct UpdateConversation {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<UserPersonaBody>))]
     pub user_persona: Option<Option<UserPersonaBody>>,
+    /// The memory's summary, replacing what the character remembers of earlier turns (at
+    /// most 4,000 characters; `""` empties it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// The pinned facts, replacing the list (at most 20, each at most 200 characters; `[]`
+    /// removes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_facts: Option<Vec<String>>,
 }
 
 /// A field that is present, even as `null`: `Some(None)` for `null`, `None` when absent

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::Link;
 use super::moderate::Moderation;
+use super::summarise::{MemorySettings, Summariser};
 use crate::{
     AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, Moderator,
     PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,
@@ -57,6 +58,8 @@ pub struct LinkBuilder {
     limits: EngineLimits,
     moderator: Option<Arc<dyn Moderator>>,
     model_moderates_turns: bool,
+    summariser: Option<Arc<dyn ChatModel>>,
+    memory: MemorySettings,
 }
 
 impl LinkBuilder {
@@ -115,6 +118,19 @@ impl LinkBuilder {
         self
     }
 
+    /// The model that writes conversations' memory (default: the chat model). A small, cheap
+    /// model does; it reads the memory so far and the turns that left the window.
+    pub fn summariser(mut self, model: Arc<dyn ChatModel>) -> Self {
+        self.summariser = Some(model);
+        self
+    }
+
+    /// How conversations' memory is kept (see [`MemorySettings`]).
+    pub fn memory(mut self, settings: MemorySettings) -> Self {
+        self.memory = settings;
+        self
+    }
+
     /// Input limits and storage caps.
     pub fn limits(mut self, limits: EngineLimits) -> Self {
         self.limits = limits;
@@ -126,16 +142,28 @@ impl LinkBuilder {
         let missing = |what: &str| Error::Config {
             message: format!("Link needs a {what}"),
         };
+        let model = self.model.ok_or_else(|| missing("chat model"))?;
+        let store: Arc<dyn ConversationStore> = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let limiter: Arc<dyn RateLimiter> = self.limiter.unwrap_or_else(|| Arc::new(Unlimited));
+        let audit: Arc<dyn AuditSink> = self
+            .audit
+            .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full)));
+        let summariser = Summariser::new(
+            self.summariser.unwrap_or_else(|| model.clone()),
+            store.clone(),
+            audit.clone(),
+            limiter.clone(),
+            self.memory,
+        );
         Ok(Link {
             extractor: self.extractor.ok_or_else(|| missing("persona extractor"))?,
-            model: self.model.ok_or_else(|| missing("chat model"))?,
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(MemoryStore::default())),
-            limiter: self.limiter.unwrap_or_else(|| Arc::new(Unlimited)),
-            audit: self
-                .audit
-                .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full))),
+            model,
+            store,
+            limiter,
+            audit,
+            summariser: Arc::new(summariser),
             prompt: self.prompt,
             limits: self.limits,
             moderation: self.moderator.map(|moderator| Moderation {

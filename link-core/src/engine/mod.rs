@@ -17,6 +17,7 @@ mod moderate;
 mod profile;
 mod results;
 mod stream;
+mod summarise;
 mod tokens;
 mod turn;
 
@@ -26,6 +27,7 @@ pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use controls::Rewind;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
+pub use summarise::MemorySettings;
 
 use action::Action;
 use caps::Growth;
@@ -67,6 +69,7 @@ pub struct Link {
     prompt: PromptBuilder,
     limits: EngineLimits,
     moderation: Option<moderate::Moderation>,
+    summariser: Arc<summarise::Summariser>,
 }
 
 impl Link {
@@ -78,6 +81,13 @@ impl Link {
     /// The conversation store, for readiness checks and maintenance.
     pub fn store(&self) -> &Arc<dyn ConversationStore> {
         &self.store
+    }
+
+    /// Waits until no memory summary is running (each runs after a reply is stored, off the
+    /// reply's path): for tests, and for a process that wants its summaries done before it
+    /// exits.
+    pub async fn memory_settled(&self) {
+        self.summariser.settled().await;
     }
 
     /// The rate limiter, for transports that count a request before the call and hand the

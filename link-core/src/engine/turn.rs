@@ -5,6 +5,7 @@ use super::Link;
 use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
+use super::summarise::Departed;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
     ChatRequest, Conversation, ConversationId, Error, Message, Persona, RequestContext, Result,
@@ -16,6 +17,9 @@ pub(super) struct PreparedTurn {
     pub(super) request: ChatRequest,
     pub(super) commit: Commit,
     pub(super) persona: Persona,
+    /// The turns that left the prompt's window and are not in the memory yet: summarised
+    /// once the reply is stored.
+    pub(super) departed: Option<Departed>,
 }
 
 impl Link {
@@ -37,27 +41,32 @@ impl Link {
             .await?;
         let window = Some(self.limits.history_window);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
+        let whole = history.len() < self.limits.history_window;
         let user = Message::new(Role::User, content);
         history.push(user.clone());
-        let request = self
-            .request_for(ctx, &conversation, &history, audit)
+        let (request, departed) = self
+            .request_for(ctx, &conversation, &history, whole, audit)
             .await?;
         Ok(PreparedTurn {
             request,
             commit: Commit::Turn { user },
             persona: conversation.persona,
+            departed,
         })
     }
 
-    /// The model input for `history` (oldest first) in `conversation`: the persona with its
-    /// card macros filled in, who the user is, and the history fitted to the budget.
+    /// The model input for `history` (oldest first; the `whole` conversation or its newest
+    /// part) in `conversation`: the persona with its card macros filled in, its memory, who
+    /// the user is, and the history fitted to the budget; and the turns that left the window
+    /// for the memory.
     pub(super) async fn request_for(
         &self,
         ctx: &RequestContext,
         conversation: &Conversation,
         history: &[Message],
+        whole: bool,
         audit: &mut AuditGuard,
-    ) -> Result<ChatRequest> {
+    ) -> Result<(ChatRequest, Option<Departed>)> {
         audit.model(self.model.model_id());
         let user = self.user_persona_in(ctx, conversation).await?;
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
@@ -70,8 +79,11 @@ impl Link {
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.
         let fit = ContextFit::of(&*self.model);
-        self.prompt
-            .build_fitted(style, &persona, history, &user_block, &fit)
+        let memory = &conversation.memory;
+        let fitted =
+            (self.prompt).build_remembering(style, &persona, memory, history, &user_block, &fit)?;
+        let departed = Departed::of(conversation, history, fitted.kept_from, whole);
+        Ok((fitted.request, departed))
     }
 
     /// Who the user is in `conversation`: its override, else the owner's default.

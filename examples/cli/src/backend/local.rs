@@ -5,12 +5,12 @@ use futures::StreamExt;
 use link::auth::dev_subject;
 use link::{Config, Secrets};
 use link::{
-    ConversationId, Link, MessageId, PageRequest, Persona, PersonaSource, Principal,
-    RequestContext, Result, Rewind, TurnStream, UserPersona,
+    ConversationId, ConversationPatch, Link, MessageId, PageRequest, Persona, PersonaSource,
+    Principal, RequestContext, Result, Rewind, TurnStream, UserPersona,
 };
 use link_wire::{
     ConversationBody, ConversationList, ConversationSummary, DoneEvent, MessageBody,
-    UserPersonaBody,
+    UpdateConversation, UserPersonaBody,
 };
 
 use super::{Backend, ReplyEvent, ReplyStream};
@@ -118,6 +118,22 @@ impl Backend for LocalBackend {
     async fn user_persona(&self) -> Result<Option<UserPersonaBody>> {
         let persona = self.link.user_persona(&self.ctx).await?;
         Ok(persona.map(UserPersonaBody::from))
+    }
+
+    async fn update(&self, id: &str, change: UpdateConversation) -> Result<ConversationSummary> {
+        let mut patch = ConversationPatch::default();
+        if let Some(persona) = change.user_persona {
+            patch = patch.user_persona(persona.map(UserPersona::from));
+        }
+        if let Some(summary) = change.memory {
+            patch = patch.memory_summary(summary);
+        }
+        if let Some(facts) = change.pinned_facts {
+            patch = patch.pinned_facts(facts);
+        }
+        let id = parse_id(id)?;
+        let conversation = self.link.update_conversation(&self.ctx, id, patch).await?;
+        Ok(ConversationSummary::from(conversation))
     }
 
     async fn set_user_persona(
