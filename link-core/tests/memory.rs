@@ -13,8 +13,8 @@ use futures::StreamExt;
 use link_core::testing::{RecordingAuditSink, ScriptedChatModel, ScriptedExtractor, Step};
 use link_core::{
     AuditAction, AuditOutcome, ChatModel, ChatRequest, ChatResponse, ConversationId,
-    ConversationPatch, Error, Link, PersonaSource, Principal, RequestContext, Rewind, StopReason,
-    TurnEvent, Usage,
+    ConversationPatch, Error, Link, LinkBuilder, MemorySettings, PersonaSource, Principal,
+    RequestContext, Rewind, StopReason, TurnEvent, Usage,
 };
 use tokio::sync::{Notify, Semaphore};
 
@@ -27,13 +27,19 @@ fn link(
     summariser: Arc<dyn ChatModel>,
     audit: &RecordingAuditSink,
 ) -> Link {
+    builder(model, summariser, audit).build().unwrap()
+}
+
+fn builder(
+    model: &ScriptedChatModel,
+    summariser: Arc<dyn ChatModel>,
+    audit: &RecordingAuditSink,
+) -> LinkBuilder {
     Link::builder()
         .extractor(Arc::new(ScriptedExtractor::default()))
         .chat_model(Arc::new(model.clone()))
         .summariser(summariser)
         .audit(Arc::new(audit.clone()))
-        .build()
-        .unwrap()
 }
 
 async fn start(link: &Link) -> ConversationId {
@@ -189,7 +195,12 @@ async fn a_reply_that_starts_a_summary_never_waits_for_it() {
     let model = ScriptedChatModel::replying(["Indeed."]).with_context_window(2048);
     let held = Arc::new(Held::default());
     let audit = RecordingAuditSink::default();
-    let link = link(&model, held.clone(), &audit);
+    // A summary as soon as one message leaves, so the turn that starts it is known.
+    let settings = MemorySettings::default().batch_messages(1);
+    let link = builder(&model, held.clone(), &audit)
+        .memory(settings)
+        .build()
+        .unwrap();
     let id = start(&link).await;
     let long = "remember the hound on the moor. ".repeat(40);
     let mut turns = 0;

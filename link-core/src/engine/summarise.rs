@@ -42,6 +42,10 @@ pub struct MemorySettings {
     pub enabled: bool,
     /// The most tokens one summary may take (the summariser's `max_tokens`; default 400).
     pub summary_tokens: u32,
+    /// How many messages must have left the window, beyond what the memory covers, before a
+    /// summary is made (default 4: about two turns). Fewer summariser calls, each folding
+    /// more; 1 summarises after every turn that pushes a message out.
+    pub batch_messages: usize,
 }
 
 impl Default for MemorySettings {
@@ -49,6 +53,7 @@ impl Default for MemorySettings {
         Self {
             enabled: true,
             summary_tokens: 400,
+            batch_messages: 4,
         }
     }
 }
@@ -63,6 +68,12 @@ impl MemorySettings {
     /// Sets the most tokens one summary may take.
     pub fn summary_tokens(mut self, tokens: u32) -> Self {
         self.summary_tokens = tokens;
+        self
+    }
+
+    /// Sets how many messages must have left the window before a summary is made (at least 1).
+    pub fn batch_messages(mut self, messages: usize) -> Self {
+        self.batch_messages = messages.max(1);
         self
     }
 }
@@ -92,17 +103,24 @@ pub(super) struct Departed {
 }
 
 impl Departed {
-    /// What left the window of `history` (kept from `kept_from`), if any of it is not in the
-    /// memory yet.
+    /// What left the window of `history` (kept from `kept_from`), if at least `batch` of
+    /// those messages are not in the memory yet.
     pub(super) fn of(
         conversation: &Conversation,
         history: &[Message],
         kept_from: usize,
         whole: bool,
+        batch: usize,
     ) -> Option<Self> {
         let left = &history[..kept_from.min(history.len())];
-        let newest = left.last()?;
-        if conversation.memory.covered_through == Some(newest.id) {
+        let covered = conversation.memory.covered_through;
+        // Messages up to the covered one are in the memory; if it is older than what was
+        // read, everything read that left is new.
+        let new = match left.iter().rposition(|m| Some(m.id) == covered) {
+            Some(at) => left.len() - at - 1,
+            None => left.len(),
+        };
+        if new == 0 || new < batch {
             return None;
         }
         Some(Self {

@@ -82,7 +82,8 @@ impl Link {
         let memory = &conversation.memory;
         let fitted =
             (self.prompt).build_remembering(style, &persona, memory, history, &user_block, &fit)?;
-        let departed = Departed::of(conversation, history, fitted.kept_from, whole);
+        let batch = self.summariser.settings.batch_messages;
+        let departed = Departed::of(conversation, history, fitted.kept_from, whole, batch);
         Ok((fitted.request, departed))
     }
 
