@@ -42,6 +42,31 @@ fn builder(
         .audit(Arc::new(audit.clone()))
 }
 
+/// A chat model with a 2048-token window, a summariser following `steps`, and an engine with
+/// both and a recording audit sink, with a conversation started.
+struct Chat {
+    model: ScriptedChatModel,
+    summariser: ScriptedChatModel,
+    audit: RecordingAuditSink,
+    link: Link,
+    id: ConversationId,
+}
+
+async fn chat(steps: Vec<Step>) -> Chat {
+    let model = ScriptedChatModel::replying(["Indeed."]).with_context_window(2048);
+    let summariser = ScriptedChatModel::new(steps);
+    let audit = RecordingAuditSink::default();
+    let link = link(&model, Arc::new(summariser.clone()), &audit);
+    let id = start(&link).await;
+    Chat {
+        model,
+        summariser,
+        audit,
+        link,
+        id,
+    }
+}
+
 async fn start(link: &Link) -> ConversationId {
     let source = PersonaSource::Request("Sherlock Holmes".into());
     let detail = link.create_conversation(&alice(), source).await.unwrap();
@@ -82,11 +107,13 @@ fn filler(turn: usize) -> String {
 
 #[tokio::test]
 async fn a_fact_of_turn_2_is_in_the_memory_the_model_gets_at_turn_300() {
-    let model = ScriptedChatModel::replying(["Indeed."]).with_context_window(2048);
-    let summariser = ScriptedChatModel::new([Step::Compute(fold)]);
-    let audit = RecordingAuditSink::default();
-    let link = link(&model, Arc::new(summariser.clone()), &audit);
-    let id = start(&link).await;
+    let Chat {
+        model,
+        summariser,
+        audit,
+        link,
+        id,
+    } = chat(vec![Step::Compute(fold)]).await;
     for turn in 1..=300 {
         let message = match turn {
             2 => "Please remember this: my cat is called Pixel.".to_owned(),
@@ -249,12 +276,14 @@ async fn a_reply_that_starts_a_summary_never_waits_for_it() {
 
 #[tokio::test]
 async fn a_failing_summariser_fails_no_turn_and_is_retried() {
-    let model = ScriptedChatModel::replying(["Indeed."]).with_context_window(2048);
     let failure = Error::provider("summariser", "overloaded").with_retryable(true);
-    let summariser = ScriptedChatModel::new([Step::Fail(failure), Step::Compute(fold)]);
-    let audit = RecordingAuditSink::default();
-    let link = link(&model, Arc::new(summariser.clone()), &audit);
-    let id = start(&link).await;
+    let Chat {
+        summariser,
+        audit,
+        link,
+        id,
+        ..
+    } = chat(vec![Step::Fail(failure), Step::Compute(fold)]).await;
     let long = "remember the speckled band. ".repeat(45);
     while summariser.requests().is_empty() {
         link.send(&alice(), id, &long).await.unwrap();
@@ -349,11 +378,7 @@ async fn the_owner_edits_the_memory_and_pins_facts_the_model_always_gets() {
 
 #[tokio::test]
 async fn a_rewind_past_the_summary_forgets_it_and_a_fork_carries_it() {
-    let model = ScriptedChatModel::replying(["Indeed."]).with_context_window(2048);
-    let summariser = ScriptedChatModel::new([Step::Compute(fold)]);
-    let audit = RecordingAuditSink::default();
-    let link = link(&model, Arc::new(summariser), &audit);
-    let id = start(&link).await;
+    let Chat { link, id, .. } = chat(vec![Step::Compute(fold)]).await;
     let long = "remember the red-headed league. ".repeat(40);
     for _ in 0..8 {
         link.send(&alice(), id, &long).await.unwrap();
@@ -390,4 +415,42 @@ async fn a_rewind_past_the_summary_forgets_it_and_a_fork_carries_it() {
         .conversation
         .memory;
     assert!(rewound.summary.is_empty() && rewound.covered_through.is_none());
+}
+
+#[tokio::test]
+async fn a_window_that_grows_back_neither_repeats_nor_forgets_the_memory() {
+    let Chat {
+        summariser,
+        link,
+        id,
+        ..
+    } = chat(vec![Step::Compute(fold)]).await;
+    // Long turns push many messages out; short ones after them let the window reach back
+    // over messages the memory already covers.
+    let long = "remember the blue carbuncle. ".repeat(45);
+    for turn in 0..16 {
+        let text = if turn < 8 {
+            long.clone()
+        } else {
+            format!("{turn}: short")
+        };
+        link.send(&alice(), id, &text).await.unwrap();
+        link.memory_settled().await;
+    }
+    let requests = summariser.requests();
+    assert!(!requests.is_empty());
+    for later in &requests[1..] {
+        let memory = between(&later.messages[0].content, "<memory>\n", "\n</memory>");
+        assert!(
+            memory.contains("carbuncle"),
+            "a summary started over: {memory:.80}"
+        );
+    }
+    let memory = link
+        .get_conversation(&alice(), id)
+        .await
+        .unwrap()
+        .conversation
+        .memory;
+    assert!(memory.summary.contains("carbuncle"));
 }

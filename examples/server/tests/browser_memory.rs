@@ -38,25 +38,10 @@ async fn the_persona_card_shows_and_edits_the_memory() {
     // Long turns (through the API, quicker than typing) push the first ones out of the
     // model's window; the summary is written after the replies.
     let long = "The fog on Baker Street was thick that night. ".repeat(20);
-    let client = reqwest::Client::new();
     for _ in 0..10 {
-        let response = client
-            .post(format!("{}/v1/conversations/{id}/messages", s.server.url))
-            .bearer_auth(&token)
-            .json(&json!({"content": long}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        s.server.send(&token, &id, &long).await;
     }
-    let mut memory = Value::Null;
-    for _ in 0..100 {
-        memory = memory_of(&s, &token, &id).await;
-        if memory["covered_through"].is_string() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let memory = s.server.summarised_memory(&token, &id).await;
     let summary = memory["summary"].as_str().unwrap().to_owned();
     assert!(!summary.is_empty(), "{memory}");
 

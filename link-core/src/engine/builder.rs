@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::Link;
+use super::memory_settings::MemorySettings;
 use super::moderate::Moderation;
-use super::summarise::{MemorySettings, Summariser};
+use super::summarise::Summariser;
 use crate::{
     AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryStore, Moderator,
     PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink, Unlimited,

@@ -13,6 +13,7 @@ mod context;
 mod controls;
 mod generate;
 mod guard;
+mod memory_settings;
 mod moderate;
 mod profile;
 mod results;
@@ -26,8 +27,8 @@ use std::sync::Arc;
 pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use controls::Rewind;
+pub use memory_settings::MemorySettings;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
-pub use summarise::MemorySettings;
 
 use action::Action;
 use caps::Growth;

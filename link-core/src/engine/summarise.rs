@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::commit::tally_unstored;
 use super::guard::AuditGuard;
+use super::memory_settings::MemorySettings;
 use crate::conversation_memory::{ConversationMemory, MAX_SUMMARY_CHARS};
 use crate::prompt::ContextFit;
 use crate::{
@@ -26,57 +27,9 @@ use crate::{
     RequestContext, Result, Role,
 };
 
-/// How the engine keeps its conversations' memory.
-///
-/// ```
-/// use link_core::MemorySettings;
-/// let settings = MemorySettings::default();
-/// assert!(settings.enabled);
-/// assert_eq!(settings.summary_tokens, 400);
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct MemorySettings {
-    /// Whether turns that leave the window are summarised (default true). Off, the memory is
-    /// only what the owner writes and pins.
-    pub enabled: bool,
-    /// The most tokens one summary may take (the summariser's `max_tokens`; default 400).
-    pub summary_tokens: u32,
-    /// How many messages must have left the window, beyond what the memory covers, before a
-    /// summary is made (default 4: about two turns). Fewer summariser calls, each folding
-    /// more; 1 summarises after every turn that pushes a message out.
-    pub batch_messages: usize,
-}
-
-impl Default for MemorySettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            summary_tokens: 400,
-            batch_messages: 4,
-        }
-    }
-}
-
-impl MemorySettings {
-    /// Turns summarising on or off.
-    pub fn enabled(mut self, yes: bool) -> Self {
-        self.enabled = yes;
-        self
-    }
-
-    /// Sets the most tokens one summary may take.
-    pub fn summary_tokens(mut self, tokens: u32) -> Self {
-        self.summary_tokens = tokens;
-        self
-    }
-
-    /// Sets how many messages must have left the window before a summary is made (at least 1).
-    pub fn batch_messages(mut self, messages: usize) -> Self {
-        self.batch_messages = messages.max(1);
-        self
-    }
-}
+/// The longest a summariser call may take: one that hangs must not hold its conversation's
+/// place for good (the next turn retries).
+const SUMMARY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Writes conversations' memories: the model, the ports a job needs, and which
 /// conversations have a job running.
@@ -114,6 +67,15 @@ impl Departed {
     ) -> Option<Self> {
         let left = &history[..kept_from.min(history.len())];
         let covered = conversation.memory.covered_through;
+        // The memory already reaches past what left this time (the window grew back): message
+        // ids are UUIDv7, in the order they were made, so nothing is new. (Were they not, the
+        // summary would only come a turn later.)
+        if covered
+            .zip(left.last())
+            .is_some_and(|(c, newest)| c > newest.id)
+        {
+            return None;
+        }
         // Messages up to the covered one are in the memory; if it is older than what was
         // read, everything read that left is new.
         let new = match left.iter().rposition(|m| Some(m.id) == covered) {
@@ -239,10 +201,12 @@ impl Summariser {
             .iter()
             .position(|m| m.id == newest.id)
             .map_or(0, |at| at + 1);
-        let all = &all[..end];
         let from = match memory.covered_through {
             Some(covered) => match all.iter().position(|m| m.id == covered) {
-                Some(at) => at + 1,
+                Some(at) if at < end => at + 1,
+                // The memory reaches past what left the window: nothing to fold.
+                Some(_) => return Ok(Vec::new()),
+                // The covered message is gone (rewound, or resent before it): start again.
                 None => {
                     memory.summary.clear();
                     0
@@ -250,7 +214,7 @@ impl Summariser {
             },
             None => 0,
         };
-        Ok(all[from..].to_vec())
+        Ok(all[from..end].to_vec())
     }
 
     /// How many of `pending` (at least one) fit one summariser call after the instructions
@@ -291,7 +255,13 @@ impl Summariser {
         );
         audit.conversation(id);
         audit.model(self.model.model_id());
-        let result = self.model.complete(request).await.and_then(|response| {
+        let call = tokio::time::timeout(SUMMARY_TIMEOUT, self.model.complete(request));
+        let response = call.await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what: "the memory summary".to_owned(),
+            })
+        });
+        let result = response.and_then(|response| {
             let text = ConversationMemory::bounded_summary(&response.text);
             audit.response(&text, response.usage);
             match text.is_empty() {

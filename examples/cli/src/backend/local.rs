@@ -121,16 +121,7 @@ impl Backend for LocalBackend {
     }
 
     async fn update(&self, id: &str, change: UpdateConversation) -> Result<ConversationSummary> {
-        let mut patch = ConversationPatch::default();
-        if let Some(persona) = change.user_persona {
-            patch = patch.user_persona(persona.map(UserPersona::from));
-        }
-        if let Some(summary) = change.memory {
-            patch = patch.memory_summary(summary);
-        }
-        if let Some(facts) = change.pinned_facts {
-            patch = patch.pinned_facts(facts);
-        }
+        let patch = ConversationPatch::from(change);
         let id = parse_id(id)?;
         let conversation = self.link.update_conversation(&self.ctx, id, patch).await?;
         Ok(ConversationSummary::from(conversation))

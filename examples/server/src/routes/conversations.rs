@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use link::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use link::{ConversationPatch, Cursor, PageRequest, PersonaSource, UserPersona};
+use link::{ConversationPatch, Cursor, PageRequest, PersonaSource};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -214,16 +214,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateConversation>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let mut patch = ConversationPatch::default();
-    if let Some(persona) = body.user_persona {
-        patch = patch.user_persona(persona.map(UserPersona::from));
-    }
-    if let Some(summary) = body.memory {
-        patch = patch.memory_summary(summary);
-    }
-    if let Some(facts) = body.pinned_facts {
-        patch = patch.pinned_facts(facts);
-    }
+    let patch = ConversationPatch::from(body);
     let conversation = state.link.update_conversation(&ctx, id, patch).await?;
     Ok(Json(ConversationSummary::from(conversation)).into_response())
 }
