@@ -13,8 +13,8 @@ use futures::StreamExt;
 use link_core::testing::{RecordingAuditSink, ScriptedChatModel, ScriptedExtractor, Step};
 use link_core::{
     AuditAction, AuditOutcome, ChatModel, ChatRequest, ChatResponse, ConversationId,
-    ConversationPatch, Error, Link, LinkBuilder, MemorySettings, PersonaSource, Principal,
-    RequestContext, Rewind, StopReason, TurnEvent, Usage,
+    ConversationMemory, ConversationPatch, Error, Link, LinkBuilder, MemorySettings, PersonaSource,
+    Principal, RequestContext, Rewind, StopReason, TurnEvent, Usage,
 };
 use tokio::sync::{Notify, Semaphore};
 
@@ -71,6 +71,12 @@ async fn start(link: &Link) -> ConversationId {
     let source = PersonaSource::Request("Sherlock Holmes".into());
     let detail = link.create_conversation(&alice(), source).await.unwrap();
     detail.conversation.id
+}
+
+/// The conversation's memory as stored.
+async fn memory_of(link: &Link, id: ConversationId) -> ConversationMemory {
+    let detail = link.get_conversation(&alice(), id).await.unwrap();
+    detail.conversation.memory
 }
 
 /// The text between `open` and `close` in `text`.
@@ -254,21 +260,11 @@ async fn a_reply_that_starts_a_summary_never_waits_for_it() {
     // Released, the summary lands; the next turn's job folds the turns that left meanwhile.
     held.release.add_permits(100);
     link.memory_settled().await;
-    let first = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let first = memory_of(&link, id).await;
     assert!(first.summary.contains("hound"));
     link.send(&alice(), id, &long).await.unwrap();
     link.memory_settled().await;
-    let second = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let second = memory_of(&link, id).await;
     assert_eq!(held.calls.load(Ordering::SeqCst), 2);
     assert_ne!(second.covered_through, first.covered_through);
     assert_eq!(second.revision, first.revision + 1);
@@ -291,12 +287,7 @@ async fn a_failing_summariser_fails_no_turn_and_is_retried() {
     }
     // The first summary failed: the turn was answered, the memory is as it was, and the
     // failure is audited.
-    let memory = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let memory = memory_of(&link, id).await;
     assert!(memory.summary.is_empty() && memory.covered_through.is_none());
     let failed = audit
         .events()
@@ -322,12 +313,7 @@ async fn a_failing_summariser_fails_no_turn_and_is_retried() {
         retried.contains("Greetings!"),
         "the retry starts at the conversation's start"
     );
-    let memory = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let memory = memory_of(&link, id).await;
     assert!(memory.summary.contains("speckled band"));
     assert!(memory.covered_through.is_some());
 }
@@ -408,12 +394,7 @@ async fn a_rewind_past_the_summary_forgets_it_and_a_fork_carries_it() {
     link.rewind(&alice(), id, Rewind::After(detail.messages[0].id))
         .await
         .unwrap();
-    let rewound = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let rewound = memory_of(&link, id).await;
     assert!(rewound.summary.is_empty() && rewound.covered_through.is_none());
 }
 
@@ -446,11 +427,6 @@ async fn a_window_that_grows_back_neither_repeats_nor_forgets_the_memory() {
             "a summary started over: {memory:.80}"
         );
     }
-    let memory = link
-        .get_conversation(&alice(), id)
-        .await
-        .unwrap()
-        .conversation
-        .memory;
+    let memory = memory_of(&link, id).await;
     assert!(memory.summary.contains("carbuncle"));
 }
