@@ -61,6 +61,10 @@ pub enum AuditAction {
     ListApiKeys,
     /// Revoked an API key.
     RevokeApiKey,
+    /// A model folded turns that left the prompt's window into a conversation's memory. The
+    /// engine does it after a reply is stored, not at the user's request: it is never rate
+    /// limited, but its tokens count against the owner's daily quota and monthly usage.
+    SummariseMemory,
 }
 
 impl AuditAction {
@@ -70,7 +74,7 @@ impl AuditAction {
     /// | action | cost |
     /// |---|---|
     /// | extract a persona; start a conversation (from a request: an extraction) | 4 |
-    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply) | 2 |
+    /// | send a message, regenerate a reply, resend an edited message, whole or streamed (a reply); summarise a conversation's memory | 2 |
     /// | list, read, delete, edit, choose a version, rewind, fork, settings, token usage, API keys; start a conversation from a given persona (no model call) | 1 |
     ///
     /// ```
@@ -85,7 +89,8 @@ impl AuditAction {
             AuditAction::SendMessage
             | AuditAction::StreamMessage
             | AuditAction::RegenerateReply
-            | AuditAction::ResendMessage => 2,
+            | AuditAction::ResendMessage
+            | AuditAction::SummariseMemory => 2,
             AuditAction::ListConversations
             | AuditAction::GetConversation
             | AuditAction::DeleteConversation
@@ -114,6 +119,7 @@ impl AuditAction {
                 | AuditAction::StreamMessage
                 | AuditAction::RegenerateReply
                 | AuditAction::ResendMessage
+                | AuditAction::SummariseMemory
         )
     }
 }

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{ConversationId, Error, MessageId, Persona, Result, Role, UserPersona};
+use crate::{
+    ConversationId, ConversationMemory, Error, MessageId, Persona, Result, Role, UserPersona,
+};
 
 /// A conversation between one user and one character.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +29,10 @@ pub struct Conversation {
     /// Who the user is in this conversation, overriding the owner's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_persona: Option<UserPersona>,
+    /// What the character remembers of turns that left the prompt's window, and the facts
+    /// the owner pinned.
+    #[serde(default, skip_serializing_if = "ConversationMemory::is_empty")]
+    pub memory: ConversationMemory,
 }
 
 /// The conversation and message a fork was made from.
@@ -52,6 +58,17 @@ pub struct ForkOrigin {
 pub struct ConversationPatch {
     /// The user persona of this conversation: `Some(None)` removes the override.
     pub user_persona: Option<Option<UserPersona>>,
+    /// A new memory summary (the owner's edit, or the summariser's).
+    pub memory_summary: Option<String>,
+    /// The newest message the new summary covers (the summariser's).
+    pub memory_covered_through: Option<MessageId>,
+    /// New pinned facts.
+    pub pinned_facts: Option<Vec<String>>,
+    /// Clears the summary and the message it covers (after a rewind removed that message).
+    pub forget_summary: bool,
+    /// Applies only if the memory's [`revision`](ConversationMemory::revision) is still
+    /// this; otherwise the update fails with [`Error::Conflict`] and changes nothing.
+    pub expect_memory_revision: Option<u32>,
 }
 
 impl ConversationPatch {
@@ -61,11 +78,76 @@ impl ConversationPatch {
         self
     }
 
-    /// Applies the patch to `conversation`.
-    pub fn apply(&self, conversation: &mut Conversation) {
+    /// Sets the memory summary (checked and bounded by the engine, not here).
+    pub fn memory_summary(mut self, summary: impl Into<String>) -> Self {
+        self.memory_summary = Some(summary.into());
+        self
+    }
+
+    /// Sets the pinned facts (checked and bounded by the engine, not here).
+    pub fn pinned_facts(mut self, facts: Vec<String>) -> Self {
+        self.pinned_facts = Some(facts);
+        self
+    }
+
+    /// A summary that covers the conversation through `message`, written from the memory at
+    /// `revision`: it applies only if nobody changed the memory since.
+    pub fn summarised(mut self, summary: String, message: MessageId, revision: u32) -> Self {
+        self.memory_summary = Some(summary);
+        self.memory_covered_through = Some(message);
+        self.expect_memory_revision = Some(revision);
+        self
+    }
+
+    /// Clears the summary and the message it covers, if the memory is still at `revision`.
+    pub fn forget_summary(mut self, revision: u32) -> Self {
+        self.forget_summary = true;
+        self.expect_memory_revision = Some(revision);
+        self
+    }
+
+    /// Whether it changes the memory.
+    pub fn changes_memory(&self) -> bool {
+        self.forget_summary
+            || self.memory_summary.is_some()
+            || self.memory_covered_through.is_some()
+            || self.pinned_facts.is_some()
+    }
+
+    /// Applies the patch to `conversation`, or fails with [`Error::Conflict`] (changing
+    /// nothing) when it expects another memory revision. Every store applies patches with it,
+    /// atomically with the write.
+    pub fn apply(&self, conversation: &mut Conversation) -> Result<()> {
+        let memory = &mut conversation.memory;
+        if let Some(expected) = self.expect_memory_revision
+            && expected != memory.revision
+        {
+            return Err(Error::conflict(
+                "the conversation's memory changed since it was read",
+            ));
+        }
         if let Some(persona) = &self.user_persona {
             conversation.user_persona.clone_from(persona);
         }
+        if !self.changes_memory() {
+            return Ok(());
+        }
+        if self.forget_summary {
+            memory.summary.clear();
+            memory.covered_through = None;
+        }
+        if let Some(summary) = &self.memory_summary {
+            memory.summary.clone_from(summary);
+        }
+        if let Some(message) = self.memory_covered_through {
+            memory.covered_through = Some(message);
+        }
+        if let Some(facts) = &self.pinned_facts {
+            memory.pinned.clone_from(facts);
+        }
+        memory.revision = memory.revision.wrapping_add(1);
+        memory.updated_at = Some(now());
+        Ok(())
     }
 }
 
@@ -81,14 +163,17 @@ impl Conversation {
             updated_at: now,
             origin: None,
             user_persona: None,
+            memory: ConversationMemory::default(),
         }
     }
 
-    /// A fork of this conversation made now for the same owner: the same persona and user
-    /// persona, a new id, and its origin at `message`.
+    /// A fork of this conversation made now for the same owner: the same persona, user
+    /// persona and pinned facts, a new id, and its origin at `message`. Its summary is the
+    /// engine's to carry over (it knows which copied message the summary covers).
     pub fn fork_at(&self, message: MessageId) -> Self {
         let mut fork = Conversation::new(self.owner.clone(), self.persona.clone());
         fork.user_persona.clone_from(&self.user_persona);
+        fork.memory.pinned.clone_from(&self.memory.pinned);
         fork.origin = Some(ForkOrigin {
             conversation: self.id,
             message,

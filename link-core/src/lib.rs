@@ -47,6 +47,7 @@ mod audit;
 pub mod card;
 mod chat;
 mod conversation;
+pub mod conversation_memory;
 mod engine;
 mod error;
 pub mod extraction;
@@ -82,9 +83,11 @@ pub use chat::{
 pub use conversation::{
     Conversation, ConversationPatch, ForkOrigin, MAX_ALTERNATIVES, Message, now,
 };
+pub use conversation_memory::ConversationMemory;
 pub use engine::{
     ChatOutcome, ConversationDetail, EngineLimits, Link, LinkBuilder, MAX_INSTRUCTIONS_CHARS,
-    PersonaSource, Reply, RequestContext, Rewind, TurnEvent, TurnOptions, TurnStream,
+    MemorySettings, PersonaSource, Reply, RequestContext, Rewind, TurnEvent, TurnOptions,
+    TurnStream,
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};

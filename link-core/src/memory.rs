@@ -117,7 +117,7 @@ impl ConversationStore for MemoryStore {
     ) -> Result<Conversation> {
         let mut entries = self.write()?;
         let entry = owned_mut(&mut entries, owner, id)?;
-        patch.apply(&mut entry.conversation);
+        patch.apply(&mut entry.conversation)?;
         Ok(entry.conversation.clone())
     }
 

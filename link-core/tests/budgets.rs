@@ -11,9 +11,12 @@ use link_core::{
 };
 
 fn link(model: &ScriptedChatModel) -> Link {
+    // A summariser of its own, so the chat model's requests are the turns' alone.
+    let summariser = ScriptedChatModel::replying(["The fog."]);
     Link::builder()
         .extractor(Arc::new(ScriptedExtractor::default()))
         .chat_model(Arc::new(model.clone()))
+        .summariser(Arc::new(summariser))
         .build()
         .unwrap()
 }

@@ -382,7 +382,7 @@ impl DynamoStore {
         patch: &ConversationPatch,
     ) -> Result<Attempt<Conversation>> {
         let (mut conversation, counters) = self.existing(owner, id).await?;
-        patch.apply(&mut conversation);
+        patch.apply(&mut conversation)?;
         let next = Counters {
             version: counters.version + 1,
             ..counters

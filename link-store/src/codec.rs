@@ -5,8 +5,8 @@
 //! keep every `OffsetDateTime` instant exactly and compare as integers.
 
 use link_core::{
-    Conversation, ConversationId, Error, ForkOrigin, Message, MessageId, Persona, Result, Role,
-    UserPersona,
+    Conversation, ConversationId, ConversationMemory, Error, ForkOrigin, Message, MessageId,
+    Persona, Result, Role, UserPersona,
 };
 use rusqlite::Row;
 use time::OffsetDateTime;
@@ -78,6 +78,7 @@ pub(crate) struct ConversationRow {
     origin_conversation: Option<String>,
     origin_message: Option<String>,
     user_persona: Option<String>,
+    memory: Option<String>,
 }
 
 /// A conversation's columns as written, in [`ConversationRow::COLUMNS`] order.
@@ -90,6 +91,7 @@ pub(crate) struct ConversationColumns {
     pub(crate) origin_conversation: Option<String>,
     pub(crate) origin_message: Option<String>,
     pub(crate) user_persona: Option<String>,
+    pub(crate) memory: Option<String>,
 }
 
 impl ConversationColumns {
@@ -103,7 +105,16 @@ impl ConversationColumns {
             origin_conversation: conversation.origin.map(|o| o.conversation.to_string()),
             origin_message: conversation.origin.map(|o| o.message.to_string()),
             user_persona: encode_user_persona(conversation.user_persona.as_ref())?,
+            memory: encode_memory(&conversation.memory)?,
         })
+    }
+}
+
+/// A memory column: NULL for a memory that never held anything.
+pub(crate) fn encode_memory(memory: &ConversationMemory) -> Result<Option<String>> {
+    match memory.is_empty() {
+        true => Ok(None),
+        false => encode_json(memory, "memory").map(Some),
     }
 }
 
@@ -115,7 +126,7 @@ pub(crate) fn encode_user_persona(persona: Option<&UserPersona>) -> Result<Optio
 impl ConversationRow {
     /// The columns in order.
     pub(crate) const COLUMNS: &'static str = "id, owner, persona, created_at, updated_at, \
-        origin_conversation, origin_message, user_persona";
+        origin_conversation, origin_message, user_persona, memory";
 
     /// Reads the columns of [`Self::COLUMNS`].
     pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -128,6 +139,7 @@ impl ConversationRow {
             origin_conversation: row.get(5)?,
             origin_message: row.get(6)?,
             user_persona: row.get(7)?,
+            memory: row.get(8)?,
         })
     }
 
@@ -147,6 +159,7 @@ impl ConversationRow {
                 _ => None,
             },
             user_persona: decode_json_opt(self.user_persona, "user persona")?,
+            memory: decode_json_opt(self.memory, "memory")?.unwrap_or_default(),
         })
     }
 }

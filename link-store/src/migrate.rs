@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_chat_controls.sql"),
     include_str!("../migrations/0003_usage.sql"),
     include_str!("../migrations/0004_token_usage.sql"),
+    include_str!("../migrations/0005_memory.sql"),
     include_str!("../migrations/0006_api_keys.sql"),
 ];
 

@@ -13,8 +13,8 @@ use link_core::{
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::codec::{
-    ConversationColumns, ConversationRow, MessageRow, decode_json, encode_json, encode_time,
-    encode_user_persona,
+    ConversationColumns, ConversationRow, MessageRow, decode_json, encode_json, encode_memory,
+    encode_time, encode_user_persona,
 };
 use crate::error::{is_constraint, storage};
 use crate::tokens;
@@ -36,7 +36,7 @@ pub(crate) fn create(
     let tx = write_tx(conn)?;
     let inserted = tx
         .prepare_cached(&format!(
-            "INSERT INTO conversations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO conversations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             ConversationRow::COLUMNS
         ))
         .and_then(|mut stmt| {
@@ -49,6 +49,7 @@ pub(crate) fn create(
                 row.origin_conversation,
                 row.origin_message,
                 row.user_persona,
+                row.memory,
             ])
         });
     match inserted {
@@ -147,11 +148,14 @@ pub(crate) fn update(
     let tx = write_tx(conn)?;
     let mut conversation =
         get_in(&tx, owner, id)?.ok_or_else(|| Error::not_found("conversation"))?;
-    patch.apply(&mut conversation);
+    patch.apply(&mut conversation)?;
     let persona = encode_user_persona(conversation.user_persona.as_ref())?;
-    tx.prepare_cached("UPDATE conversations SET user_persona = ?3 WHERE id = ?1 AND owner = ?2")
-        .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner, persona]))
-        .map_err(storage("updating a conversation"))?;
+    let memory = encode_memory(&conversation.memory)?;
+    tx.prepare_cached(
+        "UPDATE conversations SET user_persona = ?3, memory = ?4 WHERE id = ?1 AND owner = ?2",
+    )
+    .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner, persona, memory]))
+    .map_err(storage("updating a conversation"))?;
     tx.commit()
         .map_err(storage("committing a conversation update"))?;
     Ok(conversation)

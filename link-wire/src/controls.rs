@@ -1,7 +1,7 @@
 //! The chat controls: who the user is, conversation settings, editing and choosing message
 //! versions, rewinding and forking.
 
-use link_core::{ForkOrigin, UserPersona};
+use link_core::{ConversationPatch, ForkOrigin, UserPersona};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Who the user is: the name the character calls them and what it knows about them.
@@ -50,6 +50,30 @@ pub struct UpdateConversation {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<UserPersonaBody>))]
     pub user_persona: Option<Option<UserPersonaBody>>,
+    /// The memory's summary, replacing what the character remembers of earlier turns (at
+    /// most 4,000 characters; `""` empties it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// The pinned facts, replacing the list (at most 20, each at most 200 characters; `[]`
+    /// removes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_facts: Option<Vec<String>>,
+}
+
+impl From<UpdateConversation> for ConversationPatch {
+    fn from(change: UpdateConversation) -> Self {
+        let mut patch = ConversationPatch::default();
+        if let Some(persona) = change.user_persona {
+            patch = patch.user_persona(persona.map(UserPersona::from));
+        }
+        if let Some(summary) = change.memory {
+            patch = patch.memory_summary(summary);
+        }
+        if let Some(facts) = change.pinned_facts {
+            patch = patch.pinned_facts(facts);
+        }
+        patch
+    }
 }
 
 /// A field that is present, even as `null`: `Some(None)` for `null`, `None` when absent

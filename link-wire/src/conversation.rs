@@ -1,6 +1,8 @@
 //! Conversations and their messages: what `/v1/conversations` takes and gives.
 
-use link_core::{Conversation, ConversationDetail, Message, Persona, Reply, Usage};
+use link_core::{
+    Conversation, ConversationDetail, ConversationMemory, Message, Persona, Reply, Usage,
+};
 
 use crate::{ForkOriginBody, UserPersonaBody};
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,38 @@ impl From<Message> for MessageBody {
     }
 }
 
+/// What the character remembers of a conversation: the summary of turns that left the
+/// model's window (written by a model, editable by the owner) and the owner's pinned facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemoryBody {
+    /// The summary; empty until turns leave the window (or the owner writes one). At most
+    /// 4,000 characters.
+    #[serde(default)]
+    pub summary: String,
+    /// The newest message the summary covers, or null.
+    #[serde(default)]
+    pub covered_through: Option<String>,
+    /// Facts always in the prompt: at most 20, each at most 200 characters.
+    #[serde(default)]
+    pub pinned_facts: Vec<String>,
+    /// When the memory last changed (RFC 3339), or null.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+impl From<ConversationMemory> for MemoryBody {
+    fn from(m: ConversationMemory) -> Self {
+        Self {
+            summary: m.summary,
+            covered_through: m.covered_through.map(|id| id.to_string()),
+            pinned_facts: m.pinned,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
 /// A conversation with its messages.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -79,6 +113,9 @@ pub struct ConversationBody {
     /// Who the user is in this conversation (overriding their default), or null.
     #[serde(default)]
     pub user_persona: Option<UserPersonaBody>,
+    /// What the character remembers of it.
+    #[serde(default)]
+    pub memory: MemoryBody,
 }
 
 impl From<ConversationDetail> for ConversationBody {
@@ -92,6 +129,7 @@ impl From<ConversationDetail> for ConversationBody {
             updated_at: c.updated_at,
             forked_from: c.origin.map(ForkOriginBody::from),
             user_persona: c.user_persona.map(UserPersonaBody::from),
+            memory: MemoryBody::from(c.memory),
         }
     }
 }
@@ -119,6 +157,9 @@ pub struct ConversationSummary {
     /// Who the user is in this conversation (overriding their default), or null.
     #[serde(default)]
     pub user_persona: Option<UserPersonaBody>,
+    /// What the character remembers of it.
+    #[serde(default)]
+    pub memory: MemoryBody,
 }
 
 impl From<Conversation> for ConversationSummary {
@@ -130,6 +171,7 @@ impl From<Conversation> for ConversationSummary {
             updated_at: c.updated_at,
             forked_from: c.origin.map(ForkOriginBody::from),
             user_persona: c.user_persona.map(UserPersonaBody::from),
+            memory: MemoryBody::from(c.memory),
         }
     }
 }

@@ -39,8 +39,8 @@ pub use controls::{
     UserPersonaBody, UserPersonaReply,
 };
 pub use conversation::{
-    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MessageBody,
-    ReplyBody, SendMessage, UsageBody,
+    ConversationBody, ConversationList, ConversationSummary, CreateConversation, MemoryBody,
+    MessageBody, ReplyBody, SendMessage, UsageBody,
 };
 pub use error::{ErrorBody, ErrorDetail, SERVER};
 pub use events::{DeltaEvent, DoneEvent};

@@ -2,6 +2,7 @@
 //! `/commands` of [`crate::slash`] (the chat controls in [`controls`]).
 
 mod controls;
+mod memory;
 
 use std::path::PathBuf;
 
@@ -122,6 +123,7 @@ impl<'a> Session<'a> {
             Input::Undo(turns) => self.undo(turns).await,
             Input::Fork => self.fork().await,
             Input::Me(me) => self.me(me).await,
+            Input::Memory(memory) => self.memory(memory).await,
             Input::Missing(usage) | Input::Bad(usage) => {
                 Err(Error::invalid(format!("usage: {usage}")))
             }

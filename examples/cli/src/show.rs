@@ -1,7 +1,7 @@
 //! Text renderings of personas, conversations and messages.
 
 use link::{Persona, PersonaKind};
-use link_wire::{ConversationSummary, MessageBody, UserPersonaBody};
+use link_wire::{ConversationSummary, MemoryBody, MessageBody, UserPersonaBody};
 use time::format_description::well_known::Rfc3339;
 
 use crate::style::Style;
@@ -111,9 +111,46 @@ pub fn user_persona(style: Style, persona: Option<&UserPersonaBody>) -> String {
     }
 }
 
+/// What `name` remembers of a conversation: the summary, then the pinned facts numbered
+/// from 1 (as `/memory unpin n` counts them).
+pub fn memory(style: Style, name: &str, memory: &MemoryBody) -> String {
+    let mut text = match memory.summary.is_empty() {
+        true => style.dim(&format!(
+            "{name} remembers nothing of earlier turns yet: the memory fills as turns leave \
+             the model's window (/memory edit <text> writes it)"
+        )),
+        false => format!("{} remembers: {}", style.name(name), memory.summary),
+    };
+    if memory.pinned_facts.is_empty() {
+        text.push('\n');
+        text.push_str(&style.dim("no pinned facts: /memory pin <fact> adds one"));
+    }
+    for (i, fact) in memory.pinned_facts.iter().enumerate() {
+        text.push_str(&format!("\n  {}. {fact}", i + 1));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_shows_the_summary_and_numbers_the_facts() {
+        let body = MemoryBody {
+            summary: "Sam told Ada about the cat.".into(),
+            pinned_facts: vec!["The user is Sam.".into(), "Sam has a cat.".into()],
+            ..MemoryBody::default()
+        };
+        let text = memory(Style::new(false), "Ada", &body);
+        assert_eq!(
+            text,
+            "Ada remembers: Sam told Ada about the cat.\n  1. The user is Sam.\n  2. Sam has a cat."
+        );
+        let empty = memory(Style::new(false), "Ada", &MemoryBody::default());
+        assert!(empty.contains("remembers nothing"), "{empty}");
+        assert!(empty.contains("/memory pin"), "{empty}");
+    }
 
     #[test]
     fn the_card_shows_what_matters() {

@@ -33,6 +33,8 @@ pub enum Input {
     Fork,
     /// `/me [name — description | clear]`.
     Me(Me),
+    /// `/memory [edit <text> | clear | pin <fact> | unpin <n>]`.
+    Memory(Memory),
     /// A command's argument is not what it takes.
     Bad(&'static str),
     /// A command that needs an argument was given none.
@@ -68,6 +70,21 @@ pub enum Me {
     },
 }
 
+/// What `/memory` does with what the character remembers of this conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Memory {
+    /// Show the summary and the pinned facts.
+    Show,
+    /// Replace the summary with this text.
+    Edit(String),
+    /// Empty the summary.
+    Clear,
+    /// Pin this fact.
+    Pin(String),
+    /// Unpin fact `n`, counted from 1 as `/memory` shows them.
+    Unpin(usize),
+}
+
 /// The help text for the chat loop.
 pub const HELP: &str = "\
 Commands:
@@ -83,6 +100,9 @@ Commands:
   /undo [n]          remove the last n turns (default 1)
   /fork              continue in a copy of this conversation (the original stays)
   /me [name — about] who you are to the characters; /me alone shows it, /me clear removes it
+  /memory            what the character remembers of earlier turns, and your pinned facts
+  /memory edit <text>  replace what it remembers; /memory clear empties it
+  /memory pin <fact> a fact always in the character's mind; /memory unpin <n> removes one
   /help              this help
   /quit              leave (or Ctrl-D)
 Ctrl-C stops a reply; the part already said is kept.";
@@ -123,6 +143,7 @@ pub fn parse(line: &str) -> Input {
         "undo" => undo(rest),
         "fork" => Input::Fork,
         "me" => Input::Me(me(rest)),
+        "memory" | "mem" => memory(rest),
         other => Input::Unknown(other.to_owned()),
     }
 }
@@ -135,6 +156,25 @@ fn alt(rest: &str) -> Input {
             Ok(n) if n > 0 => Input::Alt(Pick::Number(n)),
             _ => Input::Bad("/alt [n|next|prev], n counted from 1"),
         },
+    }
+}
+
+fn memory(rest: &str) -> Input {
+    let (verb, text) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(v, t)| (v, t.trim()));
+    match (verb, text) {
+        ("", _) | ("show", "") => Input::Memory(Memory::Show),
+        ("clear", "") => Input::Memory(Memory::Clear),
+        ("edit", "") => Input::Missing("/memory edit <text>"),
+        ("edit", text) => Input::Memory(Memory::Edit(text.to_owned())),
+        ("pin", "") => Input::Missing("/memory pin <fact>"),
+        ("pin", fact) => Input::Memory(Memory::Pin(fact.to_owned())),
+        ("unpin", n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => Input::Memory(Memory::Unpin(n)),
+            _ => Input::Bad("/memory unpin <n>, n counted from 1 as /memory shows them"),
+        },
+        _ => Input::Bad("/memory [edit <text> | clear | pin <fact> | unpin <n>]"),
     }
 }
 
@@ -189,6 +229,20 @@ mod tests {
             Input::Export("card.json".into())
         );
         assert_eq!(parse("/persona"), Input::Persona);
+        assert_eq!(parse("/memory"), Input::Memory(Memory::Show));
+        assert_eq!(
+            parse("/memory edit  Sam has a cat. "),
+            Input::Memory(Memory::Edit("Sam has a cat.".into()))
+        );
+        assert_eq!(parse("/memory edit"), Input::Missing("/memory edit <text>"));
+        assert_eq!(parse("/memory clear"), Input::Memory(Memory::Clear));
+        assert_eq!(
+            parse("/memory pin The user is Sam"),
+            Input::Memory(Memory::Pin("The user is Sam".into()))
+        );
+        assert_eq!(parse("/memory unpin 2"), Input::Memory(Memory::Unpin(2)));
+        assert!(matches!(parse("/memory unpin x"), Input::Bad(_)));
+        assert!(matches!(parse("/memory forget"), Input::Bad(_)));
         assert_eq!(parse("/list"), Input::List);
         assert_eq!(parse("/help"), Input::Help);
     }

@@ -190,3 +190,48 @@ fn regen_undo_and_me_through_a_running_server() {
         ("Watson", "a doctor")
     );
 }
+
+#[test]
+fn memory_is_shown_edited_and_pinned_and_reaches_the_model() {
+    let world = World::new();
+    let args = ["--rate-limit-per-minute", "100", "chat", "Sherlock Holmes"];
+    let mut chat = world.pty(&args);
+    let id = entered(&mut chat);
+    chat.exp_string("you> ").unwrap();
+    command(
+        &mut chat,
+        "/memory",
+        "remembers nothing of earlier turns yet",
+    );
+    command(
+        &mut chat,
+        "/memory edit Sam told Holmes about the hound.",
+        "remembers: Sam told Holmes about the hound.",
+    );
+    command(
+        &mut chat,
+        "/memory pin My name is Sam.",
+        "1. My name is Sam.",
+    );
+    command(&mut chat, "/memory pin I have a cat.", "2. I have a cat.");
+    command(&mut chat, "/memory unpin 3", "there are 2 pinned facts");
+    command(&mut chat, "/memory unpin 1", "1. I have a cat.");
+    command(&mut chat, "/memory edit", "usage: /memory edit <text>");
+    say(&mut chat, "Who am I?", REPLY);
+    let system = last_system_prompt(&world);
+    assert!(
+        system.contains("Sam told Holmes about the hound."),
+        "{system}"
+    );
+    assert!(system.contains("I have a cat.") && !system.contains("My name is Sam."));
+    command(
+        &mut chat,
+        "/memory clear",
+        "remembers nothing of earlier turns yet",
+    );
+    chat.send_line("/quit").unwrap();
+    exits_cleanly(&mut chat);
+    let (conversation, _) = world.stored(&id);
+    assert_eq!(conversation.memory.summary, "");
+    assert_eq!(conversation.memory.pinned, ["I have a cat."]);
+}

@@ -1023,8 +1023,57 @@
     };
     for (const [key, label] of CARD_FIELDS) field(label, persona[key]);
     field("Example lines", (persona.example_lines || []).join("\n"));
+    showMemory(state.conversation.memory);
+    $("memory-status").textContent = "";
     $("card-dialog").showModal();
     $("card-export-png").focus();
+    refreshMemory(state.conversation);
+  }
+
+  // ---- what the character remembers (shown and edited in the persona card) --------------
+
+  function showMemory(memory) {
+    const m = memory || {};
+    $("memory-summary").value = m.summary || "";
+    $("memory-pinned").value = (m.pinned_facts || []).join("\n");
+  }
+
+  // The summary is written after replies, in the background: read it fresh for the card,
+  // unless the user has started editing meanwhile.
+  async function refreshMemory(c) {
+    const before = [$("memory-summary").value, $("memory-pinned").value];
+    try {
+      const detail = await api("GET", path(c, "?last=1"));
+      if (!current(c)) return;
+      state.conversation.memory = detail.memory;
+      const now = [$("memory-summary").value, $("memory-pinned").value];
+      if (now[0] === before[0] && now[1] === before[1]) showMemory(detail.memory);
+    } catch (error) {
+      $("memory-status").textContent = describe(error);
+    }
+  }
+
+  async function storeMemory() {
+    const c = state.conversation;
+    const change = {
+      memory: $("memory-summary").value.trim(),
+      pinned_facts: $("memory-pinned").value.split("\n").map((f) => f.trim()).filter((f) => f),
+    };
+    try {
+      const updated = await api("PATCH", path(c), change);
+      if (current(c)) state.conversation.memory = updated.memory;
+      showMemory(updated.memory);
+      $("memory-status").textContent = "";
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status === 401) {
+        $("card-dialog").close();
+        fail(error);
+      } else {
+        $("memory-status").textContent = describe(error);
+      }
+      return;
+    }
+    notify("Saved. " + c.persona.name + " will remember it.", "info");
   }
 
   // Downloads the conversation's card: "png" (an image with the V3 and V2 cards) or "v2" JSON.
@@ -1399,6 +1448,7 @@
       $("message").focus();
     });
 
+    onSubmit("memory-form", storeMemory);
     onSubmit("persona-form", () => storePersona(
       { name: value("persona-name"), description: value("persona-description") }));
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use super::Link;
+use super::memory_settings::MemorySettings;
 use super::moderate::Moderation;
+use super::summarise::Summariser;
 use crate::{
     ApiKeyStore, AuditSink, ChatModel, ContentPolicy, ConversationStore, Error, MemoryApiKeys,
     MemoryStore, Moderator, PersonaExtractor, PromptBuilder, RateLimiter, Result, TracingAuditSink,
@@ -59,6 +61,8 @@ pub struct LinkBuilder {
     moderator: Option<Arc<dyn Moderator>>,
     model_moderates_turns: bool,
     keys: Option<Arc<dyn ApiKeyStore>>,
+    summariser: Option<Arc<dyn ChatModel>>,
+    memory: MemorySettings,
 }
 
 impl LinkBuilder {
@@ -117,6 +121,19 @@ impl LinkBuilder {
         self
     }
 
+    /// The model that writes conversations' memory (default: the chat model). A small, cheap
+    /// model does; it reads the memory so far and the turns that left the window.
+    pub fn summariser(mut self, model: Arc<dyn ChatModel>) -> Self {
+        self.summariser = Some(model);
+        self
+    }
+
+    /// How conversations' memory is kept (see [`MemorySettings`]).
+    pub fn memory(mut self, settings: MemorySettings) -> Self {
+        self.memory = settings;
+        self
+    }
+
     /// Input limits and storage caps.
     pub fn limits(mut self, limits: EngineLimits) -> Self {
         self.limits = limits;
@@ -134,19 +151,31 @@ impl LinkBuilder {
         let missing = |what: &str| Error::Config {
             message: format!("Link needs a {what}"),
         };
+        let model = self.model.ok_or_else(|| missing("chat model"))?;
+        let store: Arc<dyn ConversationStore> = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let limiter: Arc<dyn RateLimiter> = self.limiter.unwrap_or_else(|| Arc::new(Unlimited));
+        let audit: Arc<dyn AuditSink> = self
+            .audit
+            .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full)));
+        let summariser = Summariser::new(
+            self.summariser.unwrap_or_else(|| model.clone()),
+            store.clone(),
+            audit.clone(),
+            limiter.clone(),
+            self.memory,
+        );
         Ok(Link {
             extractor: self.extractor.ok_or_else(|| missing("persona extractor"))?,
-            model: self.model.ok_or_else(|| missing("chat model"))?,
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(MemoryStore::default())),
-            limiter: self.limiter.unwrap_or_else(|| Arc::new(Unlimited)),
+            model,
+            store,
+            limiter,
             keys: self
                 .keys
                 .unwrap_or_else(|| Arc::new(MemoryApiKeys::default())),
-            audit: self
-                .audit
-                .unwrap_or_else(|| Arc::new(TracingAuditSink::new(ContentPolicy::Full))),
+            audit,
+            summariser: Arc::new(summariser),
             prompt: self.prompt,
             limits: self.limits,
             moderation: self.moderator.map(|moderator| Moderation {

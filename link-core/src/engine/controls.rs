@@ -13,8 +13,8 @@ use super::guard::AuditGuard;
 use super::turn::PreparedTurn;
 use super::{ConversationDetail, Link, Reply, TurnStream};
 use crate::{
-    AuditAction, ConversationId, Error, Message, MessageId, RequestContext, Result, Role, Splice,
-    StoreUsage,
+    AuditAction, Conversation, ConversationId, ConversationPatch, Error, Message, MessageId,
+    RequestContext, Result, Role, Splice, StoreUsage,
 };
 
 /// Which messages a [`Link::rewind`] removes. The conversation's first message (the greeting)
@@ -147,6 +147,11 @@ impl Link {
             }
             let splice = Splice::default().keep_through(kept.id).expect_last(last.id);
             self.store.splice(&ctx.principal.sub, id, &splice).await?;
+            // The rewind is done: a memory that could not be cleared (a summary landed
+            // meanwhile) is started over by the next summary, which finds its message gone.
+            if let Err(error) = self.forget_rewound(ctx, id, &messages[keep..]).await {
+                tracing::warn!(%error, "the memory of a rewound conversation was not cleared");
+            }
             Ok(messages.len() - keep)
         })
         .await
@@ -171,8 +176,9 @@ impl Link {
             let last = messages[..end]
                 .last()
                 .ok_or_else(|| Error::invalid("the conversation has no messages to fork"))?;
-            let fork = source.fork_at(last.id);
+            let mut fork = source.fork_at(last.id);
             let copies: Vec<Message> = messages[..end].iter().map(Message::copied).collect();
+            carry_summary(&source, &messages[..end], &copies, &mut fork);
             self.check_caps(ctx, Growth::new_conversation(&copies))
                 .await?;
             self.store.create(&fork, &copies).await?;
@@ -193,6 +199,7 @@ impl Link {
         let conversation = self.owned(ctx, id).await?;
         let window = Some(self.limits.history_window + 1);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
+        let whole = history.len() < self.limits.history_window + 1;
         let last = history
             .last()
             .cloned()
@@ -206,13 +213,14 @@ impl Link {
         let added = usize::from(target.is_none());
         self.check_caps(ctx, Growth::in_conversation(id, added, 0))
             .await?;
-        let request = self
-            .request_for(ctx, &conversation, &history, audit)
+        let (request, departed) = self
+            .request_for(ctx, &conversation, &history, whole, audit)
             .await?;
         Ok(PreparedTurn {
             request,
             commit: Commit::Rewrite { base, target },
             persona: conversation.persona,
+            departed,
         })
     }
 
@@ -246,8 +254,8 @@ impl Link {
         let growth = Growth::in_conversation(id, 1usize.saturating_sub(removed), added);
         self.check_caps(ctx, growth).await?;
         let window = history.len().saturating_sub(self.limits.history_window);
-        let request = self
-            .request_for(ctx, &conversation, &history[window..], audit)
+        let (request, departed) = self
+            .request_for(ctx, &conversation, &history[window..], window == 0, audit)
             .await?;
         let mut base = Splice::default().keep_through(message).replace(edited);
         base.expect_last = last;
@@ -255,6 +263,7 @@ impl Link {
             request,
             commit: Commit::Rewrite { base, target: None },
             persona: conversation.persona,
+            departed,
         })
     }
 
@@ -279,6 +288,49 @@ impl Link {
         let splice = Splice::default().replace(message.clone());
         self.store.splice(&ctx.principal.sub, id, &splice).await?;
         Ok(message.stored_revision())
+    }
+}
+
+impl Link {
+    /// Clears the memory's summary if it covers a message a rewind removed (it would recall
+    /// turns that no longer happened); the next summary starts again from the start. The
+    /// pinned facts stay.
+    async fn forget_rewound(
+        &self,
+        ctx: &RequestContext,
+        id: ConversationId,
+        removed: &[Message],
+    ) -> Result<()> {
+        let conversation = self.owned(ctx, id).await?;
+        let memory = &conversation.memory;
+        let Some(covered) = memory.covered_through else {
+            return Ok(());
+        };
+        if !removed.iter().any(|m| m.id == covered) {
+            return Ok(());
+        }
+        let patch = ConversationPatch::default().forget_summary(memory.revision);
+        self.store.update(&ctx.principal.sub, id, &patch).await?;
+        Ok(())
+    }
+}
+
+/// Gives a fork the source's summary when it covers a message the fork copied (now covering
+/// that message's copy); a summary that covers later messages would recall what the fork
+/// never had, so the fork starts without one.
+fn carry_summary(
+    source: &Conversation,
+    copied: &[Message],
+    copies: &[Message],
+    fork: &mut Conversation,
+) {
+    let memory = &source.memory;
+    let Some(covered) = memory.covered_through else {
+        return;
+    };
+    if let Some(at) = copied.iter().position(|m| m.id == covered) {
+        fork.memory.summary.clone_from(&memory.summary);
+        fork.memory.covered_through = copies.get(at).map(|m| m.id);
     }
 }
 

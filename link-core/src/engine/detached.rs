@@ -82,13 +82,15 @@ impl Link {
         let messages: Vec<Message> = (history.iter())
             .map(|m| Message::new(m.role, m.content.clone()))
             .collect();
-        let request = self
-            .request_with(ctx, &conversation, &messages, options, audit)
+        // Nothing of a detached turn is stored, so nothing leaves a window for the memory.
+        let (request, _) = self
+            .request_with(ctx, &conversation, &messages, true, options, audit)
             .await?;
         Ok(PreparedTurn {
             request,
             commit: Commit::Detached,
             persona: conversation.persona,
+            departed: None,
         })
     }
 }

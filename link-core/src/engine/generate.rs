@@ -39,6 +39,8 @@ impl Link {
             let message = self
                 .commit_reply(ctx, id, &turn.commit, response.text, response.usage)
                 .await?;
+            // Stored: the memory is brought up to date in the background.
+            self.summariser.spawn(ctx, turn.departed);
             let reply = Reply {
                 message,
                 stop_reason: response.stop_reason,
@@ -61,10 +63,10 @@ impl Link {
         let started = async {
             let turn = prepare(&mut audit).await?;
             let upstream = self.model.stream(turn.request).await?;
-            Ok((turn.commit, upstream))
+            Ok((turn.commit, upstream, turn.departed))
         }
         .await;
-        let (commit, upstream) = match started {
+        let (commit, upstream, departed) = match started {
             Ok(started) => started,
             Err(e) => return Err(audit.fail(e).await),
         };
@@ -75,6 +77,7 @@ impl Link {
             commit,
             audit,
             gate: self.turn_moderator().cloned().map(Gate::new),
+            memory: departed.map(|d| (self.summariser.clone(), ctx.clone(), d)),
         };
         Ok(driver.spawn(upstream))
     }

@@ -15,11 +15,13 @@ mod detached;
 mod generate;
 mod guard;
 mod keys;
+mod memory_settings;
 mod moderate;
 mod options;
 mod profile;
 mod results;
 mod stream;
+mod summarise;
 mod tokens;
 mod turn;
 
@@ -29,6 +31,7 @@ pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use controls::Rewind;
 pub use options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
+pub use memory_settings::MemorySettings;
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;
@@ -72,6 +75,7 @@ pub struct Link {
     prompt: PromptBuilder,
     limits: EngineLimits,
     moderation: Option<moderate::Moderation>,
+    summariser: Arc<summarise::Summariser>,
 }
 
 impl Link {
@@ -83,6 +87,13 @@ impl Link {
     /// The conversation store, for readiness checks and maintenance.
     pub fn store(&self) -> &Arc<dyn ConversationStore> {
         &self.store
+    }
+
+    /// Waits until no memory summary is running (each runs after a reply is stored, off the
+    /// reply's path): for tests, and for a process that wants its summaries done before it
+    /// exits.
+    pub async fn memory_settled(&self) {
+        self.summariser.settled().await;
     }
 
     /// The rate limiter, for transports that count a request before the call and hand the

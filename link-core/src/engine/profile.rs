@@ -3,8 +3,8 @@
 use super::Link;
 use super::action::Action;
 use crate::{
-    AuditAction, Conversation, ConversationId, ConversationPatch, RequestContext, Result,
-    UserPersona,
+    AuditAction, Conversation, ConversationId, ConversationMemory, ConversationPatch,
+    RequestContext, Result, UserPersona,
 };
 
 impl Link {
@@ -41,7 +41,11 @@ impl Link {
     }
 
     /// Changes a conversation's settings (its own user persona, checked by the moderator if
-    /// there is one) and returns it.
+    /// there is one) or its memory (the summary, at most
+    /// [`MAX_SUMMARY_CHARS`](crate::conversation_memory::MAX_SUMMARY_CHARS), and the pinned
+    /// facts, within their bounds; both checked by the moderator as the owner's input) and
+    /// returns it. Only the owner's edits go through here: what the summariser writes (the
+    /// message the summary covers, the revision it expects) is dropped from `patch`.
     pub async fn update_conversation(
         &self,
         ctx: &RequestContext,
@@ -58,8 +62,30 @@ impl Link {
                 }
                 other => other,
             };
+            self.owner_memory(&mut patch).await?;
             self.store.update(&ctx.principal.sub, id, &patch).await
         })
         .await
+    }
+
+    /// The memory fields of an owner's `patch`, validated and moderated.
+    async fn owner_memory(&self, patch: &mut ConversationPatch) -> Result<()> {
+        patch.memory_covered_through = None;
+        patch.expect_memory_revision = None;
+        if let Some(summary) = patch.memory_summary.take() {
+            let summary = ConversationMemory::validate_summary(&summary)?;
+            if !summary.is_empty() {
+                self.moderate_input(&summary).await?;
+            }
+            patch.memory_summary = Some(summary);
+        }
+        if let Some(facts) = patch.pinned_facts.take() {
+            let facts = ConversationMemory::validate_pinned(facts)?;
+            if !facts.is_empty() {
+                self.moderate_input(&facts.join("\n")).await?;
+            }
+            patch.pinned_facts = Some(facts);
+        }
+        Ok(())
     }
 }

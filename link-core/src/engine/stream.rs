@@ -14,11 +14,14 @@ use tracing::Instrument;
 use super::commit::{Commit, tally_unstored};
 use super::guard::AuditGuard;
 use super::moderate::Gate;
+use super::summarise::{Departed, Summariser};
 use super::turn::blocked;
 use super::{TurnEvent, TurnStream};
 use crate::{
-    ChatEvent, ChatStream, ConversationId, ConversationStore, Error, Result, StopReason, Usage,
+    ChatEvent, ChatStream, ConversationId, ConversationStore, Error, RequestContext, Result,
+    StopReason, Usage,
 };
+use std::sync::Arc;
 
 /// How many events may wait for a slow reader before the model stream is paused.
 const BUFFER: usize = 32;
@@ -31,6 +34,8 @@ pub(super) struct Driver {
     pub(super) audit: AuditGuard,
     /// Holds text back until the moderator passed it; `None` without a turn moderator.
     pub(super) gate: Option<Gate>,
+    /// The turns that left the window, summarised once the reply is stored.
+    pub(super) memory: Option<(Arc<Summariser>, RequestContext, Departed)>,
 }
 
 enum End {
@@ -131,6 +136,9 @@ impl Driver {
             End::Done(stop_reason, usage) => {
                 self.audit.response(&text, usage);
                 let result = self.complete(stop_reason, usage, text).await;
+                if let (Ok(_), Some((summariser, ctx, departed))) = (&result, self.memory.take()) {
+                    summariser.spawn(&ctx, Some(departed));
+                }
                 let outcome: Result<()> = result.as_ref().map(|_| ()).map_err(Clone::clone);
                 let _ = tx.send(result).await;
                 self.audit.finish(&outcome).await;

@@ -6,6 +6,7 @@ use super::caps::Growth;
 use super::commit::Commit;
 use super::guard::AuditGuard;
 use super::options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
+use super::summarise::Departed;
 use crate::lorebook::MacroNames;
 use crate::user_persona::{DEFAULT_USER_NAME, expand_persona};
 use crate::{
@@ -18,6 +19,9 @@ pub(super) struct PreparedTurn {
     pub(super) request: ChatRequest,
     pub(super) commit: Commit,
     pub(super) persona: Persona,
+    /// The turns that left the prompt's window and are not in the memory yet: summarised
+    /// once the reply is stored.
+    pub(super) departed: Option<Departed>,
 }
 
 impl Link {
@@ -47,29 +51,34 @@ impl Link {
             .await?;
         let window = Some(self.limits.history_window);
         let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
+        let whole = history.len() < self.limits.history_window;
         let user = Message::new(Role::User, content);
         history.push(user.clone());
-        let request = self
-            .request_with(ctx, &conversation, &history, options, audit)
+        let (request, departed) = self
+            .request_with(ctx, &conversation, &history, whole, options, audit)
             .await?;
         Ok(PreparedTurn {
             request,
             commit: Commit::Turn { user },
             persona: conversation.persona,
+            departed,
         })
     }
 
-    /// The model input for `history` (oldest first) in `conversation`: the persona with its
-    /// card macros filled in, who the user is, and the history fitted to the budget.
+    /// The model input for `history` (oldest first; the `whole` conversation or its newest
+    /// part) in `conversation`: the persona with its card macros filled in, its memory, who
+    /// the user is, and the history fitted to the budget; and the turns that left the window
+    /// for the memory.
     pub(super) async fn request_for(
         &self,
         ctx: &RequestContext,
         conversation: &Conversation,
         history: &[Message],
+        whole: bool,
         audit: &mut AuditGuard,
-    ) -> Result<ChatRequest> {
+    ) -> Result<(ChatRequest, Option<Departed>)> {
         let options = TurnOptions::default();
-        self.request_with(ctx, conversation, history, &options, audit)
+        self.request_with(ctx, conversation, history, whole, &options, audit)
             .await
     }
 
@@ -80,9 +89,10 @@ impl Link {
         ctx: &RequestContext,
         conversation: &Conversation,
         history: &[Message],
+        whole: bool,
         options: &TurnOptions,
         audit: &mut AuditGuard,
-    ) -> Result<ChatRequest> {
+    ) -> Result<(ChatRequest, Option<Departed>)> {
         audit.model(self.model.model_id());
         let user = self.user_persona_in(ctx, conversation).await?;
         let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
@@ -100,9 +110,13 @@ impl Link {
             let names = MacroNames::new(user_name, &persona.name);
             extra.push_str(&book.prompt_block(history, &fit, names));
         }
-        let mut request = (self.prompt).build_fitted(style, &persona, history, &extra, &fit)?;
-        request.params = options.apply(request.params);
-        Ok(request)
+        let memory = &conversation.memory;
+        let mut fitted =
+            (self.prompt).build_remembering(style, &persona, memory, history, &extra, &fit)?;
+        fitted.request.params = options.apply(fitted.request.params);
+        let batch = self.summariser.settings.batch_messages;
+        let departed = Departed::of(conversation, history, fitted.kept_from, whole, batch);
+        Ok((fitted.request, departed))
     }
 
     /// Refuses instructions longer than [`MAX_INSTRUCTIONS_CHARS`].

@@ -11,13 +11,24 @@
 
 use std::sync::Arc;
 
+use super::remembered::memory_block;
 use super::{
     ApproxTokenCounter, MESSAGE_OVERHEAD_TOKENS, OPENING_TURN, PromptBuilder, PromptStyle,
     TokenCounter,
 };
 use crate::{
-    ChatMessage, ChatModel, ChatRequest, Error, GenerationParams, Message, Persona, Result,
+    ChatMessage, ChatModel, ChatRequest, ConversationMemory, Error, GenerationParams, Message,
+    Persona, Result,
 };
+
+/// A prompt fitted to a model's window, and where its kept history starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// The request.
+    pub request: ChatRequest,
+    /// The index in the history of the oldest message kept: those before it left the window.
+    pub kept_from: usize,
+}
 
 /// The context window assumed for a model that does not say its own
 /// ([`ChatModel::context_window`]): small enough for any chat model in use today.
@@ -123,13 +134,37 @@ impl PromptBuilder {
         system_extra: &str,
         fit: &ContextFit,
     ) -> Result<ChatRequest> {
+        let memory = ConversationMemory::default();
+        self.build_remembering(style, persona, &memory, history, system_extra, fit)
+            .map(|fitted| fitted.request)
+    }
+
+    /// [`build_fitted`](Self::build_fitted) with the conversation's `memory` in the system
+    /// prompt, as data (its pinned facts always; its summary cut to a quarter of the room
+    /// when it is longer), and where the kept history starts: the messages before it left the
+    /// window, which is what the rolling memory summarises.
+    pub fn build_remembering(
+        &self,
+        style: PromptStyle,
+        persona: &Persona,
+        memory: &ConversationMemory,
+        history: &[Message],
+        system_extra: &str,
+        fit: &ContextFit,
+    ) -> Result<Fitted> {
         let room = fit.prompt_room(&self.params);
+        let mut extra = memory_block(style, memory, room, fit.counter());
+        extra.push_str(system_extra);
+        let system_extra = extra.as_str();
         let mut start = history.len() - self.trim(history).len();
         loop {
             let request = self.fitted_request(style, persona, &history[start..], system_extra);
             let used = fit.counter.count_request(&request);
             if used <= room {
-                return Ok(request);
+                return Ok(Fitted {
+                    request,
+                    kept_from: start,
+                });
             }
             if start + 1 >= history.len() {
                 return Err(self.too_long(style, persona, history, system_extra, fit));
@@ -347,16 +382,33 @@ mod tests {
         })
     }
 
+    fn arb_memory() -> impl Strategy<Value = ConversationMemory> {
+        let summary = 0usize..crate::conversation_memory::MAX_SUMMARY_CHARS;
+        let pinned = prop::collection::vec(
+            0usize..crate::conversation_memory::MAX_PINNED_FACT_CHARS,
+            0..crate::conversation_memory::MAX_PINNED_FACTS,
+        );
+        (summary, pinned).prop_map(|(summary, pinned)| ConversationMemory {
+            summary: "m ".repeat(summary / 2),
+            pinned: pinned
+                .into_iter()
+                .map(|n| format!("p{}", "q".repeat(n)))
+                .collect(),
+            ..ConversationMemory::default()
+        })
+    }
+
     proptest! {
-        /// Whatever the history, persona size and newest message, for every known context
-        /// size: the prompt plus the reply fits the window by the model's counter, or the
-        /// turn is refused before any model call, and then only because the newest message
-        /// (or the persona) alone does not fit.
+        /// Whatever the history, persona size, memory (summary and pinned facts) and newest
+        /// message, for every known context size: the prompt plus the reply fits the window by
+        /// the model's counter, or the turn is refused before any model call, and then only
+        /// because the newest message (or the persona and pinned facts) alone does not fit.
         #[test]
         fn every_prompt_fits_its_window(
             history in arb_history(),
             newest in 2usize..12_000,
             description in 0usize..1_500,
+            memory in arb_memory(),
             compact in any::<bool>(),
             words in any::<bool>(),
             window in prop::sample::select(vec![2048usize, 4096, 8192, 32_768, 128_000, 300_000, 1_047_576]),
@@ -371,23 +423,34 @@ mod tests {
             let fit = ContextFit::new(window, counter.clone());
             let params = GenerationParams { max_tokens: Some(max_tokens), ..PromptBuilder::default().generation_params().clone() };
             let builder = PromptBuilder::default().params(params).history_budget(usize::MAX);
-            match builder.build_fitted(style, &persona, &history, "", &fit) {
-                Ok(request) => {
+            let build = |history: &[Message]| builder.build_remembering(style, &persona, &memory, history, "", &fit);
+            match build(&history) {
+                Ok(fitted) => {
+                    let request = fitted.request;
                     let used = counter.count_request(&request);
                     prop_assert!(used + max_tokens as usize <= window, "{used} + {max_tokens} > {window}");
                     let last = &request.messages.last().unwrap().content;
                     prop_assert!(last.ends_with(&history.last().unwrap().content));
+                    // The pinned facts are always there; the memory takes at most its share
+                    // beyond them.
+                    for fact in &memory.pinned {
+                        prop_assert!(request.system.contains(fact.as_str()));
+                    }
+                    prop_assert!(fitted.kept_from < history.len());
                 }
                 Err(Error::MessageTooLong { max_chars }) => {
                     // The newest message alone is over; one of the named length fits.
                     let alone = [Message::new(Role::User, "y ".repeat(max_chars / 2))];
-                    prop_assert!(builder.build_fitted(style, &persona, &alone, "", &fit).is_ok());
+                    prop_assert!(build(&alone).is_ok());
                     prop_assert!(max_chars < newest);
                 }
                 Err(Error::InvalidRequest { .. }) => {
-                    // Only a window the system prompt nearly fills has no room at all.
+                    // Only a window the system prompt (with the memory) nearly fills has no
+                    // room at all.
+                    let room = fit.prompt_room(builder.generation_params());
+                    let pinned: usize = memory.pinned.iter().map(|f| counter.count(f) + 2).sum();
                     let system = counter.count(&builder.build_styled(style, &persona, &[]).system);
-                    prop_assert!(system + 64 > fit.prompt_room(builder.generation_params()), "{system}");
+                    prop_assert!(system + pinned + room / 4 + 64 > room, "{system} {pinned} {room}");
                 }
                 Err(other) => prop_assert!(false, "{other:?}"),
             }

@@ -13,10 +13,11 @@ mod compact;
 mod fit;
 mod full;
 mod markers;
+mod remembered;
 mod style;
 
 pub use compact::{COMPACT_OPENING, system_prompt as compact_system_prompt};
-pub use fit::{ContextFit, DEFAULT_CONTEXT_WINDOW, DEFAULT_REPLY_TOKENS};
+pub use fit::{ContextFit, DEFAULT_CONTEXT_WINDOW, DEFAULT_REPLY_TOKENS, Fitted};
 pub use full::system_prompt;
 pub use markers::neutralize;
 pub use style::PromptStyle;

@@ -32,6 +32,7 @@ pub mod limit;
 pub mod moderator;
 pub mod store;
 pub mod store_controls;
+pub mod store_memory;
 pub mod store_tokens;
 pub mod store_usage;
 

@@ -24,6 +24,9 @@ pub enum Step {
     FailMidStream(String, Error),
     /// A guardrail intervenes with this message.
     Guardrail(String),
+    /// Reply with what this function makes of the request (a summariser that folds what it
+    /// is given, an echo).
+    Compute(fn(&ChatRequest) -> String),
 }
 
 /// A [`ChatModel`] that answers from a script, cycling through its steps.
@@ -93,11 +96,15 @@ impl ScriptedChatModel {
     }
 
     fn take(&self, request: ChatRequest) -> Step {
+        let i = self.next.fetch_add(1, Ordering::SeqCst);
+        let step = match &self.steps[i % self.steps.len()] {
+            Step::Compute(f) => Step::Reply(f(&request)),
+            step => step.clone(),
+        };
         if let Ok(mut requests) = self.requests.lock() {
             requests.push(request);
         }
-        let i = self.next.fetch_add(1, Ordering::SeqCst);
-        self.steps[i % self.steps.len()].clone()
+        step
     }
 }
 
@@ -138,6 +145,7 @@ impl ChatModel for ScriptedChatModel {
                 stop_reason: StopReason::EndTurn,
             }),
             Step::Fail(error) | Step::FailMidStream(_, error) => Err(error),
+            Step::Compute(_) => Err(Error::provider("scripted", "a step was not computed")),
             Step::Guardrail(message) => Ok(ChatResponse {
                 usage: usage(&message),
                 text: message,
@@ -150,6 +158,10 @@ impl ChatModel for ScriptedChatModel {
         let step = self.take(request.clone());
         let (text, tail) = match step {
             Step::Fail(error) => return Err(error),
+            // `take` computes these into replies.
+            Step::Compute(_) => {
+                return Err(Error::provider("scripted", "a step was not computed"));
+            }
             Step::Reply(text) => {
                 let done = ChatEvent::Done {
                     stop_reason: StopReason::EndTurn,

@@ -5,12 +5,11 @@ use futures::StreamExt;
 use link::auth::dev_subject;
 use link::{Config, Secrets};
 use link::{
-    ConversationId, Link, MessageId, PageRequest, Persona, PersonaSource, Principal,
-    RequestContext, Result, Rewind, TurnStream, UserPersona,
+    ConversationId, ConversationPatch, Link, MessageId, PageRequest, Persona, PersonaSource,
+    Principal, RequestContext, Result, Rewind, TurnStream, UserPersona,
 };
 use link_wire::{
-    ApiKeyBody, ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey,
-    DoneEvent, MessageBody, UserPersonaBody,
+    ApiKeyBody, ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, DoneEvent, MessageBody, UpdateConversation, UserPersonaBody,
 };
 
 use super::{Backend, ReplyEvent, ReplyStream};
@@ -125,6 +124,13 @@ impl Backend for LocalBackend {
     async fn user_persona(&self) -> Result<Option<UserPersonaBody>> {
         let persona = self.link.user_persona(&self.ctx).await?;
         Ok(persona.map(UserPersonaBody::from))
+    }
+
+    async fn update(&self, id: &str, change: UpdateConversation) -> Result<ConversationSummary> {
+        let patch = ConversationPatch::from(change);
+        let id = parse_id(id)?;
+        let conversation = self.link.update_conversation(&self.ctx, id, patch).await?;
+        Ok(ConversationSummary::from(conversation))
     }
 
     async fn set_user_persona(

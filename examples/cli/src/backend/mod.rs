@@ -10,8 +10,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
 use link_wire::{
-    ApiKeyList, ConversationBody, ConversationList, CreatedApiKey, DoneEvent, MessageBody,
-    UserPersonaBody,
+    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, DoneEvent, MessageBody, UpdateConversation, UserPersonaBody,
 };
 
 /// One event of a streamed reply: the same whether the engine runs here or behind a server.
@@ -53,6 +52,9 @@ pub trait Backend: Send + Sync {
     async fn rewind(&self, id: &str, turns: usize) -> Result<usize>;
     /// A copy of the whole conversation, with its origin.
     async fn fork(&self, id: &str) -> Result<ConversationBody>;
+    /// Changes a conversation's settings or memory (its summary, its pinned facts); gives it
+    /// as stored.
+    async fn update(&self, id: &str, change: UpdateConversation) -> Result<ConversationSummary>;
     /// Who the user is to the characters by default, if set.
     async fn user_persona(&self) -> Result<Option<UserPersonaBody>>;
     /// Sets (or with `None`, clears) the default user persona; gives it as stored.

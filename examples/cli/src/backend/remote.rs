@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link::{Error, Persona, Result};
 use link_wire::{
-    ApiKeyList, ConversationBody, ConversationList, CreatedApiKey, ErrorBody, ErrorDetail,
-    MessageBody, RewindReply, UserPersonaBody, UserPersonaReply,
+    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, ErrorBody, ErrorDetail, MessageBody, RewindReply, UpdateConversation, UserPersonaBody, UserPersonaReply,
 };
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -232,6 +231,12 @@ impl Backend for RemoteBackend {
     async fn fork(&self, id: &str) -> Result<ConversationBody> {
         let path = format!("/v1/conversations/{}/fork", path_id(id)?);
         let request = self.request(reqwest::Method::POST, &path).json(&json!({}));
+        self.json(request).await
+    }
+
+    async fn update(&self, id: &str, change: UpdateConversation) -> Result<ConversationSummary> {
+        let path = format!("/v1/conversations/{}", path_id(id)?);
+        let request = self.request(reqwest::Method::PATCH, &path).json(&change);
         self.json(request).await
     }
 

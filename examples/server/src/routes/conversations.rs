@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use link::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use link::{ConversationPatch, Cursor, PageRequest, PersonaSource, UserPersona};
+use link::{ConversationPatch, Cursor, PageRequest, PersonaSource};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -193,16 +193,18 @@ pub async fn send(
     .await
 }
 
-/// Changes a conversation's settings; a field left out is left as it is.
+/// Changes a conversation's settings or its memory (the summary the character remembers of
+/// earlier turns, the pinned facts always in the prompt); a field left out is left as it is.
 #[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, format = "uuid", description = "Conversation id")),
     request_body = UpdateConversation,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The conversation as changed", body = ConversationSummary),
-        (status = 400, description = "An invalid user persona", body = ErrorBody),
+        (status = 400, description = "An invalid user persona, a memory over 4,000 characters, or pinned facts over their bounds", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
+        (status = 409, description = "The memory changed meanwhile", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn update(
@@ -212,10 +214,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateConversation>,
 ) -> Result<Response, ApiError> {
     let id = conversation_id(&id)?;
-    let mut patch = ConversationPatch::default();
-    if let Some(persona) = body.user_persona {
-        patch = patch.user_persona(persona.map(UserPersona::from));
-    }
+    let patch = ConversationPatch::from(body);
     let conversation = state.link.update_conversation(&ctx, id, patch).await?;
     Ok(Json(ConversationSummary::from(conversation)).into_response())
 }

@@ -94,4 +94,39 @@ impl Server {
             .await
             .unwrap()
     }
+
+    /// `method path` with `token` and an optional JSON body: the status and the JSON body
+    /// (null when there is none).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until conversation `id`'s memory has a summary covering some message (the
+    /// summary is written after a reply, off its path); the memory. The 30 seconds it waits at
+    /// most only turn a hang into a failure.
+    pub async fn summarised_memory(&self, token: &str, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let memory = self.read(token, id).await["memory"].clone();
+            if memory["covered_through"].is_string() {
+                return memory;
+            }
+            assert!(Instant::now() < deadline, "no summary landed: {memory}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
