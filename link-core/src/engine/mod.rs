@@ -30,8 +30,8 @@ use std::sync::Arc;
 pub use builder::{EngineLimits, LinkBuilder};
 pub use context::RequestContext;
 pub use controls::Rewind;
-pub use options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
 pub use memory_settings::MemorySettings;
+pub use options::{MAX_INSTRUCTIONS_CHARS, TurnOptions};
 pub use results::{ChatOutcome, ConversationDetail, PersonaSource, Reply, TurnEvent, TurnStream};
 
 use action::Action;

@@ -9,7 +9,8 @@ use link::{
     Principal, RequestContext, Result, Rewind, TurnStream, UserPersona,
 };
 use link_wire::{
-    ApiKeyBody, ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, DoneEvent, MessageBody, UpdateConversation, UserPersonaBody,
+    ApiKeyBody, ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey,
+    DoneEvent, MessageBody, UpdateConversation, UserPersonaBody,
 };
 
 use super::{Backend, ReplyEvent, ReplyStream};

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use link::{Persona, Result};
 use link_wire::{
-    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, DoneEvent, MessageBody, UpdateConversation, UserPersonaBody,
+    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, DoneEvent,
+    MessageBody, UpdateConversation, UserPersonaBody,
 };
 
 /// One event of a streamed reply: the same whether the engine runs here or behind a server.

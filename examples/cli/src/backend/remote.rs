@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use link::{Error, Persona, Result};
 use link_wire::{
-    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, ErrorBody, ErrorDetail, MessageBody, RewindReply, UpdateConversation, UserPersonaBody, UserPersonaReply,
+    ApiKeyList, ConversationBody, ConversationList, ConversationSummary, CreatedApiKey, ErrorBody,
+    ErrorDetail, MessageBody, RewindReply, UpdateConversation, UserPersonaBody, UserPersonaReply,
 };
 use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
