@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use link_auth::{GovernorRateLimiter, RateLimitConfig};
 use link_core::{
-    ApiKeyStore, ContentPolicy, ConversationStore, EngineLimits, Link, RateLimiter, Result,
-    TracingAuditSink,
+    ContentPolicy, ConversationStore, EngineLimits, Link, RateLimiter, Result, TracingAuditSink,
 };
 
 use crate::{Config, Models, Secrets};
