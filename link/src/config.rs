@@ -183,6 +183,12 @@ pub struct Config {
     #[arg(long, env = "LINK_CONTEXT_WINDOW", value_parser = clap::value_parser!(u32).range(1024..))]
     pub context_window: Option<u32>,
 
+    /// A model of the chat provider (OpenAI or Bedrock) that writes conversations' rolling
+    /// memory instead of the chat model, e.g. a cheaper one (default: the chat model itself).
+    /// Its context window is its own, from the known models' table.
+    #[arg(long, env = "LINK_SUMMARY_MODEL")]
+    pub summary_model: Option<String>,
+
     /// OpenAI model.
     #[arg(long, env = "LINK_OPENAI_MODEL", default_value = "gpt-4o-mini")]
     pub openai_model: String,

@@ -45,6 +45,9 @@ impl Config {
         limiter: Arc<dyn RateLimiter>,
     ) -> Result<Link> {
         let mut builder = Link::builder();
+        if let Some(summariser) = models.summariser {
+            builder = builder.summariser(summariser);
+        }
         if let Some(moderator) = models.moderator {
             builder = builder
                 .moderator(moderator)

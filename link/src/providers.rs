@@ -15,6 +15,8 @@ pub struct Models {
     pub extractor: Arc<dyn PersonaExtractor>,
     /// Plays them.
     pub chat: Arc<dyn ChatModel>,
+    /// Writes conversations' rolling memory; `None`: the chat model does.
+    pub summariser: Option<Arc<dyn ChatModel>>,
     /// Checks what users send and what the models write; `None`: nothing is checked.
     pub moderator: Option<Arc<dyn Moderator>>,
 }
@@ -22,15 +24,36 @@ pub struct Models {
 impl Models {
     /// Builds the providers and the moderator `config` names.
     pub async fn build(config: &Config, secrets: &Secrets) -> Result<Models> {
+        check_summary_model(config)?;
         let mut built = Built::default();
         let extractor = built.extractor(config, secrets).await?;
         let chat = built.chat(config, secrets).await?;
+        let summariser = built.summariser(config, secrets).await?;
         let moderator = built.moderator(config, secrets).await?;
         Ok(Models {
             extractor,
             chat,
+            summariser,
             moderator,
         })
+    }
+}
+
+/// Refuses a summary model for a chat provider that has only one model, before anything loads.
+fn check_summary_model(config: &Config) -> Result<()> {
+    match (&config.summary_model, config.chat_provider) {
+        (None, _) | (Some(_), Provider::Openai | Provider::Bedrock) => Ok(()),
+        (Some(_), _) => Err(summary_model_error(config)),
+    }
+}
+
+fn summary_model_error(config: &Config) -> Error {
+    Error::Config {
+        message: format!(
+            "LINK_SUMMARY_MODEL names a model of the chat provider, and the {} provider has \
+             only the one model: unset it, or chat with openai or bedrock",
+            config.chat_provider.as_str()
+        ),
     }
 }
 
@@ -89,6 +112,26 @@ impl Built {
             #[allow(unreachable_patterns)]
             other => Err(not_built(other)),
         }
+    }
+
+    /// The chat provider's model `summary_model` names, if set: the same provider and
+    /// credentials as the chat model, its own model id and context window.
+    async fn summariser(
+        &mut self,
+        config: &Config,
+        secrets: &Secrets,
+    ) -> Result<Option<Arc<dyn ChatModel>>> {
+        let Some(model) = &config.summary_model else {
+            return Ok(None);
+        };
+        let mut own = config.clone();
+        own.context_window = None;
+        match config.chat_provider {
+            Provider::Openai => own.openai_model.clone_from(model),
+            Provider::Bedrock => own.bedrock_model.clone_from(model),
+            _ => return Err(summary_model_error(config)),
+        }
+        self.chat(&own, secrets).await.map(Some)
     }
 
     async fn moderator(

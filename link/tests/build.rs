@@ -23,6 +23,7 @@ fn scripted() -> Models {
     Models {
         extractor: Arc::new(ScriptedExtractor::default()),
         chat: Arc::new(ScriptedChatModel::replying(["Elementary."])),
+        summariser: None,
         moderator: None,
     }
 }
@@ -297,4 +298,50 @@ async fn the_engine_uses_the_moderator_of_its_models() {
             .content,
         "Elementary."
     );
+}
+
+#[cfg(feature = "openai")]
+#[tokio::test]
+async fn a_summary_model_is_the_chat_providers_with_its_own_id() {
+    let secrets = Secrets::from_lookup(lookup(&[("OPENAI_API_KEY", "sk-test")]));
+    let config = Config::from_lookup(lookup(&[
+        ("LINK_PERSONA_PROVIDER", "openai"),
+        ("LINK_CHAT_PROVIDER", "openai"),
+        ("LINK_OPENAI_MODEL", "gpt-4o"),
+        ("LINK_SUMMARY_MODEL", "gpt-4o-mini"),
+        ("LINK_CONTEXT_WINDOW", "4096"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+    ]))
+    .unwrap();
+    let models = link::Models::build(&config, &secrets).await.unwrap();
+    let summariser = models.summariser.expect("a summariser");
+    assert_eq!(summariser.model_id(), "gpt-4o-mini");
+    assert_eq!(models.chat.context_window(), 4096);
+    assert!(
+        summariser.context_window() > 4096,
+        "its own window, not LINK_CONTEXT_WINDOW"
+    );
+    let unset = Config::from_lookup(lookup(&[
+        ("LINK_PERSONA_PROVIDER", "openai"),
+        ("LINK_CHAT_PROVIDER", "openai"),
+    ]))
+    .unwrap();
+    let models = link::Models::build(&unset, &secrets).await.unwrap();
+    assert!(models.summariser.is_none(), "the chat model summarises");
+}
+
+#[tokio::test]
+async fn a_summary_model_for_the_local_provider_is_refused() {
+    let config = Config::from_lookup(lookup(&[
+        ("LINK_PERSONA_PROVIDER", "openai"),
+        ("LINK_CHAT_PROVIDER", "local"),
+        ("LINK_SUMMARY_MODEL", "other"),
+        ("LINK_MODEL_PATH", "/nonexistent/model.gguf"),
+    ]))
+    .unwrap();
+    let secrets = Secrets::from_lookup(lookup(&[("OPENAI_API_KEY", "sk-test")]));
+    let Err(Error::Config { message }) = link::Models::build(&config, &secrets).await else {
+        panic!("a summary model needs a provider with several models")
+    };
+    assert!(message.contains("LINK_SUMMARY_MODEL"), "{message}");
 }

@@ -91,6 +91,8 @@ impl Telemetry {
         let models = Models {
             extractor: ports.extractor(config.persona_provider.as_str(), models.extractor),
             chat: ports.chat_model(config.chat_provider.as_str(), models.chat),
+            summariser: (models.summariser)
+                .map(|model| ports.chat_model(config.chat_provider.as_str(), model)),
             ..models
         };
         let (store, keys) = config.stores().await?;
