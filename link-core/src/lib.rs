@@ -44,6 +44,7 @@
 
 mod api_key;
 mod audit;
+mod avatar;
 pub mod card;
 mod chat;
 mod conversation;
@@ -75,6 +76,7 @@ pub use audit::{
     AUDIT_PREFIX, AuditAction, AuditEvent, AuditOutcome, ContentPolicy, InputDigest,
     TracingAuditSink, WriterAuditSink, render as render_audit_line,
 };
+pub use avatar::{Avatar, MAX_AVATAR_BYTES};
 pub use card::CharacterCard;
 pub use chat::{
     ChatEvent, ChatMessage, ChatRequest, ChatResponse, ChatStream, GenerationParams, Role,

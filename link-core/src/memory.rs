@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use crate::page::{decode_position, encode_position};
 use crate::token_usage::sort_tallies;
 use crate::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens, Error,
-    Message, Month, Page, PageRequest, Result, Splice, TokenTally, UserPersona,
+    Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
+    Error, Message, Month, Page, PageRequest, Result, Splice, TokenTally, UserPersona,
 };
 
 /// Token tallies by owner and month, then by conversation. Kept apart from the conversations:
@@ -20,6 +20,7 @@ type Tallies = HashMap<(String, Month), HashMap<ConversationId, TokenTally>>;
 struct Entry {
     conversation: Conversation,
     messages: Vec<Message>,
+    avatar: Option<Avatar>,
 }
 
 /// Conversations kept in process memory; gone when the process ends.
@@ -72,6 +73,7 @@ impl ConversationStore for MemoryStore {
         let entry = Entry {
             conversation: conversation.clone(),
             messages: messages.to_vec(),
+            avatar: None,
         };
         entries.insert(conversation.id, entry);
         Ok(())
@@ -127,6 +129,24 @@ impl ConversationStore for MemoryStore {
             return Ok(false);
         }
         Ok(entries.remove(&id).is_some())
+    }
+
+    async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+        let entries = self.read()?;
+        let entry =
+            owned(entries.get(&id), owner).ok_or_else(|| Error::not_found("conversation"))?;
+        Ok(entry.avatar.clone())
+    }
+
+    async fn set_avatar(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        avatar: Option<Avatar>,
+    ) -> Result<()> {
+        let mut entries = self.write()?;
+        owned_mut(&mut entries, owner, id)?.avatar = avatar;
+        Ok(())
     }
 
     async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {

@@ -17,9 +17,9 @@ mod usage;
 pub use usage::StoreUsage;
 
 use crate::{
-    AuditEvent, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
-    ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest, Persona, Principal,
-    Result, Splice, UserPersona,
+    AuditEvent, Avatar, ChatEvent, ChatRequest, ChatResponse, ChatStream, Conversation,
+    ConversationId, ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest,
+    Persona, Principal, Result, Splice, UserPersona,
 };
 
 /// Turns a free-text request ("Sherlock Holmes", "a grumpy pirate who loves cats") into a
@@ -281,6 +281,21 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
         id: ConversationId,
         last: Option<usize>,
     ) -> Result<Vec<Message>>;
+
+    /// The conversation's avatar (a PNG image), or `None` if it has none.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
+    async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>>;
+
+    /// Sets (or with `None`, removes) the conversation's avatar, replacing any it had, in one
+    /// atomic write: a reader sees the old avatar or the new one, never a mix. Deleting the
+    /// conversation deletes its avatar. Fails with
+    /// [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
+    async fn set_avatar(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        avatar: Option<Avatar>,
+    ) -> Result<()>;
 
     /// `owner`'s default user persona, if they set one.
     async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>>;

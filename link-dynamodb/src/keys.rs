@@ -4,6 +4,7 @@
 //! | item | `PK` | `SK` | index `updated` (`GSI1PK`, `GSI1SK`) |
 //! |---|---|---|---|
 //! | conversation | `O#{owner}` | `C#{conversation}` | `O#{owner}`, `{updated_at nanos, padded}#{conversation}` |
+//! | avatar part | `O#{owner}` | `C#{conversation}#A#{part, two digits}` | — |
 //! | message | `O#{owner}` | `C#{conversation}#M#{message}` | — |
 //! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
 //! | user persona | `O#{owner}` | `U` | — |
@@ -50,6 +51,17 @@ pub(crate) fn message(id: ConversationId, message: MessageId) -> String {
 /// Above every message key of a conversation (`~` sorts after hex digits and `-`).
 pub(crate) fn messages_end(id: ConversationId) -> String {
     format!("C#{id}#M#~")
+}
+
+/// The sort key of part `part` of a conversation's avatar. The parts sort between the
+/// conversation item and its messages, so one query reads the conversation and its avatar.
+pub(crate) fn avatar_part(id: ConversationId, part: usize) -> String {
+    format!("C#{id}#A#{part:02}")
+}
+
+/// Above every avatar part of a conversation, and below its messages.
+pub(crate) fn avatar_end(id: ConversationId) -> String {
+    format!("C#{id}#A#~")
 }
 
 /// The prefix of an owner's token tallies of `month`.
@@ -102,5 +114,15 @@ mod tests {
         assert!(message(c, first) < message(c, second));
         assert!(message(c, second) < messages_end(c));
         assert!(message(c, first).starts_with(&messages(c)));
+    }
+
+    #[test]
+    fn avatar_parts_sort_after_the_conversation_and_before_its_messages() {
+        let c = ConversationId::new();
+        assert!(conversation(c) < avatar_part(c, 0));
+        assert!(avatar_part(c, 0) < avatar_part(c, 1));
+        assert!(avatar_part(c, 9) < avatar_part(c, 10));
+        assert!(avatar_part(c, 99) < avatar_end(c));
+        assert!(avatar_end(c) < messages(c));
     }
 }

@@ -11,13 +11,15 @@ use link_core::page::{decode_position, encode_position};
 use link_core::splice::changed_meanwhile;
 use link_core::token_usage::sort_tallies;
 use link_core::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens, Error,
-    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, TokenTally, UserPersona,
+    Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
+    Error, Message, Month, Page, PageRequest, Result, Splice, StoreUsage, TokenTally, UserPersona,
 };
 
 use crate::codec::{self, Counters, Item, n, s};
 use crate::error::{build, busy, sdk};
 use crate::keys;
+
+mod avatar;
 
 /// DynamoDB's limit of actions in one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -517,7 +519,7 @@ impl ConversationStore for DynamoStore {
 
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
         // The conversation item first, in one transaction with its id guard: from then on
-        // every read and write of it is NotFound; then its messages.
+        // every read and write of it is NotFound; then its avatar and messages.
         let items = vec![
             self.delete(
                 codec::key(keys::owner(owner), keys::conversation(id)),
@@ -536,10 +538,11 @@ impl ConversationStore for DynamoStore {
                 };
             }
         }
+        // Its avatar's parts and its messages, whose keys are adjacent.
         let messages = self
             .range(
                 owner,
-                keys::messages(id),
+                keys::avatar_part(id, 0),
                 keys::messages_end(id),
                 true,
                 None,
@@ -595,6 +598,19 @@ impl ConversationStore for DynamoStore {
             messages.reverse();
         }
         Ok(messages)
+    }
+
+    async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+        self.read_avatar(owner, id).await
+    }
+
+    async fn set_avatar(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        avatar: Option<Avatar>,
+    ) -> Result<()> {
+        self.write_avatar(owner, id, avatar.as_ref()).await
     }
 
     async fn user_persona(&self, owner: &str) -> Result<Option<UserPersona>> {

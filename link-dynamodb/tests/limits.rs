@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use link_core::testing::conformance::store_avatar::avatar_of;
 use link_core::{
-    Conversation, ConversationStore, Error, Message, Persona, PersonaKind, Role, Splice,
+    Conversation, ConversationStore, Error, MAX_AVATAR_BYTES, Message, Persona, PersonaKind, Role,
+    Splice,
 };
 use link_dynamodb::{DynamoStore, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS};
 
@@ -35,6 +37,8 @@ async fn limits_and_races() {
     a_splice_beyond_one_transaction_is_an_invalid_request(&store).await;
     concurrent_splices_expecting_the_same_last_message_conflict(&store).await;
     concurrent_appends_all_land(&store).await;
+    concurrent_avatar_writes_are_read_whole(&store).await;
+    deleting_a_conversation_leaves_no_item_behind(&store, &common::client(&moto)).await;
 }
 
 async fn a_too_large_message_is_an_invalid_request_and_stores_nothing(store: &DynamoStore) {
@@ -150,5 +154,89 @@ async fn concurrent_appends_all_land(store: &Arc<DynamoStore>) {
         usage.bytes,
         link_core::StoreUsage::bytes_of(&messages),
         "the byte counter matches the messages"
+    );
+}
+
+/// Two writers replace a multi-part avatar over and over while a reader reads it: every read
+/// is one of the two avatars whole, never parts of both.
+async fn concurrent_avatar_writes_are_read_whole(store: &Arc<DynamoStore>) {
+    let (conversation, _) = created(store, "avatars").await;
+    let id = conversation.id;
+    let (a, b) = (
+        avatar_of(MAX_AVATAR_BYTES, 1),
+        avatar_of(MAX_AVATAR_BYTES / 3, 2),
+    );
+    let writers: Vec<_> = [a.clone(), b.clone()]
+        .into_iter()
+        .map(|avatar| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move {
+                for _ in 0..4 {
+                    store
+                        .set_avatar("avatars", id, Some(avatar.clone()))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut reads = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        match store.avatar("avatars", id).await {
+            Ok(read) => {
+                let read = read.as_ref();
+                assert!(
+                    read.is_none() || read == Some(&a) || read == Some(&b),
+                    "a mixed avatar"
+                );
+                reads += 1;
+            }
+            Err(err) => assert!(matches!(err, Error::Busy { .. }), "{err:?}"),
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert!(reads > 0, "the reader read while the writers wrote");
+    let last = store.avatar("avatars", id).await.unwrap();
+    assert!(
+        last == Some(a) || last == Some(b),
+        "one writer's avatar is left whole"
+    );
+}
+
+/// A conversation with messages and a multi-part avatar leaves no item in the owner's
+/// partition once deleted.
+async fn deleting_a_conversation_leaves_no_item_behind(
+    store: &DynamoStore,
+    client: &aws_sdk_dynamodb::Client,
+) {
+    let (conversation, _) = created(store, "deleted").await;
+    store
+        .append("deleted", conversation.id, &Message::new(Role::User, "Hi"))
+        .await
+        .unwrap();
+    let avatar = avatar_of(MAX_AVATAR_BYTES, 7);
+    store
+        .set_avatar("deleted", conversation.id, Some(avatar))
+        .await
+        .unwrap();
+    assert!(store.delete("deleted", conversation.id).await.unwrap());
+    let left = client
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("O#deleted".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.count(),
+        0,
+        "items left: {:?}",
+        left.items().iter().map(|i| i.get("SK")).collect::<Vec<_>>()
     );
 }

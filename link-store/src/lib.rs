@@ -41,6 +41,7 @@
 //! # }).unwrap();
 //! ```
 
+mod avatar;
 mod checkpoint;
 mod codec;
 mod error;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_token_usage.sql"),
     include_str!("../migrations/0005_memory.sql"),
     include_str!("../migrations/0006_api_keys.sql"),
+    include_str!("../migrations/0007_avatars.sql"),
 ];
 
 /// The schema version this build of link-store writes and understands.

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use link_core::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens, Error,
-    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
+    Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
+    Error, Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
 };
 
 use crate::checkpoint::Checkpointer;
 use crate::error::task_failed;
 use crate::pool::{ConnectionConfig, Pool, open_memory, open_writer};
-use crate::queries;
+use crate::{avatar, queries};
 
 /// A [`ConversationStore`] on an embedded SQLite database (bundled SQLite, WAL journal,
 /// foreign keys on, schema migrated on open).
@@ -246,6 +246,25 @@ impl ConversationStore for SqliteStore {
         let owner = owner.to_owned();
         self.pool
             .read(move |conn| queries::messages(conn, &owner, id, last))
+            .await
+    }
+
+    async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+        let owner = owner.to_owned();
+        self.pool
+            .read(move |conn| avatar::avatar(conn, &owner, id))
+            .await
+    }
+
+    async fn set_avatar(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        avatar: Option<Avatar>,
+    ) -> Result<()> {
+        let owner = owner.to_owned();
+        self.pool
+            .write(move |conn| avatar::set_avatar(conn, &owner, id, avatar.as_ref()))
             .await
     }
 

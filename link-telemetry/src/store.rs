@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use link_core::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
+    Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
     Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
 };
 use tracing::Instrument;
@@ -163,6 +163,20 @@ impl<S: ConversationStore> ConversationStore for InstrumentedStore<S> {
 
     async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
         self.observe("token_usage", self.inner.token_usage(owner, month))
+            .await
+    }
+
+    async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+        self.observe("avatar", self.inner.avatar(owner, id)).await
+    }
+
+    async fn set_avatar(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        avatar: Option<Avatar>,
+    ) -> Result<()> {
+        self.observe("set_avatar", self.inner.set_avatar(owner, id, avatar))
             .await
     }
 

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::moderation::{Moderator, TextSource, Verdict};
 use crate::{
-    AuditEvent, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
+    AuditEvent, Avatar, ChatRequest, ChatResponse, ChatStream, Conversation, ConversationId,
     ConversationPatch, ConversationTokens, Message, Month, Page, PageRequest, Persona, Principal,
     Result, Splice, UserPersona,
 };
@@ -196,6 +196,19 @@ macro_rules! forward_ports {
                 (**self).token_usage(owner, month).await
             }
 
+            async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+                (**self).avatar(owner, id).await
+            }
+
+            async fn set_avatar(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                avatar: Option<Avatar>,
+            ) -> Result<()> {
+                (**self).set_avatar(owner, id, avatar).await
+            }
+
             async fn ping(&self) -> Result<()> {
                 (**self).ping().await
             }
@@ -319,6 +332,12 @@ mod tests {
         }
         async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
             self.0.token_usage(owner, month).await
+        }
+        async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
+            self.0.avatar(owner, id).await
+        }
+        async fn set_avatar(&self, o: &str, id: ConversationId, a: Option<Avatar>) -> Result<()> {
+            self.0.set_avatar(o, id, a).await
         }
         async fn usage(&self, _: &str, _: Option<ConversationId>) -> Result<StoreUsage> {
             Ok(OWN_USAGE)

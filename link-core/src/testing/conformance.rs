@@ -31,6 +31,7 @@ pub mod extractor;
 pub mod limit;
 pub mod moderator;
 pub mod store;
+pub mod store_avatar;
 pub mod store_controls;
 pub mod store_memory;
 pub mod store_tokens;
