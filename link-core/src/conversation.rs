@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ConversationId, ConversationMemory, Error, MessageId, Persona, Result, Role, UserPersona,
+    ConversationId, ConversationMemory, Error, Lorebook, MessageId, Persona, Result, Role,
+    UserPersona,
 };
 
 /// A conversation between one user and one character.
@@ -69,12 +70,20 @@ pub struct ConversationPatch {
     /// Applies only if the memory's [`revision`](ConversationMemory::revision) is still
     /// this; otherwise the update fails with [`Error::Conflict`] and changes nothing.
     pub expect_memory_revision: Option<u32>,
+    /// The persona's lorebook: `Some(None)` removes it.
+    pub lorebook: Option<Option<Lorebook>>,
 }
 
 impl ConversationPatch {
     /// Sets (or with `None`, removes) the conversation's user persona.
     pub fn user_persona(mut self, persona: Option<UserPersona>) -> Self {
         self.user_persona = Some(persona);
+        self
+    }
+
+    /// Replaces (or with `None`, removes) the persona's lorebook (checked by the engine).
+    pub fn lorebook(mut self, lorebook: Option<Lorebook>) -> Self {
+        self.lorebook = Some(lorebook);
         self
     }
 
@@ -128,6 +137,9 @@ impl ConversationPatch {
         }
         if let Some(persona) = &self.user_persona {
             conversation.user_persona.clone_from(persona);
+        }
+        if let Some(lorebook) = &self.lorebook {
+            conversation.persona.lorebook.clone_from(lorebook);
         }
         if !self.changes_memory() {
             return Ok(());

@@ -6,6 +6,7 @@
 //! token budget. The layout follows Character Card V2/V3's `character_book`; fields Link does
 //! not use (`extensions`, `position`, V3 decorators, ...) are kept for round trips.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -48,7 +49,7 @@ pub mod limits {
 /// let active = book.active(&["What of moriarty?"], &counter, 100);
 /// assert_eq!(active[0].content, "Professor Moriarty is Holmes's nemesis.");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Lorebook {
     /// The book's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +94,7 @@ impl<'a> MacroNames<'a> {
 }
 
 /// One lorebook entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LoreEntry {
     /// Words that bring the entry into the prompt when a recent message contains one.
     #[serde(default)]

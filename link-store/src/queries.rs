@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::codec::{
     ConversationColumns, ConversationRow, MessageRow, decode_json, encode_json, encode_memory,
-    encode_time, encode_user_persona,
+    encode_persona, encode_time, encode_user_persona,
 };
 use crate::error::{is_constraint, storage};
 use crate::tokens;
@@ -149,12 +149,27 @@ pub(crate) fn update(
     let mut conversation =
         get_in(&tx, owner, id)?.ok_or_else(|| Error::not_found("conversation"))?;
     patch.apply(&mut conversation)?;
-    let persona = encode_user_persona(conversation.user_persona.as_ref())?;
+    let user_persona = encode_user_persona(conversation.user_persona.as_ref())?;
     let memory = encode_memory(&conversation.memory)?;
+    // The persona column is rewritten only when the patch changes it (its lorebook).
+    let persona = patch
+        .lorebook
+        .is_some()
+        .then(|| encode_persona(&conversation.persona))
+        .transpose()?;
     tx.prepare_cached(
-        "UPDATE conversations SET user_persona = ?3, memory = ?4 WHERE id = ?1 AND owner = ?2",
+        "UPDATE conversations SET user_persona = ?3, memory = ?4, persona = COALESCE(?5, persona) \
+         WHERE id = ?1 AND owner = ?2",
     )
-    .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner, persona, memory]))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id.to_string(),
+            owner,
+            user_persona,
+            memory,
+            persona
+        ])
+    })
     .map_err(storage("updating a conversation"))?;
     tx.commit()
         .map_err(storage("committing a conversation update"))?;

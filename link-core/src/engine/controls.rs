@@ -157,8 +157,8 @@ impl Link {
         .await
     }
 
-    /// A new conversation with the same persona and user persona holding copies of the
-    /// messages up to and including `through` (all of them when `None`), with its origin.
+    /// A new conversation with the same persona, user persona and avatar holding copies of
+    /// the messages up to and including `through` (all of them when `None`), with its origin.
     pub async fn fork(
         &self,
         ctx: &RequestContext,
@@ -182,6 +182,9 @@ impl Link {
             self.check_caps(ctx, Growth::new_conversation(&copies))
                 .await?;
             self.store.create(&fork, &copies).await?;
+            if let Some(avatar) = self.store.avatar(&ctx.principal.sub, id).await? {
+                self.attach_avatar(ctx, fork.id, avatar).await?;
+            }
             Ok(ConversationDetail {
                 conversation: fork,
                 messages: copies,

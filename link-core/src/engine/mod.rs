@@ -6,6 +6,7 @@
 //! stream) before it ends.
 
 mod action;
+mod avatar;
 mod builder;
 mod caps;
 mod commit;
@@ -15,6 +16,7 @@ mod detached;
 mod generate;
 mod guard;
 mod keys;
+mod lorebook;
 mod memory_settings;
 mod moderate;
 mod options;

@@ -8,8 +8,8 @@ use time::Duration;
 use super::store::{conversation, expect_not_found, get, listed, message_at, messages_of, stored};
 use super::{expect_err, expect_ok, unique};
 use crate::{
-    Conversation, ConversationId, ConversationPatch, ConversationStore, Cursor, Error, Message,
-    MessageId, PageRequest, Role, Splice, UserPersona,
+    Conversation, ConversationId, ConversationPatch, ConversationStore, Cursor, Error, LoreEntry,
+    Lorebook, Message, MessageId, PageRequest, Role, Splice, UserPersona,
 };
 
 /// Runs every check of this module, in order.
@@ -26,6 +26,7 @@ pub async fn conversation_store_controls(store: &dyn ConversationStore) {
     splice_bumps_updated_at_for_edits_and_appends(store).await;
     empty_append_to_another_owners_conversation_is_not_found(store).await;
     update_sets_and_clears_the_user_persona(store).await;
+    update_replaces_and_removes_the_lorebook(store).await;
     update_is_owner_scoped(store).await;
     user_personas_are_kept_per_owner(store).await;
     list_pages_cover_everything_once_in_order(store).await;
@@ -333,6 +334,42 @@ pub async fn update_sets_and_clears_the_user_persona(store: &dyn ConversationSto
         "update",
     );
     assert_eq!(unchanged, conversation, "an empty patch changes nothing");
+}
+
+/// A lorebook set by `update` reads back exactly (from `update`, `get` and `list`), leaves
+/// the rest of the persona as it was, and `None` removes it.
+pub async fn update_replaces_and_removes_the_lorebook(store: &dyn ConversationStore) {
+    let (conversation, _) = stored(store, &unique("lore")).await;
+    let (owner, id) = (&conversation.owner, conversation.id);
+    let mut entry = LoreEntry::new(
+        ["Moriarty", "the Professor"],
+        "Moriarty is a mathematician. 🎩",
+    );
+    entry.secondary_keys = Some(vec!["crime".to_owned()]);
+    let book = Lorebook {
+        name: Some("London".to_owned()),
+        token_budget: Some(300),
+        entries: vec![entry],
+        ..Lorebook::default()
+    };
+    let set = ConversationPatch::default().lorebook(Some(book.clone()));
+    let returned = expect_ok(store.update(owner, id, &set).await, "update");
+    let mut expected = conversation.clone();
+    expected.persona.lorebook = Some(book);
+    assert_eq!(
+        returned, expected,
+        "update returns the lorebook, the rest unchanged"
+    );
+    assert_eq!(
+        get(store, owner, id).await.as_ref(),
+        Some(&expected),
+        "get reads it back"
+    );
+    assert_eq!(listed(store, owner).await, [expected], "list reads it back");
+    let removed = ConversationPatch::default().lorebook(None);
+    let returned = expect_ok(store.update(owner, id, &removed).await, "update");
+    assert_eq!(returned, conversation, "None removes the lorebook");
+    assert_eq!(get(store, owner, id).await, Some(conversation));
 }
 
 /// `update` of another owner's conversation is [`Error::NotFound`] and changes nothing.
