@@ -50,6 +50,10 @@ pub mod limits {
 /// assert_eq!(active[0].content, "Professor Moriarty is Holmes's nemesis.");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    description = "A lorebook in the shape of a card's `character_book` (V2 and V3): \
+    entries inserted into the prompt, as data, when recent messages mention their keys."
+)]
 pub struct Lorebook {
     /// The book's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,7 @@ mod error;
 pub mod events;
 mod health;
 mod keys;
+mod lorebook;
 mod persona;
 mod token_usage;
 
@@ -46,6 +47,9 @@ pub use error::{ErrorBody, ErrorDetail, SERVER};
 pub use events::{DeltaEvent, DoneEvent};
 pub use health::HealthBody;
 pub use keys::{ApiKeyBody, ApiKeyList, CreateApiKey, CreatedApiKey};
+pub use lorebook::LorebookReply;
+#[cfg(feature = "openapi")]
+pub use lorebook::LorebookSchema;
 pub use persona::PersonaRequest;
 pub use token_usage::{ConversationTokensBody, TokenTallyBody, TokenUsageReply};
 

@@ -9,8 +9,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
 use crate::routes::{
-    account, cards, chat, controls, conversations, dev_token, health, keys, me, openai_compat,
-    personas,
+    account, avatar, cards, chat, controls, conversations, dev_token, health, keys, lorebook, me,
+    openai_compat, personas,
 };
 use crate::state::AppState;
 use crate::{admission, openapi, request_id, web};
@@ -38,7 +38,8 @@ pub struct HttpOptions {
     pub openai_mode: openai_compat::Mode,
 }
 
-/// The card import's body limit: its own, never below the other routes'.
+/// The body limit of card data (imports, avatars, lorebooks): its own, never below the
+/// other routes'.
 fn card_limit(options: &HttpOptions) -> usize {
     options.max_card_bytes.max(options.max_body_bytes)
 }
@@ -61,6 +62,20 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             get(conversations::get)
                 .patch(conversations::update)
                 .delete(conversations::delete),
+        )
+        .route(
+            "/v1/conversations/{id}/avatar",
+            get(avatar::get)
+                .put(avatar::put)
+                .delete(avatar::delete)
+                .layer(DefaultBodyLimit::max(card_limit(options))),
+        )
+        .route(
+            "/v1/conversations/{id}/lorebook",
+            get(lorebook::get)
+                .put(lorebook::put)
+                .delete(lorebook::delete)
+                .layer(DefaultBodyLimit::max(card_limit(options))),
         )
         .route("/v1/conversations/{id}/messages", post(conversations::send))
         .route(

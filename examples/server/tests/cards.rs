@@ -1,5 +1,6 @@
 //! Character cards through the real server: a PNG card larger than the other routes' body
-//! limit imports under its own limit, exports as PNG and V3 JSON and imports back; a card
+//! limit imports under its own limit, exports as PNG (with its picture) and V3 JSON and
+//! imports back; a card
 //! whose extensions carry instructions and 60 KB of padding is chatted with and the system
 //! prompt at the mock upstream holds neither; bodies past the limits get 413.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -73,7 +74,8 @@ async fn export(s: &Stack, token: &str, id: &str, format: &str) -> reqwest::Resp
 async fn a_png_card_imports_under_its_own_limit_and_exports_as_png_and_v3() {
     let s = Stack::start(vec![]).await;
     let token = s.server.token("alice").await;
-    let card = png::write(&holmes(), Some(&noisy_avatar(200))).unwrap();
+    let avatar = noisy_avatar(200);
+    let card = png::write(&holmes(), Some(&avatar)).unwrap();
     assert!(card.len() > 100_000, "larger than the 64 KB body limit");
     let response = import(&s, &token, card).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -92,6 +94,10 @@ async fn a_png_card_imports_under_its_own_limit_and_exports_as_png_and_v3() {
     let image = exported.bytes().await.unwrap();
     let read = png::read(&image).unwrap();
     assert_eq!(read.card.to_persona().unwrap(), holmes());
+    assert!(
+        read.avatar == png::strip(&avatar).unwrap(),
+        "the export carries the imported picture"
+    );
 
     let v3: Value = export(&s, &token, id, "v3").await.json().await.unwrap();
     assert_eq!(v3["spec"], "chara_card_v3");

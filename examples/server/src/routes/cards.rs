@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use link::card::{CardSpec, png};
-use link::{CharacterCard, Persona, PersonaSource};
+use link::{Avatar, CharacterCard, Persona};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -44,7 +44,8 @@ pub struct ExportQuery {
     format: Option<CardFormat>,
 }
 
-/// The conversation's persona as a character card: V2 or V3 JSON, or a PNG image with both.
+/// The conversation's persona as a character card: V2 or V3 JSON, or a PNG image with both
+/// (the conversation's avatar as the picture, a plain square when it has none).
 #[utoipa::path(get, path = "/v1/personas/{conversation_id}/card", tag = "personas",
     params(("conversation_id" = String, Path, format = "uuid", description = "Conversation id"),
            ExportQuery),
@@ -72,13 +73,16 @@ pub async fn export(
         CardFormat::V3 => {
             Json(CharacterCard::from_persona_as(persona, CardSpec::V3)).into_response()
         }
-        CardFormat::Png => png_response(persona)?,
+        CardFormat::Png => {
+            let avatar = state.link.avatar(&ctx, id).await?;
+            png_response(persona, avatar.as_ref())?
+        }
     };
     Ok(response)
 }
 
-fn png_response(persona: &Persona) -> Result<Response, ApiError> {
-    let image = png::write(persona, None)?;
+fn png_response(persona: &Persona, avatar: Option<&Avatar>) -> Result<Response, ApiError> {
+    let image = png::write(persona, avatar.map(Avatar::as_bytes))?;
     let file: String = persona
         .name
         .chars()
@@ -98,8 +102,10 @@ fn png_response(persona: &Persona) -> Result<Response, ApiError> {
 /// Starts a conversation from a character card: V2 or V3 JSON, a PNG image with a `ccv3` or
 /// `chara` chunk, or a CharX archive (the format is read from the body, whatever its
 /// content type). Every card field Link does not use is kept for export; the card's
-/// `alternate_greetings` become versions of the greeting. This route takes bodies up to
-/// `LINK_MAX_CARD_BYTES` (8 MiB by default); the others keep `LINK_MAX_BODY_BYTES`.
+/// `alternate_greetings` become versions of the greeting; its image becomes the
+/// conversation's avatar (at most 3 MiB of PNG once its text chunks are stripped). This
+/// route takes bodies up to `LINK_MAX_CARD_BYTES` (8 MiB by default); the others keep
+/// `LINK_MAX_BODY_BYTES`.
 #[utoipa::path(post, path = "/v1/conversations/import", tag = "conversations",
     request_body(description = "A card: V2/V3 JSON, a PNG image or a CharX (zip) archive",
         content((Object = "application/json"), (BinaryFile = "image/png"),
@@ -118,11 +124,8 @@ pub async fn import(
     Caller(ctx): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let card = link::card::read_any(&body?)?.card;
-    let detail = state
-        .link
-        .create_conversation(&ctx, PersonaSource::Card(Box::new(card)))
-        .await?;
+    let card = link::card::read_any(&body?)?;
+    let detail = state.link.import_card(&ctx, card).await?;
     let body = ConversationBody::from(detail);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

@@ -5,6 +5,7 @@
 //! [`Caller`]: crate::admission::Caller
 
 pub mod account;
+pub mod avatar;
 pub mod cards;
 pub mod chat;
 pub mod controls;
@@ -12,6 +13,7 @@ pub mod conversations;
 pub mod dev_token;
 pub mod health;
 pub mod keys;
+pub mod lorebook;
 pub mod me;
 pub mod openai_compat;
 pub mod personas;
