@@ -46,8 +46,8 @@ pub fn default_path(persona: &Persona, format: Format) -> PathBuf {
     PathBuf::from(format!("{stem}.{ext}"))
 }
 
-/// The card file's bytes for `persona`.
-pub fn bytes(persona: &Persona, format: Format) -> Result<Vec<u8>> {
+/// The card file's bytes for `persona`; a PNG card shows `avatar` (a plain square without).
+pub fn bytes(persona: &Persona, format: Format, avatar: Option<&[u8]>) -> Result<Vec<u8>> {
     let json = |spec| {
         let card = CharacterCard::from_persona_as(persona, spec);
         serde_json::to_vec_pretty(&card)
@@ -60,13 +60,13 @@ pub fn bytes(persona: &Persona, format: Format) -> Result<Vec<u8>> {
     match format {
         Format::V2 => json(CardSpec::V2),
         Format::V3 => json(CardSpec::V3),
-        Format::Png => png::write(persona, None),
+        Format::Png => png::write(persona, avatar),
     }
 }
 
-/// Writes the card file for `persona` to `path`.
-pub fn write(persona: &Persona, format: Format, path: &Path) -> Result<()> {
-    std::fs::write(path, bytes(persona, format)?)
+/// Writes the card file for `persona` (and its `avatar`, in a PNG) to `path`.
+pub fn write(persona: &Persona, format: Format, avatar: Option<&[u8]>, path: &Path) -> Result<()> {
+    std::fs::write(path, bytes(persona, format, avatar)?)
         .map_err(|e| Error::invalid(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -80,7 +80,7 @@ mod tests {
     fn every_format_reads_back() {
         let ada = Persona::new("Ada Lovelace", PersonaKind::Historical, "x", "Hi.");
         for format in [Format::V2, Format::V3, Format::Png] {
-            let bytes = bytes(&ada, format).unwrap();
+            let bytes = bytes(&ada, format, None).unwrap();
             let card = link::card::read_any(&bytes).unwrap().card;
             assert_eq!(card.to_persona().unwrap(), ada, "{format:?}");
         }

@@ -116,7 +116,7 @@ impl<'a> Session<'a> {
             Input::List => self.list().await,
             Input::Resume(which) => self.resume(&which).await,
             Input::Persona => self.persona(),
-            Input::Export(file) => self.export(&file),
+            Input::Export(file) => self.export(&file).await,
             Input::Regen => self.regen().await,
             Input::Alt(pick) => self.alt(pick).await,
             Input::Edit(text) => self.edit(&text).await,
@@ -242,10 +242,15 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn export(&self, file: &str) -> Result<()> {
+    async fn export(&self, file: &str) -> Result<()> {
         let path = std::path::Path::new(file);
         let format = crate::cards::Format::of_path(path);
-        crate::cards::write(&self.current()?.persona, format, path)?;
+        let current = self.current()?;
+        let avatar = match format {
+            crate::cards::Format::Png => self.backend.avatar(&current.id).await?,
+            _ => None,
+        };
+        crate::cards::write(&current.persona, format, avatar.as_deref(), path)?;
         out::line(&self.style.dim(&format!("saved {file}")));
         Ok(())
     }

@@ -242,3 +242,33 @@ fn a_card_exported_as_png_or_json_imports_back_in_process_and_through_a_server()
         .run(&["import", not_a_card.to_str().unwrap()])
         .code_is(2);
 }
+
+#[test]
+fn an_imported_cards_picture_comes_back_in_its_png_export_in_process_and_through_a_server() {
+    use link::card::png;
+    use link::{Persona, PersonaKind};
+    let world = World::new();
+    // A Holmes card whose picture is Ada's plain square, not the one drawn from his name.
+    let ada = Persona::new("Ada", PersonaKind::Historical, "x", "Hi");
+    let picture = png::write(&ada, None).unwrap();
+    let holmes = Persona::new("Sherlock Holmes", PersonaKind::Fictional, "x", "Hello.");
+    let card = world.dir.path().join("card.png");
+    std::fs::write(&card, png::write(&holmes, Some(&picture)).unwrap()).unwrap();
+    let kept = png::strip(&picture).unwrap();
+    let exported_picture = |args: &[&str], name: &str| {
+        let id = world.run(&[args, &["import", card.to_str().unwrap(), "--json"]].concat());
+        id.ok();
+        let id = id.json()["id"].as_str().unwrap().to_owned();
+        let out = world.dir.path().join(name);
+        let export = ["export", id.as_str(), "--png", "-o", out.to_str().unwrap()];
+        world.run(&[args, &export].concat()).ok();
+        png::read(&std::fs::read(&out).unwrap()).unwrap().avatar
+    };
+    assert!(exported_picture(&[], "local.png") == kept, "in process");
+    let server = support::Server::start(&world);
+    let remote = server.args(&[]);
+    assert!(
+        exported_picture(&remote, "remote.png") == kept,
+        "through a server"
+    );
+}

@@ -54,10 +54,14 @@ impl Backend for LocalBackend {
     }
 
     async fn import_card(&self, card: Vec<u8>) -> Result<ConversationBody> {
-        let card = link::card::read_any(&card)?.card;
-        let source = PersonaSource::Card(Box::new(card));
-        let detail = self.link.create_conversation(&self.ctx, source).await?;
+        let card = link::card::read_any(&card)?;
+        let detail = self.link.import_card(&self.ctx, card).await?;
         Ok(ConversationBody::from(detail))
+    }
+
+    async fn avatar(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let avatar = self.link.avatar(&self.ctx, parse_id(id)?).await?;
+        Ok(avatar.map(link::Avatar::into_bytes))
     }
 
     async fn list(&self) -> Result<ConversationList> {

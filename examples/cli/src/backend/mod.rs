@@ -33,12 +33,15 @@ pub trait Backend: Send + Sync {
     async fn extract_persona(&self, request: &str) -> Result<Persona>;
     /// Starts a conversation with the character `request` names; it holds the greeting.
     async fn create(&self, request: &str) -> Result<ConversationBody>;
-    /// Starts a conversation from a character card file's bytes (V2/V3 JSON, PNG or CharX).
+    /// Starts a conversation from a character card file's bytes (V2/V3 JSON, PNG or CharX),
+    /// keeping its picture as the conversation's avatar.
     async fn import_card(&self, card: Vec<u8>) -> Result<ConversationBody>;
     /// The first page of the user's conversations, most recent first.
     async fn list(&self) -> Result<ConversationList>;
     /// One conversation with its messages.
     async fn get(&self, id: &str) -> Result<ConversationBody>;
+    /// The conversation's avatar (a PNG image), or `None` when it has none.
+    async fn avatar(&self, id: &str) -> Result<Option<Vec<u8>>>;
     /// Sends a message and streams the reply.
     async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream>;
     /// Streams a new version of the last reply (the earlier versions stay as alternatives);

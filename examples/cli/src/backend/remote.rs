@@ -197,6 +197,18 @@ impl Backend for RemoteBackend {
         self.json(self.request(reqwest::Method::GET, &path)).await
     }
 
+    async fn avatar(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let path = format!("/v1/conversations/{}/avatar", path_id(id)?);
+        let request = self.request(reqwest::Method::GET, &path);
+        let response = request.send().await.map_err(unreachable)?;
+        // The conversation was just read: a 404 here means it has no avatar.
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let image = checked(response).await?.bytes().await;
+        Ok(Some(image.map_err(|e| malformed(&e))?.to_vec()))
+    }
+
     async fn send_stream(&self, id: &str, text: &str) -> Result<ReplyStream> {
         let path = format!("/v1/conversations/{}/messages", path_id(id)?);
         self.stream(&path, &json!({ "content": text })).await
