@@ -9,9 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-/// Only same-origin scripts, styles and connections; no inline script, no framing.
+/// Only same-origin scripts, styles and connections; no inline script, no framing. Images
+/// may also be `blob:` URLs: the page fetches a character's picture with the session's token
+/// (an `<img>` cannot send one) and shows it from a blob it made.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// One embedded file.

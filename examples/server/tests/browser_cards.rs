@@ -150,3 +150,95 @@ async fn a_card_dropped_or_picked_starts_a_conversation_and_exports_as_png() {
     browser.screenshot("cards-03-not-a-card").await;
     browser.finish().await;
 }
+
+/// A `width` x `height` PNG of one colour.
+fn picture(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..width * height).flat_map(|_| rgb).collect();
+    let mut out = Vec::new();
+    let mut encoder = ::png::Encoder::new(&mut out, width, height);
+    encoder.set_color(::png::ColorType::Rgb);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// Gives `#avatar-file` a PNG, as the file picker would, and fires its `change` event.
+const PICK_PICTURE: &str = "const [b64] = arguments;
+    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'me.png', { type: 'image/png' }));
+    const input = document.getElementById('avatar-file');
+    input.files = data.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    return true;";
+
+async fn wait_avatar_width(browser: &Browser, width: u32) {
+    let script = format!(
+        "const img = document.getElementById('card-avatar');
+         return !img.hidden && img.complete && img.naturalWidth === {width}"
+    );
+    browser
+        .wait_js(&script, &format!("a picture {width} wide"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_dialog_shows_the_picture_and_lore_and_changes_the_picture() {
+    let s = Stack::start(vec![]).await;
+    let browser = Browser::start().await;
+    browser.sign_in(&s.server.url, "Ada").await;
+
+    let mut card = CharacterCard::from_persona(&Persona::new(
+        "Captain Whiskers",
+        PersonaKind::Original,
+        "A grumpy pirate who loves cats.",
+        "Arr!",
+    ));
+    card.data.character_book = Some(
+        serde_json::from_value(json!({"entries": [
+        {"keys": ["parrot", "Polly"], "content": "Polly the parrot sits on his shoulder.",
+         "enabled": true, "insertion_order": 1, "extensions": {}}]}))
+        .unwrap(),
+    );
+    let persona = card.to_persona().unwrap();
+    let image = png::write(&persona, Some(&picture(120, 160, [200, 80, 40]))).unwrap();
+    let args = vec![
+        Value::from(STANDARD.encode(&image)),
+        Value::from("whiskers.png"),
+        Value::from("image/png"),
+    ];
+    browser.js(DROP, args).await;
+    wait_title(&browser, "Captain Whiskers").await;
+    browser.press("#card-button").await;
+    wait_avatar_width(&browser, 120).await;
+    let lore = browser.text("#lore-entries").await;
+    assert!(
+        lore.contains("parrot, Polly") && lore.contains("sits on his shoulder"),
+        "{lore}"
+    );
+    browser.screenshot("cards-04-picture-and-lore").await;
+
+    let other = STANDARD.encode(picture(40, 40, [40, 120, 200]));
+    browser.js(PICK_PICTURE, vec![Value::from(other)]).await;
+    wait_avatar_width(&browser, 40).await;
+    browser.screenshot("cards-05-picture-changed").await;
+
+    browser.press("#avatar-remove").await;
+    browser
+        .wait_js(
+            "return document.getElementById('card-avatar').hidden",
+            "the picture removed",
+        )
+        .await;
+    let broken = STANDARD.encode(b"GIF89a");
+    browser.js(PICK_PICTURE, vec![Value::from(broken)]).await;
+    browser
+        .wait_js(
+            "return document.getElementById('avatar-status').textContent.includes('PNG')",
+            "a clear status for a broken picture",
+        )
+        .await;
+    browser.screenshot("cards-06-broken-picture").await;
+    browser.finish().await;
+}

@@ -1023,11 +1023,78 @@
     };
     for (const [key, label] of CARD_FIELDS) field(label, persona[key]);
     field("Example lines", (persona.example_lines || []).join("\n"));
+    showLore(persona.lorebook);
     showMemory(state.conversation.memory);
     $("memory-status").textContent = "";
+    $("avatar-status").textContent = "";
     $("card-dialog").showModal();
-    $("card-export-png").focus();
+    // The first control: the dialog opens at its top, where the name and picture are.
+    $("avatar-pick").focus();
     refreshMemory(state.conversation);
+    showAvatar(state.conversation);
+  }
+
+  // The lorebook's enabled entries: the keys, then what the character is told.
+  function showLore(book) {
+    const entries = ((book && book.entries) || []).filter((e) => e.enabled !== false);
+    $("lore").hidden = entries.length === 0;
+    const dl = $("lore-entries");
+    dl.replaceChildren();
+    for (const entry of entries) {
+      const keys = entry.constant ? "Always" : (entry.keys || []).join(", ");
+      dl.append(element("dt", "", keys), element("dd", "", entry.content));
+    }
+  }
+
+  // ---- the character's picture (in the persona card) ------------------------------------
+
+  let avatarUrl = null;
+
+  function setAvatar(url) {
+    if (avatarUrl) URL.revokeObjectURL(avatarUrl);
+    avatarUrl = url;
+    const img = $("card-avatar");
+    img.hidden = !url;
+    if (url) {
+      img.src = url;
+      img.alt = "Picture of " + state.conversation.persona.name;
+    } else {
+      img.removeAttribute("src");
+    }
+    $("avatar-remove").hidden = !url;
+  }
+
+  // The picture is fetched with the session's token (an <img> cannot send one).
+  async function showAvatar(c) {
+    setAvatar(null);
+    try {
+      const response = await fetch(path(c, "/avatar"), { headers: headers() });
+      if (response.status === 404) return;
+      if (!response.ok) throw await failureOf(response);
+      const blob = await response.blob();
+      if (current(c)) setAvatar(URL.createObjectURL(blob));
+    } catch (error) {
+      $("avatar-status").textContent = describe(error);
+    }
+  }
+
+  // PUT with a PNG sets the picture, DELETE removes it.
+  async function changeAvatar(file) {
+    const c = state.conversation;
+    try {
+      const response = await fetch(path(c, "/avatar"), {
+        method: file ? "PUT" : "DELETE",
+        headers: headers({ "Content-Type": "image/png", Accept: "application/json" }),
+        body: file || undefined,
+      });
+      if (!response.ok) throw await failureOf(response);
+      $("avatar-status").textContent = "";
+      await showAvatar(c);
+    } catch (error) {
+      $("avatar-status").textContent = describe(error);
+    } finally {
+      $("avatar-file").value = "";
+    }
   }
 
   // ---- what the character remembers (shown and edited in the persona card) --------------
@@ -1466,6 +1533,11 @@
     $("card-close").addEventListener("click", () => $("card-dialog").close());
     $("card-export").addEventListener("click", () => exportCard("v2"));
     $("card-export-png").addEventListener("click", () => exportCard("png"));
+    $("avatar-pick").addEventListener("click", () => $("avatar-file").click());
+    $("avatar-file").addEventListener("change", (event) => {
+      if (event.target.files[0]) changeAvatar(event.target.files[0]);
+    });
+    $("avatar-remove").addEventListener("click", () => changeAvatar(null));
     watchCardDrops();
     $("settings-button").addEventListener("click", () => openPersona("me"));
     $("here-button").addEventListener("click", () => openPersona("conversation"));
