@@ -15,6 +15,7 @@
 //! | item | `PK` | `SK` | index `updated` (`GSI1PK`, `GSI1SK`) |
 //! |---|---|---|---|
 //! | conversation | `O#{owner}` | `C#{conversation}` | `O#{owner}`, `{updated_at ns, zero-padded}#{conversation}` |
+//! | avatar part | `O#{owner}` | `C#{conversation}#A#{part, two digits}` | — |
 //! | message | `O#{owner}` | `C#{conversation}#M#{message}` | — |
 //! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
 //! | user persona | `O#{owner}` | `U` | — |
