@@ -100,7 +100,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use persona::{CardFields, Persona, PersonaKind};
 pub use ports::{
     AuditSink, Authenticator, ChatModel, ConversationStore, PersonaExtractor, RateDecision,
-    RateLimiter, StoreUsage, Unlimited,
+    RateLimiter, StoreUsage, TurnState, Unlimited,
 };
 pub use principal::{Principal, TokenUse};
 pub use prompt::{ApproxTokenCounter, PromptBuilder, TokenCounter};

@@ -12,8 +12,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 mod forward;
+mod turn_state;
 mod usage;
 
+pub use turn_state::TurnState;
 pub use usage::StoreUsage;
 
 use crate::{
@@ -313,6 +315,23 @@ pub trait ConversationStore: Send + Sync + Debug + 'static {
     /// `COUNT` and `SUM`) should override it.
     async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
         usage::scan(self, owner, conversation).await
+    }
+
+    /// What a turn reads before it calls the model, for `owner`'s conversation `id`: the
+    /// conversation, its newest `window` messages (oldest first), the owner's
+    /// [`usage`](Self::usage) with this conversation, and who the user is in it (its own user
+    /// persona, else the owner's default). Fails with
+    /// [`Error::NotFound`](crate::Error::NotFound) if the conversation is not `owner`'s.
+    ///
+    /// The default makes those calls one after another; a store that can read them together
+    /// should override it (DynamoDB reads them in one round trip).
+    async fn turn_state(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        window: usize,
+    ) -> Result<TurnState> {
+        turn_state::read(self, owner, id, window).await
     }
 
     /// The model tokens `owner`'s conversations used in `month`: one tally per conversation

@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use link_core::{
     Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
-    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
+    Message, Month, Page, PageRequest, Result, Splice, StoreUsage, TurnState, UserPersona,
 };
 use tracing::Instrument;
 
@@ -163,6 +163,16 @@ impl<S: ConversationStore> ConversationStore for InstrumentedStore<S> {
 
     async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {
         self.observe("token_usage", self.inner.token_usage(owner, month))
+            .await
+    }
+
+    async fn turn_state(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        window: usize,
+    ) -> Result<TurnState> {
+        self.observe("turn_state", self.inner.turn_state(owner, id, window))
             .await
     }
 

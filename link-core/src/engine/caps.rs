@@ -53,6 +53,12 @@ impl Link {
         self.refusal(&usage, growth).map_or(Ok(()), Err)
     }
 
+    /// [`check_caps`](Self::check_caps) against a `usage` already read (a turn's, read with
+    /// its conversation).
+    pub(super) fn check_usage(&self, usage: &StoreUsage, growth: Growth) -> Result<()> {
+        self.refusal(usage, growth).map_or(Ok(()), Err)
+    }
+
     /// The error for the first cap `growth` breaks, given the caller's `usage`.
     fn refusal(&self, usage: &StoreUsage, growth: Growth) -> Option<Error> {
         let limits = &self.limits;

@@ -45,18 +45,20 @@ impl Link {
             None => self.moderate_input(content).await?,
         }
         audit.prompt(content);
-        let conversation = self.owned(ctx, id).await?;
-        let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
-        self.check_caps(ctx, Growth::in_conversation(id, 2, added))
+        // One read for the conversation, its window, the caps' usage and who the user is.
+        let window = self.limits.history_window;
+        let state = (self.store)
+            .turn_state(&ctx.principal.sub, id, window)
             .await?;
-        let window = Some(self.limits.history_window);
-        let mut history = self.store.messages(&ctx.principal.sub, id, window).await?;
-        let whole = history.len() < self.limits.history_window;
+        let added = u64::try_from(content.len()).unwrap_or(u64::MAX);
+        self.check_usage(&state.usage, Growth::in_conversation(id, 2, added))?;
+        let (conversation, mut history) = (state.conversation, state.messages);
+        let whole = history.len() < window;
         let user = Message::new(Role::User, content);
         history.push(user.clone());
-        let (request, departed) = self
-            .request_with(ctx, &conversation, &history, whole, options, audit)
-            .await?;
+        let who = state.user_persona.as_ref();
+        let (request, departed) =
+            self.request_as(&conversation, who, &history, whole, options, audit)?;
         Ok(PreparedTurn {
             request,
             commit: Commit::Turn { user },
@@ -93,15 +95,25 @@ impl Link {
         options: &TurnOptions,
         audit: &mut AuditGuard,
     ) -> Result<(ChatRequest, Option<Departed>)> {
-        audit.model(self.model.model_id());
         let user = self.user_persona_in(ctx, conversation).await?;
-        let user_name = user.as_ref().map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
+        self.request_as(conversation, user.as_ref(), history, whole, options, audit)
+    }
+
+    /// [`request_with`](Self::request_with) for a `user` already known.
+    fn request_as(
+        &self,
+        conversation: &Conversation,
+        user: Option<&UserPersona>,
+        history: &[Message],
+        whole: bool,
+        options: &TurnOptions,
+        audit: &mut AuditGuard,
+    ) -> Result<(ChatRequest, Option<Departed>)> {
+        audit.model(self.model.model_id());
+        let user_name = user.map_or(DEFAULT_USER_NAME, |u| u.name.as_str());
         let persona = expand_persona(&conversation.persona, user_name);
         let style = self.model.prompt_style();
-        let mut extra = user
-            .as_ref()
-            .map(UserPersona::prompt_block)
-            .unwrap_or_default();
+        let mut extra = user.map(UserPersona::prompt_block).unwrap_or_default();
         extra.push_str(&options.instructions_block());
         // Fitted to the model's window by the model's count; regenerating the greeting (no
         // turn yet) gets the opening turn to answer.

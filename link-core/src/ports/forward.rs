@@ -196,6 +196,15 @@ macro_rules! forward_ports {
                 (**self).token_usage(owner, month).await
             }
 
+            async fn turn_state(
+                &self,
+                owner: &str,
+                id: ConversationId,
+                window: usize,
+            ) -> Result<super::TurnState> {
+                (**self).turn_state(owner, id, window).await
+            }
+
             async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
                 (**self).avatar(owner, id).await
             }

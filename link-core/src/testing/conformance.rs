@@ -35,6 +35,7 @@ pub mod store_avatar;
 pub mod store_controls;
 pub mod store_memory;
 pub mod store_tokens;
+pub mod store_turn;
 pub mod store_usage;
 
 pub use api_keys::api_key_store;

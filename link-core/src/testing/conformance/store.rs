@@ -34,6 +34,7 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     super::store_controls::conversation_store_controls(store).await;
     super::store_memory::conversation_store_memory(store).await;
     super::store_avatar::conversation_store_avatar(store).await;
+    super::store_turn::conversation_store_turn(store).await;
     super::store_usage::conversation_store_usage(store).await;
     super::store_tokens::conversation_store_tokens(store).await;
 }
