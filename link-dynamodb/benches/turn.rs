@@ -6,15 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
-use aws_sdk_dynamodb::error::BoxError;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use link_core::testing::{ScriptedChatModel, ScriptedExtractor};
 use link_core::{
@@ -22,47 +15,14 @@ use link_core::{
     RequestContext, Role,
 };
 use link_dynamodb::DynamoStore;
-use link_testkit::moto::Moto;
 use tokio::runtime::Runtime;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Moto, RoundTrips};
+
 const OWNER: &str = "bench-user";
-
-/// Counts the requests the client sends (each one round trip).
-#[derive(Debug, Clone, Default)]
-struct RoundTrips(Arc<AtomicUsize>);
-
-impl RoundTrips {
-    fn take(&self) -> usize {
-        self.0.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl Intercept for RoundTrips {
-    fn name(&self) -> &'static str {
-        "RoundTrips"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-fn client(moto: &Moto, trips: &RoundTrips) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
-        .interceptor(trips.clone())
-        .build();
-    Client::from_conf(config)
-}
 
 /// A store on a new table with one conversation of `messages` messages.
 async fn store_with_conversation(
@@ -70,10 +30,7 @@ async fn store_with_conversation(
     trips: &RoundTrips,
     messages: usize,
 ) -> (DynamoStore, Conversation) {
-    let client = client(moto, trips);
-    let table = format!("bench-{}", link_core::ConversationId::new());
-    DynamoStore::create_table(&client, &table).await.unwrap();
-    let store = DynamoStore::new(client, table);
+    let store = common::store_on(common::counted_client(moto, trips)).await;
     let persona = Persona::new(
         "Ada Lovelace",
         PersonaKind::Historical,

@@ -133,9 +133,11 @@ pub(crate) fn conversation(item: &Item) -> Result<(Conversation, Counters)> {
     Ok((decode(item, "conversation")?, counters))
 }
 
-/// The counters of a conversation item read from the `updated` index.
-pub(crate) fn usage_counters(item: &Item) -> Result<(u64, u64)> {
-    Ok((number(item, MESSAGES)?, number(item, BYTES)?))
+/// The item of `items` whose sort key is `sk`.
+pub(crate) fn with_sk<'a>(items: &'a [Item], sk: &str) -> Option<&'a Item> {
+    items
+        .iter()
+        .find(|item| text(item, keys::SK).is_ok_and(|k| k == sk))
 }
 
 /// The item of `message` in the conversation `conversation` of `owner`; a message too large

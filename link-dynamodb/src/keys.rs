@@ -8,6 +8,7 @@
 //! | message | `O#{owner}` | `C#{conversation}#M#{message}` | — |
 //! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
 //! | user persona | `O#{owner}` | `U` | — |
+//! | owner's totals (conversations, bytes) | `O#{owner}` | `S` | — |
 //! | id guard | `ID#{conversation}` | `ID` | — |
 
 use link_core::{ConversationId, MessageId, Month};
@@ -76,6 +77,10 @@ pub(crate) fn tally(month: Month, id: ConversationId) -> String {
 
 /// The sort key of an owner's user persona.
 pub(crate) const USER_PERSONA: &str = "U";
+
+/// The sort key of an owner's totals: how many conversations they have and the bytes of all
+/// their messages, kept by every write so that the storage caps read one item.
+pub(crate) const TOTALS: &str = "S";
 
 /// The partition key of the guard that keeps conversation ids unique across owners.
 pub(crate) fn guard(id: ConversationId) -> String {

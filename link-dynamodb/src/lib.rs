@@ -19,6 +19,7 @@
 //! | message | `O#{owner}` | `C#{conversation}#M#{message}` | — |
 //! | token tally | `O#{owner}` | `T#{YYYY-MM}#{conversation}` | — |
 //! | user persona | `O#{owner}` | `U` | — |
+//! | owner's totals (conversations, bytes) | `O#{owner}` | `S` | — |
 //! | id guard | `ID#{conversation}` | `ID` | — |
 //! | rate-limit bucket ([`DynamoRateLimiter`]) | `RL#{sub}` | `RL` | — |
 //! | daily token count ([`DynamoRateLimiter`]) | `RLT#{sub}` | `D{days since the epoch}` | — |

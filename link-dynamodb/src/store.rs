@@ -20,6 +20,9 @@ use crate::error::{build, busy, sdk};
 use crate::keys;
 
 mod avatar;
+mod cache;
+mod totals;
+mod turn;
 
 /// DynamoDB's limit of actions in one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -49,6 +52,8 @@ const RACE_RETRIES: u32 = 8;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Conversation items last read or written, shared by clones (see `cache.rs`).
+    cache: std::sync::Arc<cache::ReadCache>,
 }
 
 /// What one attempt of a conditional change came to.
@@ -64,6 +69,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            cache: std::sync::Arc::default(),
         }
     }
 
@@ -267,17 +273,28 @@ impl DynamoStore {
         )))
     }
 
+    /// One attempt of a splice, from the conversation item as `cached` (by an earlier read
+    /// of this store) or as read now.
     async fn splice_once(
         &self,
         owner: &str,
         id: ConversationId,
         splice: &Splice,
+        cached: Option<(Conversation, Counters)>,
     ) -> Result<Attempt<()>> {
-        let (mut conversation, counters) = self.existing(owner, id).await?;
+        let from_cache = cached.is_some();
+        let (mut conversation, counters) = match cached {
+            Some(item) => item,
+            None => self.existing(owner, id).await?,
+        };
         if let Some(expected) = splice.expect_last
             && counters.last != Some(expected)
         {
-            return Err(changed_meanwhile());
+            // A remembered item may be stale: only what was read now decides.
+            return match from_cache {
+                true => Ok(Attempt::Raced),
+                false => Err(changed_meanwhile()),
+            };
         }
         // Only the messages from the oldest one the splice names on can change: read those.
         let from = splice
@@ -363,8 +380,15 @@ impl DynamoStore {
         let mut items =
             vec![self.put_conversation(&conversation, &next, Some(counters.version))?];
         items.extend(writes);
+        let grown = totals::delta(counters.bytes, next.bytes);
+        if grown != 0 {
+            items.push(self.add_totals(owner, 0, grown)?);
+        }
         match self.transact(items).await? {
-            TransactOutcome::Committed => Ok(Attempt::Done(())),
+            TransactOutcome::Committed => {
+                self.cache.put(owner, &conversation, &next);
+                Ok(Attempt::Done(()))
+            }
             TransactOutcome::Cancelled(codes) => {
                 let failed =
                     |at: usize| codes.get(at).is_some_and(|c| c == "ConditionalCheckFailed");
@@ -374,6 +398,31 @@ impl DynamoStore {
                 // The conversation changed (or is gone) since it was read: read again.
                 Ok(Attempt::Raced)
             }
+        }
+    }
+
+    /// Deletes the conversation item at the version read, with its id guard, and takes it
+    /// off the owner's totals; `false` when there is none.
+    async fn delete_head_once(&self, owner: &str, id: ConversationId) -> Result<Attempt<bool>> {
+        let Some((_, counters)) = self.conversation_item(owner, id).await? else {
+            return Ok(Attempt::Done(false));
+        };
+        let head = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(codec::key(keys::owner(owner), keys::conversation(id))))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", codec::VERSION)
+            .expression_attribute_values(":v", n(counters.version))
+            .build()
+            .map_err(build)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(head).build(),
+            self.delete(codec::key(keys::guard(id), keys::GUARD.to_owned()), None)?,
+            self.add_totals(owner, -1, totals::delta(counters.bytes, 0))?,
+        ];
+        match self.transact(items).await? {
+            TransactOutcome::Committed => Ok(Attempt::Done(true)),
+            TransactOutcome::Cancelled(_) => Ok(Attempt::Raced),
         }
     }
 
@@ -391,7 +440,10 @@ impl DynamoStore {
         };
         let item = self.put_conversation(&conversation, &next, Some(counters.version))?;
         match self.transact(vec![item]).await? {
-            TransactOutcome::Committed => Ok(Attempt::Done(conversation)),
+            TransactOutcome::Committed => {
+                self.cache.put(owner, &conversation, &next);
+                Ok(Attempt::Done(conversation))
+            }
             TransactOutcome::Cancelled(_) => Ok(Attempt::Raced),
         }
     }
@@ -431,8 +483,12 @@ impl ConversationStore for DynamoStore {
             let item = codec::message_item(&conversation.owner, conversation.id, message)?;
             items.push(self.put(item, Some("attribute_not_exists(PK)"))?);
         }
+        items.push(self.add_totals(&conversation.owner, 1, totals::delta(0, counters.bytes))?);
         match self.transact(items).await? {
-            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::Committed => {
+                self.cache.put(&conversation.owner, conversation, &counters);
+                Ok(())
+            }
             TransactOutcome::Cancelled(codes) => {
                 if codes.iter().any(|c| c == "ConditionalCheckFailed") {
                     Err(Error::storage(format!(
@@ -449,7 +505,20 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn get(&self, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
-        Ok(self.conversation_item(owner, id).await?.map(|(c, _)| c))
+        let Some((conversation, counters)) = self.conversation_item(owner, id).await? else {
+            return Ok(None);
+        };
+        self.cache.put(owner, &conversation, &counters);
+        Ok(Some(conversation))
+    }
+
+    async fn turn_state(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        window: usize,
+    ) -> Result<link_core::TurnState> {
+        self.read_turn(owner, id, window).await
     }
 
     async fn list(&self, owner: &str, page: &PageRequest) -> Result<Page<Conversation>> {
@@ -518,25 +587,15 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
-        // The conversation item first, in one transaction with its id guard: from then on
-        // every read and write of it is NotFound; then its avatar and messages.
-        let items = vec![
-            self.delete(
-                codec::key(keys::owner(owner), keys::conversation(id)),
-                Some("attribute_exists(PK)"),
-            )?,
-            self.delete(codec::key(keys::guard(id), keys::GUARD.to_owned()), None)?,
-        ];
-        match self.transact(items).await? {
-            TransactOutcome::Committed => {}
-            TransactOutcome::Cancelled(codes) => {
-                return match codes.first().map(String::as_str) {
-                    Some("ConditionalCheckFailed") => Ok(false),
-                    _ => Err(busy(
-                        "DynamoDB TransactWriteItems: a concurrent transaction",
-                    )),
-                };
-            }
+        // The conversation item first, in one transaction with its id guard and the owner's
+        // totals: from then on every read and write of it is NotFound; then its avatar and
+        // messages.
+        self.cache.take(owner, id);
+        if !self
+            .retrying("delete", || self.delete_head_once(owner, id))
+            .await?
+        {
+            return Ok(false);
         }
         // Its avatar's parts and its messages, whose keys are adjacent.
         let messages = self
@@ -566,8 +625,13 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
-        self.retrying("splice", || self.splice_once(owner, id, splice))
-            .await
+        // The first attempt trusts the item this store last saw (the turn's read, most often):
+        // its version is the transaction's condition, so a stale one just loses the race.
+        let mut cached = self.cache.take(owner, id);
+        self.retrying("splice", || {
+            self.splice_once(owner, id, splice, cached.take())
+        })
+        .await
     }
 
     async fn messages(
@@ -577,27 +641,13 @@ impl ConversationStore for DynamoStore {
         last: Option<usize>,
     ) -> Result<Vec<Message>> {
         self.existing(owner, id).await?;
-        if last == Some(0) {
-            return Ok(Vec::new());
+        if let Some(last) = last {
+            // The newest `last`: one query from the end, then turned oldest first.
+            return self.newest(owner, id, last).await;
         }
-        // The newest `last`: one query from the end, then turned oldest first.
-        let items = self
-            .range(
-                owner,
-                keys::messages(id),
-                keys::messages_end(id),
-                last.is_none(),
-                last,
-            )
-            .await?;
-        let mut messages = items
-            .iter()
-            .map(codec::message)
-            .collect::<Result<Vec<_>>>()?;
-        if last.is_some() {
-            messages.reverse();
-        }
-        Ok(messages)
+        let (from, to) = (keys::messages(id), keys::messages_end(id));
+        let items = self.range(owner, from, to, true, None).await?;
+        items.iter().map(codec::message).collect()
     }
 
     async fn avatar(&self, owner: &str, id: ConversationId) -> Result<Option<Avatar>> {
@@ -658,35 +708,26 @@ impl ConversationStore for DynamoStore {
     /// Counts from the counters on the conversation items (one item per conversation, read
     /// through the `updated` index), never from the messages.
     async fn usage(&self, owner: &str, conversation: Option<ConversationId>) -> Result<StoreUsage> {
-        let mut usage = StoreUsage::default();
+        // The owner's totals item, and the conversation's item for its message count.
+        let mut keys = vec![totals::key(owner)];
         if let Some(id) = conversation {
-            let (_, counters) = self.existing(owner, id).await?;
+            keys.push(codec::key(keys::owner(owner), keys::conversation(id)));
+        }
+        let items = self.batch_get(keys).await?;
+        let with_sk = |sk: &str| codec::with_sk(&items, sk);
+        let totals = totals::Totals::of(with_sk(keys::TOTALS))?;
+        let mut usage = StoreUsage {
+            conversations: usize::try_from(totals.conversations).unwrap_or(usize::MAX),
+            bytes: totals.bytes,
+            messages: 0,
+        };
+        if let Some(id) = conversation {
+            let item =
+                with_sk(&keys::conversation(id)).ok_or_else(|| Error::not_found("conversation"))?;
+            let (_, counters) = codec::conversation(item)?;
             usage.messages = usize::try_from(counters.messages).unwrap_or(usize::MAX);
         }
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::UPDATED_INDEX)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_values(":pk", s(keys::owner(owner)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk("Query", e))?;
-            for item in output.items.unwrap_or_default() {
-                let (_, bytes) = codec::usage_counters(&item)?;
-                usage.conversations += 1;
-                usage.bytes = usage.bytes.saturating_add(bytes);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(usage);
-            }
-        }
+        Ok(usage)
     }
 
     async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {

@@ -206,7 +206,7 @@ async fn concurrent_avatar_writes_are_read_whole(store: &Arc<DynamoStore>) {
 }
 
 /// A conversation with messages and a multi-part avatar leaves no item in the owner's
-/// partition once deleted.
+/// partition once deleted but the owner's totals, back to zero.
 async fn deleting_a_conversation_leaves_no_item_behind(
     store: &DynamoStore,
     client: &aws_sdk_dynamodb::Client,
@@ -233,10 +233,12 @@ async fn deleting_a_conversation_leaves_no_item_behind(
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        left.count(),
-        0,
-        "items left: {:?}",
-        left.items().iter().map(|i| i.get("SK")).collect::<Vec<_>>()
-    );
+    // Only the owner's totals are left, and they are back to zero.
+    let items = left.items();
+    let sks: Vec<_> = items.iter().map(|i| i.get("SK")).collect();
+    assert_eq!(items.len(), 1, "items left: {sks:?}");
+    let totals = &items[0];
+    assert_eq!(totals["SK"].as_s().unwrap(), "S");
+    assert_eq!(totals["convs"].as_n().unwrap(), "0");
+    assert_eq!(totals["bytes"].as_n().unwrap(), "0");
 }

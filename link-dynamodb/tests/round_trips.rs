@@ -1,0 +1,72 @@
+//! What one engine turn costs DynamoDB, counted by the client: the read before the model call
+//! is one round trip (a `BatchGetItem` of the conversation, the owner's totals and user
+//! persona, sent together with the `Query` of the newest messages) and the write after it one
+//! `TransactWriteItems`; a write racing another instance's still lands, after a fresh read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use link_core::testing::{ScriptedChatModel, ScriptedExtractor};
+use link_core::{ConversationStore, Link, Message, PersonaSource, Principal, RequestContext, Role};
+
+mod common;
+
+use common::RoundTrips;
+
+fn engine(store: Arc<dyn ConversationStore>, replies: &[&'static str]) -> Link {
+    Link::builder()
+        .extractor(Arc::new(ScriptedExtractor::default()))
+        .chat_model(Arc::new(ScriptedChatModel::replying(replies.to_vec())))
+        .store(store)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_reads_once_and_writes_once_and_a_stale_instance_reads_again() {
+    let moto = common::Moto::start();
+    let trips = RoundTrips::default();
+    let store = Arc::new(common::store_on(common::counted_client(&moto, &trips)).await);
+    let link = engine(store.clone(), &["Indeed.", "Quite so."]);
+    let ctx = RequestContext::new(Principal::new("ada"));
+    let id = link
+        .create_conversation(&ctx, PersonaSource::Request("Ada".into()))
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    for text in ["Hello!", "And the Engine?"] {
+        trips.take();
+        link.send(&ctx, id, text).await.unwrap();
+        assert_eq!(
+            trips.take(),
+            3,
+            "a turn: BatchGetItem and Query at once, then one write"
+        );
+    }
+
+    // A second instance (its own store) writes between this one's read and its write: the
+    // item this store remembers is stale, so its write loses the race, reads, and lands.
+    let other = link_dynamodb::DynamoStore::new(common::client(&moto), store.table());
+    store.turn_state("ada", id, 20).await.unwrap();
+    let between = Message::new(Role::User, "From the second instance");
+    other.append("ada", id, &between).await.unwrap();
+    trips.take();
+    let mine = Message::new(Role::User, "From the first instance");
+    store.append("ada", id, &mine).await.unwrap();
+    assert!(
+        trips.take() >= 3,
+        "the stale write was refused, then read and written again"
+    );
+    let messages = store.messages("ada", id, None).await.unwrap();
+    let texts: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts.len(), 7, "{texts:?}");
+    assert_eq!(
+        texts[5..],
+        ["From the second instance", "From the first instance"]
+    );
+    let usage = store.usage("ada", Some(id)).await.unwrap();
+    assert_eq!((usage.messages, usage.conversations), (7, 1));
+    let bytes = link_core::StoreUsage::bytes_of(&messages);
+    assert_eq!(usage.bytes, bytes, "the owner's totals follow every write");
+}
