@@ -53,6 +53,7 @@ mod engine;
 mod error;
 pub mod extraction;
 mod ids;
+mod limit_store;
 pub mod lorebook;
 mod memory;
 pub mod moderation;
@@ -93,6 +94,7 @@ pub use engine::{
 };
 pub use error::{Error, Result, exit};
 pub use ids::{ConversationId, MessageId, RequestId};
+pub use limit_store::LimitStore;
 pub use lorebook::{LoreEntry, Lorebook};
 pub use memory::MemoryStore;
 pub use moderation::{Moderator, NoModeration, TextSource, Verdict};

@@ -81,6 +81,23 @@ impl Splice {
         self
     }
 
+    /// Whether it only appends (at least one message, with no checks, cuts or rewrites):
+    /// such splices commute, so a store may apply them without reading the conversation.
+    ///
+    /// ```
+    /// use link_core::{Message, MessageId, Role, Splice};
+    /// let append = Splice::default().append(Message::new(Role::User, "Hi"));
+    /// assert!(append.only_appends());
+    /// assert!(!append.expect_last(MessageId::new()).only_appends());
+    /// assert!(!Splice::default().only_appends());
+    /// ```
+    pub fn only_appends(&self) -> bool {
+        !self.append.is_empty()
+            && self.expect_last.is_none()
+            && self.keep_through.is_none()
+            && self.replace.is_empty()
+    }
+
     /// The time `updated_at` moves to (if later than it is), if the splice adds or edits
     /// anything with a time.
     pub fn touched_at(&self) -> Option<time::OffsetDateTime> {

@@ -150,3 +150,9 @@ async fn the_scripted_moderator_conforms() {
     };
     link_core::testing::conformance::moderator(&moderator, &texts).await;
 }
+
+#[tokio::test]
+async fn a_limited_memory_store_conforms() {
+    let store = link_core::LimitStore::new(MemoryStore::default(), 1);
+    conformance::conversation_store(&store).await;
+}

@@ -26,9 +26,12 @@ const KEY_ROOM: usize = 1024;
 const DATA: &str = "data";
 /// Optimistic lock of a conversation item: bumped by every change.
 pub(crate) const VERSION: &str = "ver";
-const MESSAGES: &str = "msgs";
-const BYTES: &str = "bytes";
-const LAST: &str = "last";
+/// A conversation item's message count.
+pub(crate) const MESSAGES: &str = "msgs";
+/// A conversation item's bytes of message text.
+pub(crate) const BYTES: &str = "bytes";
+/// A conversation item's newest message id.
+pub(crate) const LAST: &str = "last";
 
 /// What a conversation item keeps beside the conversation itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -130,7 +133,18 @@ pub(crate) fn conversation(item: &Item) -> Result<(Conversation, Counters)> {
         bytes: number(item, BYTES)?,
         last,
     };
-    Ok((decode(item, "conversation")?, counters))
+    let mut conversation: Conversation = decode(item, "conversation")?;
+    // An append adds to the counters and moves the index key without rewriting `data`: the
+    // index key holds the time of the last change.
+    if let Some(nanos) = item
+        .get(keys::GSI1SK)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|sk| keys::updated_nanos(sk))
+        && let Ok(updated) = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+    {
+        conversation.updated_at = updated;
+    }
+    Ok((conversation, counters))
 }
 
 /// The item of `items` whose sort key is `sk`.

@@ -1,5 +1,6 @@
-//! DynamoDB's errors as Link's: throttling is [`Error::Busy`] (retryable), a timeout is
-//! [`Error::Timeout`], anything else [`Error::Storage`]; never a foreign error type.
+//! DynamoDB's errors as Link's: throttling, and a request that could not be sent once the
+//! SDK's own retries are spent, are [`Error::Busy`] (retryable: 503 with `Retry-After`), a
+//! timeout is [`Error::Timeout`], anything else [`Error::Storage`]; never a foreign error type.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use link_core::Error;
@@ -20,9 +21,10 @@ pub(crate) fn sdk<E: ProvideErrorMetadata, R>(what: &str, error: SdkError<E, R>)
         SdkError::TimeoutError(_) => Error::Timeout {
             what: format!("DynamoDB {what}"),
         },
-        SdkError::DispatchFailure(_) => {
-            Error::storage(format!("DynamoDB {what}: the request could not be sent"))
-        }
+        // A connection refused or reset, after the SDK's retries: try again later.
+        SdkError::DispatchFailure(_) => busy(format!(
+            "DynamoDB {what}: the request could not be sent (is the endpoint reachable?)"
+        )),
         _ => service(what, error.code(), error.message()),
     }
 }

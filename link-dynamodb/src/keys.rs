@@ -96,6 +96,12 @@ pub(crate) fn updated(nanos: i128, id: ConversationId) -> String {
     format!("{:032}#{id}", nanos.saturating_add(NANOS_OFFSET).max(0))
 }
 
+/// The time (nanoseconds) an `updated` index key holds.
+pub(crate) fn updated_nanos(key: &str) -> Option<i128> {
+    let (padded, _) = key.split_once('#')?;
+    Some(padded.parse::<i128>().ok()? - NANOS_OFFSET)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -119,6 +125,15 @@ mod tests {
         assert!(message(c, first) < message(c, second));
         assert!(message(c, second) < messages_end(c));
         assert!(message(c, first).starts_with(&messages(c)));
+    }
+
+    #[test]
+    fn an_updated_key_gives_its_time_back() {
+        let id = ConversationId::new();
+        for nanos in [0, 1_764_820_000_123_456_789, -5] {
+            assert_eq!(updated_nanos(&updated(nanos, id)), Some(nanos));
+        }
+        assert_eq!(updated_nanos("not a key"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::codec::{self, Counters, Item, n, s};
 use crate::error::{build, busy, sdk};
 use crate::keys;
 
+mod append;
 mod avatar;
 mod cache;
 mod totals;
@@ -625,9 +626,17 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
+        // Appends commute: no read, no race for the version (see `append.rs`).
+        let mut cached = self.cache.take(owner, id);
+        if splice.only_appends()
+            && self
+                .retrying("append", || self.append_once(owner, id, splice))
+                .await?
+        {
+            return Ok(());
+        }
         // The first attempt trusts the item this store last saw (the turn's read, most often):
         // its version is the transaction's condition, so a stale one just loses the race.
-        let mut cached = self.cache.take(owner, id);
         self.retrying("splice", || {
             self.splice_once(owner, id, splice, cached.take())
         })

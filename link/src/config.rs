@@ -147,6 +147,11 @@ pub struct Config {
     #[arg(long, env = "LINK_DYNAMODB_TABLE")]
     pub dynamodb_table: Option<String>,
 
+    /// Most DynamoDB store operations one process runs at once (LINK_STORE=dynamodb); the
+    /// others wait their turn, so a burst of requests does not open a connection each.
+    #[arg(long, env = "LINK_DYNAMODB_MAX_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub dynamodb_max_concurrency: u32,
+
     /// Where the per-user rate limit and daily token quota are counted: memory (each process
     /// its own) or dynamodb (the table of LINK_DYNAMODB_TABLE, one count across instances).
     #[arg(long, env = "LINK_RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Memory)]

@@ -75,7 +75,8 @@ async fn dynamodb_store(config: &Config) -> Result<Stores> {
              credentials (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB)"
         ),
     })?;
-    Ok((Arc::new(store), keys))
+    let max = usize::try_from(config.dynamodb_max_concurrency).unwrap_or(usize::MAX);
+    Ok((Arc::new(link_core::LimitStore::new(store, max)), keys))
 }
 
 #[cfg(feature = "dynamodb")]

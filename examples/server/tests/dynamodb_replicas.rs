@@ -292,12 +292,15 @@ async fn sixty_sends_over_three_replicas_pass_one_shared_limit_of_25() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_through_three_replicas_lose_and_duplicate_nothing() {
-    const PER_REPLICA: usize = 30;
+    const PER_REPLICA: usize = 200;
     let moto = Moto::start_serial();
     create_table(&moto, "link-appends");
     let env = [
         ("LINK_RATE_LIMIT_PER_MINUTE", "100000".to_owned()),
         ("LINK_MAX_MODEL_CALLS_PER_USER", "0".to_owned()),
+        // The emulator serves one request at a time and queues at most 128 connections:
+        // each replica keeps its store calls to a few at once (the 600 sends stay concurrent).
+        ("LINK_DYNAMODB_MAX_CONCURRENCY", "8".to_owned()),
     ];
     let replicas = Replicas::start(&moto, "link-appends", &env).await;
     let servers = &replicas.servers;
