@@ -59,9 +59,12 @@ pub(crate) fn describe(error: &Error) -> String {
 }
 
 /// Warnings and errors to stderr, or what `RUST_LOG` asks for; quiet otherwise so that the
-/// audit lines and progress logs of the engine do not mix with the chat.
+/// audit lines and progress logs of the engine do not mix with the chat. The engine's startup
+/// notes for operators (such as "local chat is unmoderated") are left out: on a terminal they
+/// would interleave with every command's output.
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,link::providers=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

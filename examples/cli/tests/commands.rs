@@ -12,6 +12,11 @@ fn persona_prints_the_extracted_persona_as_json() {
     let world = World::new();
     let run = world.run(&["persona", "Ada Lovelace"]);
     run.ok();
+    assert!(
+        !run.stderr.contains("unmoderated"),
+        "operators' startup notes stay out of a terminal: {}",
+        run.stderr
+    );
     let persona = run.json();
     assert_eq!(persona["name"], "Ada Lovelace");
     assert_eq!(persona["setting"], "Victorian London");
