@@ -38,6 +38,13 @@ fn ada() -> Persona {
     )
 }
 
+/// A conversation of `ctx`'s with Ada, started from her persona.
+async fn started_with_ada(link: &Link, ctx: &RequestContext) -> ConversationId {
+    let source = link_core::PersonaSource::Persona(Box::new(ada()));
+    let started = link.create_conversation(ctx, source).await.unwrap();
+    started.conversation.id
+}
+
 /// A PNG card of Ada (the placeholder picture with both card chunks), as a file.
 fn card_file() -> Vec<u8> {
     png::write(&ada(), None).unwrap()
@@ -112,12 +119,7 @@ async fn the_owner_replaces_and_removes_the_avatar_and_a_broken_image_is_refused
     let model = ScriptedChatModel::replying(["Hello."]);
     let link = link_on(Arc::new(MemoryStore::default()), &model);
     let alice = ctx("alice");
-    let id = link
-        .create_conversation(&alice, link_core::PersonaSource::Persona(Box::new(ada())))
-        .await
-        .unwrap()
-        .conversation
-        .id;
+    let id = started_with_ada(&link, &alice).await;
     assert_eq!(link.avatar(&alice, id).await.unwrap(), None);
     let upload = card_file();
     link.set_avatar(&alice, id, Some(&upload)).await.unwrap();
@@ -181,12 +183,7 @@ async fn the_owner_edits_the_lorebook_and_the_next_turn_uses_it() {
     let model = ScriptedChatModel::replying(["One.", "Two.", "Three."]);
     let link = link_on(Arc::new(MemoryStore::default()), &model);
     let alice = ctx("alice");
-    let id = link
-        .create_conversation(&alice, link_core::PersonaSource::Persona(Box::new(ada())))
-        .await
-        .unwrap()
-        .conversation
-        .id;
+    let id = started_with_ada(&link, &alice).await;
     assert_eq!(link.lorebook(&alice, id).await.unwrap(), None);
     let book = Lorebook {
         entries: vec![LoreEntry::new(
