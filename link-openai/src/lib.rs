@@ -62,6 +62,7 @@ mod moderation;
 mod retry;
 pub mod schema;
 mod sse;
+mod token_memo;
 mod transport;
 mod wire;
 

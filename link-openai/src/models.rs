@@ -12,11 +12,13 @@
 //! tokenizers are tiktoken's, whose encodings the tiktoken-rs crate embeds (nothing is
 //! downloaded at run time).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use link_core::prompt::DEFAULT_CONTEXT_WINDOW;
 use link_core::{ApproxTokenCounter, TokenCounter};
 use tiktoken_rs::CoreBPE;
+
+use crate::token_memo::TokenMemo;
 
 /// A tiktoken encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +84,23 @@ impl TiktokenCounter {
     }
 }
 
+impl TiktokenCounter {
+    /// The counts this encoding already made (see `token_memo.rs`).
+    fn memo(self) -> &'static TokenMemo {
+        static O200K: OnceLock<TokenMemo> = OnceLock::new();
+        static CL100K: OnceLock<TokenMemo> = OnceLock::new();
+        match self.0 {
+            Encoding::O200k => O200K.get_or_init(TokenMemo::default),
+            Encoding::Cl100k => CL100K.get_or_init(TokenMemo::default),
+        }
+    }
+}
+
 impl TokenCounter for TiktokenCounter {
     fn count(&self, text: &str) -> usize {
         // Ordinary text: a special token's spelling in a message is just text to the API.
-        self.bpe().encode_ordinary(text).len()
+        let bpe = self.bpe();
+        (self.memo()).count(text, |text| bpe.encode_ordinary(text).len())
     }
 }
 
