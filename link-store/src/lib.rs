@@ -51,6 +51,7 @@ mod pool;
 mod queries;
 mod store;
 mod tokens;
+mod turn;
 mod usage;
 
 pub use migrate::SCHEMA_VERSION;

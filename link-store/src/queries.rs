@@ -80,7 +80,11 @@ pub(crate) fn get(
     get_in(conn, owner, id)
 }
 
-fn get_in(conn: &Connection, owner: &str, id: ConversationId) -> Result<Option<Conversation>> {
+pub(crate) fn get_in(
+    conn: &Connection,
+    owner: &str,
+    id: ConversationId,
+) -> Result<Option<Conversation>> {
     conn.prepare_cached(&format!(
         "SELECT {} FROM conversations WHERE id = ?1 AND owner = ?2",
         ConversationRow::COLUMNS
@@ -301,6 +305,11 @@ fn replace_message(tx: &Transaction<'_>, id: ConversationId, message: &Message) 
 }
 
 pub(crate) fn user_persona(conn: &mut Connection, owner: &str) -> Result<Option<UserPersona>> {
+    user_persona_in(conn, owner)
+}
+
+/// `owner`'s default user persona, on `conn` (a transaction's, or not).
+pub(crate) fn user_persona_in(conn: &Connection, owner: &str) -> Result<Option<UserPersona>> {
     let json: Option<String> = conn
         .prepare_cached("SELECT persona FROM user_personas WHERE owner = ?1")
         .and_then(|mut stmt| stmt.query_row(params![owner], |row| row.get(0)).optional())
@@ -345,11 +354,21 @@ pub(crate) fn messages(
     if !owns(&tx, owner, id)? {
         return Err(Error::not_found("conversation"));
     }
+    window_in(&tx, id, last)
+}
+
+/// The messages of conversation `id` (its newest `last`), oldest first, on `conn`: the
+/// caller has checked the owner.
+pub(crate) fn window_in(
+    conn: &Connection,
+    id: ConversationId,
+    last: Option<usize>,
+) -> Result<Vec<Message>> {
     // LIMIT -1 is SQLite's "no limit". The newest `last` come newest first straight off the
     // (conversation_id, seq) index and are put oldest first here: a sort in SQL would copy
     // every row into a sorter first.
     let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut rows = tx
+    let mut rows = conn
         .prepare_cached(&format!(
             "SELECT {cols} FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT ?2",
             cols = MessageRow::COLUMNS

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use link_core::{
     Avatar, Conversation, ConversationId, ConversationPatch, ConversationStore, ConversationTokens,
-    Error, Message, Month, Page, PageRequest, Result, Splice, StoreUsage, UserPersona,
+    Error, Message, Month, Page, PageRequest, Result, Splice, StoreUsage, TurnState, UserPersona,
 };
 
 use crate::checkpoint::Checkpointer;
@@ -278,6 +278,24 @@ impl ConversationStore for SqliteStore {
         let owner = owner.to_owned();
         self.pool
             .write(move |conn| queries::set_user_persona(conn, &owner, persona.as_ref()))
+            .await
+    }
+
+    async fn turn_state(
+        &self,
+        owner: &str,
+        id: ConversationId,
+        window: usize,
+    ) -> Result<TurnState> {
+        if window <= INLINE_WINDOW {
+            return self
+                .pool
+                .read_inline(|conn| crate::turn::turn_state(conn, owner, id, window))
+                .await;
+        }
+        let owner = owner.to_owned();
+        self.pool
+            .read(move |conn| crate::turn::turn_state(conn, &owner, id, window))
             .await
     }
 

@@ -98,14 +98,23 @@ pub(crate) fn usage(
     let tx = conn
         .transaction()
         .map_err(storage("starting a read transaction"))?;
-    let (conversations, bytes): (i64, i64) = tx
+    usage_in(&tx, owner, conversation)
+}
+
+/// [`usage`] on `conn`, inside the caller's read transaction.
+pub(crate) fn usage_in(
+    conn: &Connection,
+    owner: &str,
+    conversation: Option<ConversationId>,
+) -> Result<StoreUsage> {
+    let (conversations, bytes): (i64, i64) = conn
         .prepare_cached(
             "SELECT count(*), coalesce(sum(stored_bytes), 0) FROM conversations WHERE owner = ?1",
         )
         .and_then(|mut stmt| stmt.query_row(params![owner], |row| Ok((row.get(0)?, row.get(1)?))))
         .map_err(storage("reading a user's usage"))?;
     let messages = match conversation {
-        Some(id) => messages_in(&tx, owner, id)?,
+        Some(id) => messages_in(conn, owner, id)?,
         None => 0,
     };
     Ok(StoreUsage {
@@ -115,8 +124,8 @@ pub(crate) fn usage(
     })
 }
 
-fn messages_in(tx: &Transaction<'_>, owner: &str, id: ConversationId) -> Result<usize> {
-    let count: Option<i64> = tx
+fn messages_in(conn: &Connection, owner: &str, id: ConversationId) -> Result<usize> {
+    let count: Option<i64> = conn
         .prepare_cached("SELECT message_count FROM conversations WHERE id = ?1 AND owner = ?2")
         .and_then(|mut stmt| {
             stmt.query_row(params![id.to_string(), owner], |row| row.get(0))
