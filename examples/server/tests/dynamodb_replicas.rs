@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 use support::moto::Moto;
 use support::{Options, Server, mock_openai, temp_database};
 
+/// The two bursts of this file (60 sends, 600 appends) take turns: each alone already loads a
+/// 2-core machine with three servers and the emulator.
+static BURSTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The AWS settings that point the server's DynamoDB client at `moto`.
 fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
     vec![
@@ -200,6 +204,7 @@ async fn a_conversation_moves_freely_between_replicas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_sends_over_three_replicas_pass_one_shared_limit_of_25() {
+    let _turn = BURSTS.lock().await;
     let moto = Moto::start_serial();
     create_table(&moto, "link-limit");
     // A reply costs 2 (see AuditAction::cost): 50 a minute is 25 replies.
@@ -280,6 +285,8 @@ async fn sixty_sends_over_three_replicas_pass_one_shared_limit_of_25() {
          {failed_open} times"
     );
     eprintln!("{admitted} of 60 admitted in {took:?}, {refused} refused, {busy} busy");
+    // The sends used the allowance up: the read waits for it to refill (1.2 s a request).
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let read = servers[2].read(&token, &id).await;
     let asked = read["messages"]
         .as_array()
@@ -292,6 +299,7 @@ async fn sixty_sends_over_three_replicas_pass_one_shared_limit_of_25() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_through_three_replicas_lose_and_duplicate_nothing() {
+    let _turn = BURSTS.lock().await;
     const PER_REPLICA: usize = 200;
     let moto = Moto::start_serial();
     create_table(&moto, "link-appends");
@@ -301,6 +309,9 @@ async fn concurrent_appends_through_three_replicas_lose_and_duplicate_nothing() 
         // The emulator serves one request at a time and queues at most 128 connections:
         // each replica keeps its store calls to a few at once (the 600 sends stay concurrent).
         ("LINK_DYNAMODB_MAX_CONCURRENCY", "8".to_owned()),
+        // 200 connections opened at once per replica on a busy 2-core machine: give each the
+        // time to send its headers (the 10 s default closes the slowest before they do).
+        ("LINK_HEADER_READ_TIMEOUT_SECS", "120".to_owned()),
     ];
     let replicas = Replicas::start(&moto, "link-appends", &env).await;
     let servers = &replicas.servers;
