@@ -724,19 +724,15 @@ impl ConversationStore for DynamoStore {
         }
         let items = self.batch_get(keys).await?;
         let with_sk = |sk: &str| codec::with_sk(&items, sk);
-        let totals = totals::Totals::of(with_sk(keys::TOTALS))?;
-        let mut usage = StoreUsage {
-            conversations: usize::try_from(totals.conversations).unwrap_or(usize::MAX),
-            bytes: totals.bytes,
-            messages: 0,
+        let messages = match conversation {
+            Some(id) => {
+                let item = with_sk(&keys::conversation(id))
+                    .ok_or_else(|| Error::not_found("conversation"))?;
+                codec::conversation(item)?.1.messages
+            }
+            None => 0,
         };
-        if let Some(id) = conversation {
-            let item =
-                with_sk(&keys::conversation(id)).ok_or_else(|| Error::not_found("conversation"))?;
-            let (_, counters) = codec::conversation(item)?;
-            usage.messages = usize::try_from(counters.messages).unwrap_or(usize::MAX);
-        }
-        Ok(usage)
+        Ok(totals::Totals::of(with_sk(keys::TOTALS))?.usage(messages))
     }
 
     async fn token_usage(&self, owner: &str, month: Month) -> Result<Vec<ConversationTokens>> {

@@ -55,11 +55,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let persona = backend.get(&conversation).await?.persona;
             let format = cards::Format::from_flags(png, v3);
             let path = output.unwrap_or_else(|| cards::default_path(&persona, format));
-            let avatar = match format {
-                cards::Format::Png => backend.avatar(&conversation).await?,
-                _ => None,
-            };
-            cards::write(&persona, format, avatar.as_deref(), &path)?;
+            cards::export(backend, &conversation, &persona, format, &path).await?;
             out::note(&style.dim(&format!("saved {}", path.display())));
         }
         Command::Keys(command) => crate::keys::run(backend, style, command, cli.json).await?,

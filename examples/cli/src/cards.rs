@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use link::card::{CardSpec, png};
 use link::{CharacterCard, Error, Persona, Result};
 
+use crate::backend::Backend;
+
 /// The format of a card file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -64,8 +66,24 @@ pub fn bytes(persona: &Persona, format: Format, avatar: Option<&[u8]>) -> Result
     }
 }
 
+/// Writes the card file of conversation `id`, whose character is `persona`, to `path`: a PNG
+/// card shows the conversation's avatar, asked of `backend` (JSON cards have no picture).
+pub async fn export(
+    backend: &dyn Backend,
+    id: &str,
+    persona: &Persona,
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    let avatar = match format {
+        Format::Png => backend.avatar(id).await?,
+        Format::V2 | Format::V3 => None,
+    };
+    write(persona, format, avatar.as_deref(), path)
+}
+
 /// Writes the card file for `persona` (and its `avatar`, in a PNG) to `path`.
-pub fn write(persona: &Persona, format: Format, avatar: Option<&[u8]>, path: &Path) -> Result<()> {
+fn write(persona: &Persona, format: Format, avatar: Option<&[u8]>, path: &Path) -> Result<()> {
     std::fs::write(path, bytes(persona, format, avatar)?)
         .map_err(|e| Error::invalid(format!("cannot write {}: {e}", path.display())))
 }

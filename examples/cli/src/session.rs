@@ -246,11 +246,7 @@ impl<'a> Session<'a> {
         let path = std::path::Path::new(file);
         let format = crate::cards::Format::of_path(path);
         let current = self.current()?;
-        let avatar = match format {
-            crate::cards::Format::Png => self.backend.avatar(&current.id).await?,
-            _ => None,
-        };
-        crate::cards::write(&current.persona, format, avatar.as_deref(), path)?;
+        crate::cards::export(self.backend, &current.id, &current.persona, format, path).await?;
         out::line(&self.style.dim(&format!("saved {file}")));
         Ok(())
     }

@@ -50,7 +50,7 @@ impl Link {
             .store
             .usage(&ctx.principal.sub, growth.conversation)
             .await?;
-        self.refusal(&usage, growth).map_or(Ok(()), Err)
+        self.check_usage(&usage, growth)
     }
 
     /// [`check_caps`](Self::check_caps) against a `usage` already read (a turn's, read with

@@ -3,7 +3,7 @@
 //! read one item instead of every conversation of the owner.
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use link_core::{Error, Result};
+use link_core::{Error, Result, StoreUsage};
 
 use super::DynamoStore;
 use crate::codec::{self, Item, n};
@@ -32,6 +32,19 @@ impl Totals {
             conversations: signed(item, CONVERSATIONS)?,
             bytes: signed(item, BYTES)?,
         })
+    }
+}
+
+impl Totals {
+    /// The usage these totals make with `messages`, the message count of the conversation
+    /// asked about (0 for none).
+    pub(crate) fn usage(self, messages: u64) -> StoreUsage {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        StoreUsage {
+            conversations: size(self.conversations),
+            bytes: self.bytes,
+            messages: size(messages),
+        }
     }
 }
 

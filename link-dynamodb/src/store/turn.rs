@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use link_core::{ConversationId, Error, Message, Result, StoreUsage, TurnState, UserPersona};
+use link_core::{ConversationId, Error, Message, Result, TurnState, UserPersona};
 
 use super::DynamoStore;
 use super::totals::{self, Totals};
@@ -37,12 +37,7 @@ impl DynamoStore {
             with_sk(&keys::conversation(id)).ok_or_else(|| Error::not_found("conversation"))?;
         let (conversation, counters) = codec::conversation(item)?;
         self.cache.put(owner, &conversation, &counters);
-        let totals = Totals::of(with_sk(keys::TOTALS))?;
-        let usage = StoreUsage {
-            conversations: usize::try_from(totals.conversations).unwrap_or(usize::MAX),
-            bytes: totals.bytes,
-            messages: usize::try_from(counters.messages).unwrap_or(usize::MAX),
-        };
+        let usage = Totals::of(with_sk(keys::TOTALS))?.usage(counters.messages);
         let user_persona = match &conversation.user_persona {
             Some(own) => Some(own.clone()),
             None => with_sk(keys::USER_PERSONA)
