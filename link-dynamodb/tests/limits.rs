@@ -242,3 +242,18 @@ async fn deleting_a_conversation_leaves_no_item_behind(
     assert_eq!(totals["convs"].as_n().unwrap(), "0");
     assert_eq!(totals["bytes"].as_n().unwrap(), "0");
 }
+
+/// A store whose endpoint refuses connections answers a retryable `Busy` (503 for a client),
+/// once the SDK's own retries are spent, never a plain storage error.
+#[tokio::test]
+async fn an_unreachable_endpoint_is_busy_not_a_storage_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let store = DynamoStore::new(common::client_at(&endpoint), "link");
+    let refused = store.get("ada", link_core::ConversationId::new()).await;
+    assert!(
+        matches!(&refused, Err(e @ Error::Busy { .. }) if e.is_retryable()),
+        "{refused:?}"
+    );
+}

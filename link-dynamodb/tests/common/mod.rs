@@ -43,19 +43,24 @@ impl Intercept for RoundTrips {
 
 /// A client of `moto` with test credentials.
 pub fn client(moto: &Moto) -> Client {
-    Client::from_conf(config(moto).build())
+    Client::from_conf(config(&moto.endpoint()).build())
+}
+
+/// A client of whatever listens at `endpoint` (or nothing), with test credentials.
+pub fn client_at(endpoint: &str) -> Client {
+    Client::from_conf(config(endpoint).build())
 }
 
 /// A client of `moto` whose requests `trips` counts.
 pub fn counted_client(moto: &Moto, trips: &RoundTrips) -> Client {
-    Client::from_conf(config(moto).interceptor(trips.clone()).build())
+    Client::from_conf(config(&moto.endpoint()).interceptor(trips.clone()).build())
 }
 
-fn config(moto: &Moto) -> aws_sdk_dynamodb::config::Builder {
+fn config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
 }
 
