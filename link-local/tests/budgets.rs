@@ -72,6 +72,9 @@ async fn a_long_conversation_never_errors_for_length() {
         let input = reply.usage.unwrap().input_tokens;
         assert!(input + 4 <= 2048, "turn {turn}: {input} prompt tokens");
     }
+    // The turns that left the window are being summarised on the model's worker: the process
+    // must not exit (tearing llama.cpp down) while a summary decodes.
+    link.memory_settled().await;
     // With the default room for the reply (512 tokens), a 7,000-character message is refused
     // before any model call (before the conversation is even read: this engine has its own
     // empty store), naming the characters that fit.
