@@ -116,6 +116,20 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
+        /// The memo's counts, kept by paragraphs, are the encodings' own counts of the whole
+        /// text: lines and breaks of every kind, punctuation before a break, digits, non-ASCII.
+        #[test]
+        fn kept_counts_are_the_encodings_counts(
+            lines in prop::collection::vec(("[a-zA-Z0-9 .,:;!?'\"()<>{}éü€中\u{a0}-]{0,120}", "(\n|\n\n|\r\n| \n|\n \n|\n\t)"), 1..12),
+            encoding in prop::sample::select(vec![Encoding::O200k, Encoding::Cl100k]),
+        ) {
+            let text: String = lines.iter().map(|(line, brk)| format!("{line}{brk}")).collect();
+            let counter = TiktokenCounter(encoding);
+            let exact = counter.bpe().encode_ordinary(&text).len();
+            prop_assert_eq!(counter.count(&text), exact);
+            prop_assert_eq!(counter.count(&text), exact, "again, from the kept counts");
+        }
+
         /// With a model's own window (or a smaller one set by configuration) and its tiktoken
         /// count, the engine's prompt plus the reply always fits, whatever the history.
         #[test]
