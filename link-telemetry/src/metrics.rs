@@ -75,6 +75,7 @@ pub struct Metrics {
     pub(crate) rate_limit: Counters<LimitLabels>,
     pub(crate) store_duration: Histograms<StoreLabels>,
     pub(crate) auth: Counters<AuthLabels>,
+    log_queue_full: Counter,
 }
 
 /// Whole requests: from a cheap health check to a slow model call.
@@ -188,9 +189,16 @@ impl Metrics {
             rate_limit: r.add("rate_limit_decisions", "Rate limiter decisions by scope (user, ip) and decision (allowed, denied)", Family::default()),
             store_duration: r.histograms("store_operation_duration_seconds", "Conversation store operations by store, operation and outcome", store_histogram),
             auth: r.add("auth_checks", "Bearer token checks by outcome (ok, or the error code)", Family::default()),
+            log_queue_full: r.add("log_queue_full", "Log lines (audit lines among them) that waited for room in the background writer's full queue; none are dropped", Counter::default()),
             registry: r.0,
             prices,
         }
+    }
+
+    /// The counter of log lines that waited for room in a full log queue (the host's log
+    /// writer increments it; `link_log_queue_full_total`).
+    pub fn log_queue_full(&self) -> Counter {
+        self.log_queue_full.clone()
     }
 
     /// Counts one HTTP request. `route` is the route template the router matched

@@ -14,6 +14,7 @@ pub mod error;
 pub mod json;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod log_writer;
 pub mod metrics;
 pub mod openapi;
 pub mod request_id;

@@ -9,24 +9,24 @@ async fn main() -> ExitCode {
     let (config, dotenv_problem) = Config::load();
     // Logging first (and, when configured, metrics and trace export), so that everything
     // after it can say what went wrong.
-    let telemetry = match Telemetry::init(&config) {
-        Ok(telemetry) => telemetry,
-        Err(error) => {
-            tracing::error!(%error, "link-server failed");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (telemetry, problem) = Telemetry::init(&config);
+    if let Some(error) = problem {
+        tracing::error!(%error, "link-server failed");
+        telemetry.flush_logs();
+        return ExitCode::FAILURE;
+    }
     if let Some(problem) = dotenv_problem {
         tracing::warn!(%problem, ".env was not read");
     }
-    let outcome = link_server::run(config, &telemetry).await;
-    // Sends the spans still queued; the exporter's HTTP client blocks.
-    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
-    match outcome {
+    let outcome = link_server::run(config, &telemetry);
+    let code = match outcome.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "link-server failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Sends the spans still queued and writes the log lines still queued; both block.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    code
 }

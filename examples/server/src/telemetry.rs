@@ -5,6 +5,7 @@
 //! `GET /metrics` on an address of its own (see [`crate::metrics`]); `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! exports traces over OTLP (HTTP/protobuf) with the other standard `OTEL_*` variables.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::{Config, LogFormat};
+use crate::log_writer::LogWriter;
 
 /// The service name in traces when `OTEL_SERVICE_NAME` gives none.
 const SERVICE: &str = "link-server";
@@ -45,6 +47,8 @@ pub struct TelemetryConfig {
 pub struct Telemetry {
     ports: Option<link_telemetry::Telemetry>,
     otlp: Option<OtlpTracing>,
+    /// The background log writer (not on Lambda, where lines are written as they come).
+    log: Option<LogWriter>,
 }
 
 impl Telemetry {
@@ -54,10 +58,11 @@ impl Telemetry {
     }
 
     /// Installs the process's `tracing` subscriber (logs to stderr as `RUST_LOG` and
-    /// `LINK_LOG_FORMAT` say, spans to OTLP when configured, retries counted) and makes the
-    /// metrics registry when metrics or traces are on. An OTLP configuration that cannot work
-    /// is an error, after the log is up to say so.
-    pub fn init(config: &Config) -> std::result::Result<Self, OtlpError> {
+    /// `LINK_LOG_FORMAT` say, written by a background thread except on Lambda, see
+    /// [`LogWriter`]; spans to OTLP when configured, retries counted) and makes the metrics
+    /// registry when metrics or traces are on. An OTLP configuration that cannot work comes
+    /// back beside it, for the log that is now up to say so.
+    pub fn init(config: &Config) -> (Self, Option<OtlpError>) {
         let (otlp, problem) = match OtlpTracing::from_env(SERVICE) {
             Ok(otlp) => (otlp, None),
             Err(error) => (None, Some(error)),
@@ -69,11 +74,12 @@ impl Telemetry {
             link_telemetry::Telemetry::new(Arc::new(Metrics::new(prices)), content)
         });
         let metrics = ports.as_ref().map(|ports| ports.metrics().as_ref());
-        install_subscriber(config.log_format, otlp.as_ref(), metrics);
-        match problem {
-            Some(error) => Err(error),
-            None => Ok(Self { ports, otlp }),
+        let log = background_log(config);
+        if let (Some(log), Some(metrics)) = (&log, metrics) {
+            log.count_into(metrics.log_queue_full());
         }
+        install_subscriber(config.log_format, log.clone(), otlp.as_ref(), metrics);
+        (Self { ports, otlp, log }, problem)
     }
 
     /// The metrics registry, when metrics or traces are on.
@@ -122,25 +128,56 @@ impl Telemetry {
         }
     }
 
-    /// Sends the spans still queued for export. Blocks for at most a few seconds.
+    /// Sends the spans still queued for export and writes the log lines still queued. Blocks
+    /// for at most a few seconds.
     pub fn shutdown(&self) {
         if let Some(otlp) = &self.otlp {
             otlp.shutdown();
         }
+        self.flush_logs();
+    }
+
+    /// Returns once the log lines made so far are written (at most five seconds).
+    pub fn flush_logs(&self) {
+        if let Some(log) = &self.log {
+            log.flush();
+        }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG`, as JSON lines when `LINK_LOG_FORMAT=json` (for
-/// CloudWatch and other collectors), never with prompt text from the trace events; spans to
-/// `otlp` with its own filter; retries counted into `metrics`.
-fn install_subscriber(format: LogFormat, otlp: Option<&OtlpTracing>, metrics: Option<&Metrics>) {
+/// The background log writer, except on Lambda (a frozen process would hold its lines) or
+/// when the thread cannot be started (then lines are written as they come).
+fn background_log(config: &Config) -> Option<LogWriter> {
+    #[cfg(feature = "lambda")]
+    if config.lambda {
+        return None;
+    }
+    let _ = config;
+    LogWriter::stderr().ok()
+}
+
+/// Logs to stderr (through `background` when given), filtered by `RUST_LOG`, as JSON lines
+/// when `LINK_LOG_FORMAT=json` (for CloudWatch and other collectors), never with prompt text
+/// from the trace events; spans to `otlp` with its own filter; retries counted into `metrics`.
+fn install_subscriber(
+    format: LogFormat,
+    background: Option<LogWriter>,
+    otlp: Option<&OtlpTracing>,
+    metrics: Option<&Metrics>,
+) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
         .and(filter_fn(|metadata| metadata.target() != CONTENT_TARGET));
-    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let log: Box<dyn Layer<Registry> + Send + Sync> = match format {
-        LogFormat::Json => log.json().with_filter(filter).boxed(),
-        LogFormat::Text => log.with_filter(filter).boxed(),
+    let log = tracing_subscriber::fmt::layer();
+    let log: Box<dyn Layer<Registry> + Send + Sync> = match (format, background) {
+        (LogFormat::Json, Some(out)) => log.json().with_writer(out).with_filter(filter).boxed(),
+        (LogFormat::Json, None) => log
+            .json()
+            .with_writer(io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        (LogFormat::Text, Some(out)) => log.with_writer(out).with_filter(filter).boxed(),
+        (LogFormat::Text, None) => log.with_writer(io::stderr).with_filter(filter).boxed(),
     };
     let mut layers = vec![log];
     if let Some(otlp) = otlp {

@@ -93,12 +93,12 @@ fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// The metrics address the server logged.
-fn metrics_url(stack: &Stack) -> String {
-    let logs = stack.server.logs();
-    let line = (logs.iter())
-        .find_map(|l| l.split("serving metrics at ").nth(1))
-        .unwrap_or_else(|| panic!("no metrics address logged: {logs:#?}"));
-    line.split_whitespace().next().unwrap().to_owned()
+async fn metrics_url(stack: &Stack) -> String {
+    let line = (stack.server)
+        .wait_for_log(|l| l.contains("serving metrics at "))
+        .await;
+    let address = line.split("serving metrics at ").nth(1).unwrap();
+    address.split_whitespace().next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -184,7 +184,7 @@ async fn metrics_count_a_known_sequence_and_label_nobody() {
         .unwrap();
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
 
-    let scrape = client.get(metrics_url(&s)).send().await.unwrap();
+    let scrape = client.get(metrics_url(&s).await).send().await.unwrap();
     assert_eq!(scrape.status(), StatusCode::OK);
     let content_type = scrape.headers()["content-type"]
         .to_str()

@@ -83,11 +83,9 @@ async fn a_sane_client_id_is_kept_apart_from_the_server_generated_one() {
         assert_eq!(audit["request_id"], id.as_str());
         assert_eq!(audit["client_request_id"], given);
         let span = format!("client_request_id=\"{given}\"");
-        let logs: Vec<String> = s.server.logs().iter().map(|l| plain(l)).collect();
-        assert!(
-            logs.iter().any(|l| l.contains(&id) && l.contains(&span)),
-            "no log line names both ids: {logs:#?}"
-        );
+        (s.server)
+            .wait_for_log(|l| plain(l).contains(&id) && plain(l).contains(&span))
+            .await;
     }
 }
 

@@ -53,12 +53,9 @@ async fn explicit_dev_auth_starts_anywhere_and_says_so() {
         ("LINK_AUTH", "dev".into()),
     ])
     .await;
-    let warned = s
-        .server
-        .logs()
-        .into_iter()
-        .any(|line| line.contains("WARN") && line.contains("DEV AUTH IS ON"));
-    assert!(warned, "no loud warning: {:#?}", s.server.logs());
+    (s.server)
+        .wait_for_log(|line| line.contains("WARN") && line.contains("DEV AUTH IS ON"))
+        .await;
     let url = s.server.url.replace("0.0.0.0", "127.0.0.1");
     let ready = Client::new()
         .get(format!("{url}/readyz"))

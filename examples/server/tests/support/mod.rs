@@ -79,14 +79,21 @@ impl Server {
 
     /// Waits until some audit line contains `needle`.
     pub async fn wait_for_audit(&self, needle: &str) -> String {
+        self.wait_for_log(|l| l.contains("AUDIT_LOG") && l.contains(needle))
+            .await
+    }
+
+    /// Waits (10 s at most) until some log line matches: the server writes its log from a
+    /// background thread, so a line may land a moment after the response that followed it.
+    pub async fn wait_for_log(&self, matches: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            if let Some(line) = self.audit_lines().into_iter().find(|l| l.contains(needle)) {
+            if let Some(line) = self.logs().into_iter().find(|l| matches(l)) {
                 return line;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("no audit line with {needle:?}: {:#?}", self.audit_lines());
+        panic!("no such log line: {:#?}", self.logs());
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.

@@ -1,0 +1,267 @@
+//! Log lines, the `AUDIT_LOG` lines among them, written to stderr by a background thread, so
+//! a request never waits for the write: it formats its line and hands it over.
+//!
+//! - **Bounded**: at most [`QUEUE_LINES`] lines wait. When the queue is full, the request
+//!   that logs waits for room (a line is never dropped: audit lines are records) and the wait
+//!   is counted, in `link_log_queue_full_total` when metrics are on and in the shutdown
+//!   message otherwise.
+//! - **Batched**: the thread writes every line waiting into one buffered write, so under load
+//!   a write call carries many lines.
+//! - **Flushed at shutdown**: [`LogWriter::flush`] returns once every line handed over before
+//!   it is written. Lines still queued when the process is killed (`SIGKILL`, an abort) are
+//!   lost; a normal shutdown (`SIGINT`, `SIGTERM`) loses none.
+//! - Not used on AWS Lambda, where the process is frozen between invocations: there, lines
+//!   are written as they are made (see `telemetry.rs`).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// How many lines may wait for the writer thread.
+pub const QUEUE_LINES: usize = 16_384;
+
+/// How long [`LogWriter::flush`] waits for the thread at most.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+enum Job {
+    Line(Vec<u8>),
+    /// Everything before it is written: say so on the channel.
+    Flush(SyncSender<()>),
+}
+
+/// A [`MakeWriter`] for `tracing_subscriber::fmt` whose lines a background thread writes.
+///
+/// ```
+/// use std::io::Write;
+/// use link_server::log_writer::LogWriter;
+///
+/// let (writer, written) = LogWriter::to_buffer()?;
+/// writer.line(b"AUDIT_LOG {}\n");
+/// writer.flush();
+/// assert_eq!(written.lock().unwrap().as_slice(), b"AUDIT_LOG {}\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct LogWriter {
+    queue: SyncSender<Job>,
+    full: Arc<FullCount>,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("queue_full", &self.queue_full())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The times a line waited for room, and the metric that shows them when metrics are on.
+#[derive(Default)]
+struct FullCount {
+    count: AtomicU64,
+    metric: std::sync::OnceLock<Counter>,
+}
+
+impl LogWriter {
+    /// Lines written to stderr by a thread named `link-log`.
+    pub fn stderr() -> io::Result<Self> {
+        Self::spawn(io::stderr(), QUEUE_LINES)
+    }
+
+    /// Lines written to `out` by a new thread, at most `capacity` waiting.
+    pub fn spawn(out: impl Write + Send + 'static, capacity: usize) -> io::Result<Self> {
+        let (queue, jobs) = sync_channel(capacity.max(1));
+        std::thread::Builder::new()
+            .name("link-log".into())
+            .spawn(move || write_all(jobs, io::BufWriter::with_capacity(64 * 1024, out)))?;
+        Ok(Self {
+            queue,
+            full: Arc::default(),
+        })
+    }
+
+    /// A writer into a shared buffer, for tests and examples.
+    pub fn to_buffer() -> io::Result<(Self, Arc<std::sync::Mutex<Vec<u8>>>)> {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = Self::spawn(SharedBuffer(Arc::clone(&buffer)), QUEUE_LINES)?;
+        Ok((writer, buffer))
+    }
+
+    /// Counts the times a line waited into `counter` too (`link_log_queue_full_total`).
+    pub fn count_into(&self, counter: Counter) {
+        counter.inc_by(self.queue_full());
+        let _ = self.full.metric.set(counter);
+    }
+
+    /// Hands one line (or several, whole) to the thread; waits when the queue is full.
+    pub fn line(&self, bytes: &[u8]) {
+        let job = match self.queue.try_send(Job::Line(bytes.to_vec())) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+            Err(TrySendError::Full(job)) => job,
+        };
+        self.full.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(metric) = self.full.metric.get() {
+            metric.inc();
+        }
+        let _ = self.queue.send(job);
+    }
+
+    /// Returns once every line handed over before the call is written, or after five seconds.
+    pub fn flush(&self) {
+        let (done, wait) = sync_channel(1);
+        if self.queue.send(Job::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(FLUSH_TIMEOUT);
+        }
+    }
+
+    /// How many times a line waited for room in the queue.
+    pub fn queue_full(&self) -> u64 {
+        self.full.count.load(Ordering::Relaxed)
+    }
+}
+
+/// The thread: writes each line, and every line waiting behind it, then flushes once.
+fn write_all(jobs: Receiver<Job>, mut out: impl Write) {
+    while let Ok(job) = jobs.recv() {
+        let mut next = Some(job);
+        while let Some(job) = next {
+            match job {
+                Job::Line(bytes) => {
+                    let _ = out.write_all(&bytes);
+                }
+                Job::Flush(done) => {
+                    let _ = out.flush();
+                    let _ = done.send(());
+                }
+            }
+            next = jobs.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+}
+
+/// One event's output: `tracing_subscriber::fmt` writes a whole line in one call.
+#[derive(Debug)]
+pub struct LineWriter<'a>(&'a LogWriter);
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.line(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = LineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter(self)
+    }
+}
+
+struct SharedBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut buffer = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("log buffer lock poisoned"))?;
+        buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::{Arc, Barrier, Mutex};
+
+    use super::*;
+
+    /// An output that says when its first write starts and holds it until the barrier opens.
+    struct Gate {
+        entered: SyncSender<()>,
+        open: Arc<Barrier>,
+        written: Arc<Mutex<Vec<u8>>>,
+        held: bool,
+    }
+
+    impl Write for Gate {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if !self.held {
+                self.held = true;
+                self.entered.send(()).unwrap();
+                self.open.wait();
+            }
+            self.written.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_keep_their_order_and_a_flush_waits_for_them() {
+        let (writer, written) = LogWriter::to_buffer().unwrap();
+        for i in 0..1000 {
+            writer.line(format!("line {i}\n").as_bytes());
+        }
+        writer.flush();
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        let expected: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(text, expected);
+        assert_eq!(writer.queue_full(), 0);
+    }
+
+    #[test]
+    fn a_full_queue_makes_the_line_wait_is_counted_and_loses_nothing() {
+        let (entered, started) = sync_channel(1);
+        let open = Arc::new(Barrier::new(2));
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let out = Gate {
+            entered,
+            open: Arc::clone(&open),
+            written: Arc::clone(&written),
+            held: false,
+        };
+        let writer = LogWriter::spawn(out, 2).unwrap();
+        let counter = Counter::default();
+        writer.count_into(counter.clone());
+        // The thread takes the first line and is held writing it; two more fill the queue.
+        writer.line(b"1\n");
+        started.recv().unwrap();
+        writer.line(b"2\n");
+        writer.line(b"2\n");
+        assert_eq!(writer.queue_full(), 0);
+        let producer = {
+            let writer = writer.clone();
+            std::thread::spawn(move || writer.line(b"3\n"))
+        };
+        while writer.queue_full() == 0 {
+            std::thread::yield_now();
+        }
+        assert!(!producer.is_finished(), "the third line waits for room");
+        open.wait();
+        producer.join().unwrap();
+        writer.flush();
+        assert_eq!(written.lock().unwrap().as_slice(), b"1\n2\n2\n3\n");
+        assert_eq!(writer.queue_full(), 1);
+        assert_eq!(counter.get(), 1);
+    }
+}
