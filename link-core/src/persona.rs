@@ -117,7 +117,7 @@ impl CardFields {
 
 /// The persona as the model sees it: the fields an extractor fills, never the card data
 /// kept for round trips (extensions, other card fields, the lorebook).
-#[derive(Serialize)]
+#[derive(Serialize, PartialEq, Eq, Hash)]
 pub(crate) struct ModelView<'a> {
     name: &'a str,
     kind: PersonaKind,

@@ -9,6 +9,7 @@
 //! ([`PromptBuilder::build_fitted`], counted the model's way); the persona is never trimmed
 //! (its size is bounded by [`Persona::validate`]).
 
+mod cache;
 mod compact;
 mod fit;
 mod full;
@@ -96,6 +97,8 @@ pub struct PromptBuilder {
     history_budget: usize,
     counter: Arc<dyn TokenCounter>,
     params: GenerationParams,
+    /// System prompts rendered before, shared by clones (see `cache.rs`).
+    cache: Arc<cache::PromptCache>,
 }
 
 impl Default for PromptBuilder {
@@ -110,6 +113,7 @@ impl Default for PromptBuilder {
                 top_k: None,
                 stop: Vec::new(),
             },
+            cache: Arc::default(),
         }
     }
 }
@@ -178,13 +182,16 @@ impl PromptBuilder {
         kept: &[Message],
         system_extra: &str,
     ) -> ChatRequest {
-        let (mut system, turns) = match style {
-            PromptStyle::Full => (system_prompt(persona), as_turns(kept)),
-            PromptStyle::Compact => (
-                compact_system_prompt(persona),
-                compact::turns(persona, kept),
-            ),
+        let rendered = self.cache.get_or_render(style, persona, || match style {
+            PromptStyle::Full => system_prompt(persona),
+            PromptStyle::Compact => compact_system_prompt(persona),
+        });
+        let turns = match style {
+            PromptStyle::Full => as_turns(kept),
+            PromptStyle::Compact => compact::turns(persona, kept),
         };
+        let mut system = String::with_capacity(rendered.len() + system_extra.len());
+        system.push_str(&rendered);
         system.push_str(system_extra);
         ChatRequest {
             system,
