@@ -455,6 +455,31 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_take_fewer_commits_than_writes() {
+        let (store, ids, _dir) = store_with(32).await;
+        let (commits, stored) = queue(&store).counts();
+        let start = Arc::new(tokio::sync::Barrier::new(ids.len()));
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids.iter().copied() {
+            let (store, start) = (store.clone(), Arc::clone(&start));
+            tasks.spawn(async move {
+                start.wait().await;
+                let message = Message::new(Role::User, "at once");
+                store.append(OWNER, id, &message).await
+            });
+        }
+        while let Some(appended) = tasks.join_next().await {
+            appended.unwrap().unwrap();
+        }
+        let (commits, stored) = {
+            let (c, s) = queue(&store).counts();
+            (c - commits, s - stored)
+        };
+        assert_eq!(stored, 32);
+        assert!(commits < stored, "{commits} commits for {stored} writes");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_write_gets_its_own_error_and_the_rest_of_its_group_commit() {
         let (store, ids, _dir) = store_with(4).await;
