@@ -1,5 +1,7 @@
-//! How long one message takes to append (one write transaction, committed in WAL mode), and
-//! how long the engine's history read (the newest 20 of 1000 messages) takes.
+//! How long one message takes to append (one write transaction, committed in WAL mode), how
+//! long 32 concurrent appends take (32 tasks, one message each to its own conversation: the
+//! shape of 32 clients' turns committing at once), and how long the engine's history read
+//! (the newest 20 of 1000 messages) takes.
 //!
 //! `cargo bench -p link-store --bench append -- --measurement-time 3`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use link_core::{Conversation, ConversationStore, Message, Persona, PersonaKind, Role};
 use link_store::{SqliteOptions, SqliteStore};
 use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
 
 const OWNER: &str = "bench-user";
 
@@ -46,12 +49,49 @@ fn bench_append(c: &mut Criterion, name: &str, options: SqliteOptions) {
     });
 }
 
+/// 32 tasks each append one message to their own conversation; one iteration is the batch.
+fn bench_concurrent(c: &mut Criterion, name: &str, options: SqliteOptions) {
+    const CLIENTS: usize = 32;
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, first) = rt.block_on(store_with_conversation(options, &dir));
+    let mut ids = vec![first.id];
+    for _ in 1..CLIENTS {
+        let conversation = Conversation::new(OWNER, first.persona.clone());
+        rt.block_on(store.create(&conversation, &[])).unwrap();
+        ids.push(conversation.id);
+    }
+    let content = "Tell me about the Analytical Engine, and what it could compute.";
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut tasks = JoinSet::new();
+                for &id in &ids {
+                    let store = store.clone();
+                    tasks.spawn(async move {
+                        let message = Message::new(Role::User, content);
+                        store.append(OWNER, id, &message).await
+                    });
+                }
+                while let Some(appended) = tasks.join_next().await {
+                    appended.unwrap().unwrap();
+                }
+            });
+        });
+    });
+}
+
 fn append(c: &mut Criterion) {
     bench_append(c, "append/synchronous_normal", SqliteOptions::default());
     bench_append(
         c,
         "append/synchronous_full",
         SqliteOptions::default().full_sync(true),
+    );
+    bench_concurrent(
+        c,
+        "append/32_concurrent_synchronous_normal",
+        SqliteOptions::default(),
     );
 }
 

@@ -2,7 +2,7 @@
 //! one, owner-scoped through its conversation.
 
 use link_core::{Avatar, ConversationId, Error, Result};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::storage;
 
@@ -26,16 +26,13 @@ pub(crate) fn avatar(
     png.map(Avatar::new).transpose()
 }
 
-/// Sets or removes the avatar of `owner`'s conversation `id` in one transaction.
+/// Sets or removes the avatar of `owner`'s conversation `id`, within `tx`.
 pub(crate) fn set_avatar(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     owner: &str,
     id: ConversationId,
     avatar: Option<&Avatar>,
 ) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(storage("starting a write transaction"))?;
     let owned = tx
         .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1 AND owner = ?2")
         .and_then(|mut stmt| stmt.exists(params![id.to_string(), owner]))
@@ -54,6 +51,5 @@ pub(crate) fn set_avatar(
             .prepare_cached("DELETE FROM avatars WHERE conversation_id = ?1")
             .and_then(|mut stmt| stmt.execute(params![id.to_string()])),
     };
-    written.map_err(storage("storing an avatar"))?;
-    tx.commit().map_err(storage("committing an avatar"))
+    written.map(|_| ()).map_err(storage("storing an avatar"))
 }

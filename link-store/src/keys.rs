@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use link_core::{ApiKey, ApiKeyStore, Error, Result};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::codec::{decode_time, encode_time};
 use crate::error::{is_constraint, storage};
@@ -14,9 +14,7 @@ const COLUMNS: &str = "id, owner, name, hint, created_at";
 impl ApiKeyStore for SqliteStore {
     async fn insert(&self, key: &ApiKey, hash: &str) -> Result<()> {
         let (key, hash) = (key.clone(), hash.to_owned());
-        self.pool()
-            .write(move |conn| insert(conn, &key, &hash))
-            .await
+        self.pool().write(move |tx| insert(tx, &key, &hash)).await
     }
 
     async fn find(&self, hash: &str) -> Result<Option<ApiKey>> {
@@ -50,8 +48,8 @@ impl ApiKeyStore for SqliteStore {
     async fn revoke(&self, owner: &str, id: &str) -> Result<bool> {
         let (owner, id) = (owner.to_owned(), id.to_owned());
         self.pool()
-            .write(move |conn| {
-                let deleted = conn
+            .write(move |tx| {
+                let deleted = tx
                     .execute(
                         "DELETE FROM api_keys WHERE owner = ?1 AND id = ?2",
                         params![owner, id],
@@ -63,9 +61,10 @@ impl ApiKeyStore for SqliteStore {
     }
 }
 
-fn insert(conn: &mut Connection, key: &ApiKey, hash: &str) -> Result<()> {
+/// Stores `key` under `hash`, within `tx`.
+fn insert(tx: &Transaction<'_>, key: &ApiKey, hash: &str) -> Result<()> {
     let created_at = encode_time(key.created_at)?;
-    let inserted = conn.execute(
+    let inserted = tx.execute(
         "INSERT INTO api_keys (hash, id, owner, name, hint, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![hash, key.id, key.owner, key.name, key.hint, created_at],

@@ -1,22 +1,29 @@
 //! A small connection pool that keeps SQLite off the async runtime.
 //!
 //! SQLite allows one writer at a time, so there is exactly one writer connection, behind an
-//! async mutex: waiting writers queue on the runtime without holding a thread. Readers take a
-//! permit from a semaphore (as many as configured) and a connection from an idle list,
-//! opened lazily; in WAL mode they read a consistent snapshot while the writer commits.
-//! Every query then runs on `spawn_blocking`.
+//! async mutex. Writes queue in a [`CommitQueue`], which runs the writes that arrive while
+//! the writer is busy in one transaction (group commit); waiting writers hold no thread.
+//! Readers take a permit from a semaphore (as many as configured) and a connection from an
+//! idle list, opened lazily; in WAL mode they read a consistent snapshot while the writer
+//! commits. Every query then runs on `spawn_blocking`.
+//!
+//! What is not grouped: the migrations run on the writer before the pool exists (each step
+//! its own transaction, see `migrate`), checkpoints run on a connection of their own (see
+//! `checkpoint`), and the reads of a pool without readers take the writer connection
+//! outside the queue ([`Pool::read`]), in a read transaction of their own.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use link_core::Result;
-use rusqlite::Connection;
 use rusqlite::config::DbConfig;
+use rusqlite::{Connection, Transaction};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
 use crate::checkpoint::{Checkpointer, WRITER_THRESHOLD};
 use crate::error::{storage, task_failed};
+use crate::group_commit::CommitQueue;
 use crate::migrate::migrate;
 
 /// How much of the database file each connection maps into memory (address space, not RSS:
@@ -103,6 +110,8 @@ struct Readers {
 #[derive(Debug)]
 pub(crate) struct Pool {
     writer: Arc<AsyncMutex<Connection>>,
+    /// The writes waiting for `writer`, committed in groups.
+    commits: CommitQueue,
     readers: Option<Readers>,
     /// Checkpoints a database file's WAL in the background (none in memory).
     checkpointer: Option<Checkpointer>,
@@ -111,8 +120,10 @@ pub(crate) struct Pool {
 impl Pool {
     /// A pool whose reads also go through `writer` (an in-memory database, or no readers).
     pub(crate) fn single(writer: Connection) -> Self {
+        let writer = Arc::new(AsyncMutex::new(writer));
         Self {
-            writer: Arc::new(AsyncMutex::new(writer)),
+            commits: CommitQueue::new(Arc::clone(&writer)),
+            writer,
             readers: None,
             checkpointer: None,
         }
@@ -128,8 +139,10 @@ impl Pool {
         if readers == 0 {
             return Self::single(writer);
         }
+        let writer = Arc::new(AsyncMutex::new(writer));
         Self {
-            writer: Arc::new(AsyncMutex::new(writer)),
+            commits: CommitQueue::new(Arc::clone(&writer)),
+            writer,
             readers: Some(Readers {
                 path,
                 config,
@@ -146,8 +159,27 @@ impl Pool {
         self
     }
 
-    /// Runs `f` on the writer connection, off the runtime.
+    /// Runs `f` in a write transaction on the writer connection, off the runtime, together
+    /// with the writes that queued beside it (see [`CommitQueue::write`]): its result comes
+    /// once that transaction committed. If the caller stops waiting, the write may still
+    /// commit.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.commits.write(f).await
+    }
+
+    /// The write queue, for tests that watch the groups form.
+    #[cfg(test)]
+    pub(crate) fn commit_queue(&self) -> &CommitQueue {
+        &self.commits
+    }
+
+    /// Runs `f` on the writer connection alone, off the runtime, outside the write queue:
+    /// for reads on a pool without readers, which need no write transaction.
+    async fn exclusive<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
         T: Send + 'static,
@@ -165,7 +197,7 @@ impl Pool {
         T: Send + 'static,
     {
         let Some(readers) = &self.readers else {
-            return self.write(f).await;
+            return self.exclusive(f).await;
         };
         let permit = Arc::clone(&readers.permits)
             .acquire_owned()
@@ -250,12 +282,12 @@ mod tests {
             .read(|_: &mut Connection| -> Result<()> { panic!("boom") })
             .await;
         assert!(matches!(failed, Err(link_core::Error::Storage { .. })));
-        pool.read(queries::ping).await.unwrap();
+        pool.read(|conn| queries::ping(conn)).await.unwrap();
         let failed = pool
-            .write(|_: &mut Connection| -> Result<()> { panic!("boom") })
+            .write(|_: &Transaction<'_>| -> Result<()> { panic!("boom") })
             .await;
         assert!(matches!(failed, Err(link_core::Error::Storage { .. })));
-        pool.write(queries::ping).await.unwrap();
+        pool.write(|tx| queries::ping(tx)).await.unwrap();
     }
 
     #[tokio::test]

@@ -1,6 +1,9 @@
 //! The SQL behind each [`ConversationStore`](link_core::ConversationStore) method, as
 //! blocking functions on one connection. The async layer runs them off the runtime.
 //!
+//! A write runs inside a write transaction that it does not own (the group commit's, see
+//! `group_commit`): it returns an error to have its changes rolled back, and never commits.
+//!
 //! Owner scoping lives in the `WHERE` clauses: a row of another owner is never matched, so it
 //! behaves exactly like a missing one.
 
@@ -10,7 +13,7 @@ use link_core::{
     Conversation, ConversationId, ConversationPatch, Cursor, Error, Message, MessageId, Page,
     PageRequest, Result, Splice, UserPersona,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::codec::{
     ConversationColumns, ConversationRow, MessageRow, decode_json, encode_json, encode_memory,
@@ -20,20 +23,13 @@ use crate::error::{is_constraint, storage};
 use crate::tokens;
 use crate::usage;
 
-/// Starts a write transaction that takes the write lock at once, so it never has to upgrade
-/// a read lock half-way (which can fail with SQLITE_BUSY regardless of the busy timeout).
-fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(storage("starting a write transaction"))
-}
-
+/// Stores a new conversation and its first messages, within `tx`.
 pub(crate) fn create(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     conversation: &Conversation,
     messages: &[Message],
 ) -> Result<()> {
     let row = ConversationColumns::encode(conversation)?;
-    let tx = write_tx(conn)?;
     let inserted = tx
         .prepare_cached(&format!(
             "INSERT INTO conversations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -59,17 +55,10 @@ pub(crate) fn create(
         other => other.map_err(storage("storing a conversation"))?,
     };
     for message in messages {
-        insert_message(&tx, conversation.id, message)?;
+        insert_message(tx, conversation.id, message)?;
     }
     // A new conversation's counters start at 0: its messages are all added.
-    usage::adjust(
-        &tx,
-        conversation.id,
-        usage::Sign::Add,
-        usage::Rows::After(0),
-    )?;
-    tx.commit()
-        .map_err(storage("committing a new conversation"))
+    usage::adjust(tx, conversation.id, usage::Sign::Add, usage::Rows::After(0))
 }
 
 pub(crate) fn get(
@@ -143,15 +132,15 @@ pub(crate) fn list(
     Ok(Page { items, next })
 }
 
+/// Applies `patch` to `owner`'s conversation `id` within `tx`; the conversation as patched.
 pub(crate) fn update(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     owner: &str,
     id: ConversationId,
     patch: &ConversationPatch,
 ) -> Result<Conversation> {
-    let tx = write_tx(conn)?;
     let mut conversation =
-        get_in(&tx, owner, id)?.ok_or_else(|| Error::not_found("conversation"))?;
+        get_in(tx, owner, id)?.ok_or_else(|| Error::not_found("conversation"))?;
     patch.apply(&mut conversation)?;
     let user_persona = encode_user_persona(conversation.user_persona.as_ref())?;
     let memory = encode_memory(&conversation.memory)?;
@@ -175,65 +164,58 @@ pub(crate) fn update(
         ])
     })
     .map_err(storage("updating a conversation"))?;
-    tx.commit()
-        .map_err(storage("committing a conversation update"))?;
     Ok(conversation)
 }
 
-pub(crate) fn delete(conn: &mut Connection, owner: &str, id: ConversationId) -> Result<bool> {
-    let tx = write_tx(conn)?;
+/// Deletes `owner`'s conversation `id` within `tx`; whether there was one.
+pub(crate) fn delete(tx: &Transaction<'_>, owner: &str, id: ConversationId) -> Result<bool> {
     // Messages go with it through ON DELETE CASCADE (foreign_keys is on for every connection).
     let deleted = tx
         .prepare_cached("DELETE FROM conversations WHERE id = ?1 AND owner = ?2")
         .and_then(|mut stmt| stmt.execute(params![id.to_string(), owner]))
         .map_err(storage("deleting a conversation"))?;
-    tx.commit().map_err(storage("committing a delete"))?;
     Ok(deleted > 0)
 }
 
-/// Applies a splice in one transaction (see [`Splice`] for the order of the checks): one
-/// commit, and each touched page written once. An append-only splice is a turn's write.
+/// Applies a splice within `tx` (see [`Splice`] for the order of the checks): each touched
+/// page written once. An append-only splice is a turn's write.
 pub(crate) fn splice(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     owner: &str,
     id: ConversationId,
     splice: &Splice,
 ) -> Result<()> {
-    let tx = write_tx(conn)?;
-    if !owns(&tx, owner, id)? {
+    if !owns(tx, owner, id)? {
         return Err(Error::not_found("conversation"));
     }
     if let Some(expected) = splice.expect_last
-        && last_message(&tx, id)? != Some(expected.to_string())
+        && last_message(tx, id)? != Some(expected.to_string())
     {
         return Err(changed_meanwhile());
     }
-    let keep = splice
-        .keep_through
-        .map(|m| seq_of(&tx, id, m))
-        .transpose()?;
+    let keep = splice.keep_through.map(|m| seq_of(tx, id, m)).transpose()?;
     // The conversation's counts follow each change by the rows it touched (see usage::adjust).
     for message in &splice.replace {
-        if keep.is_some_and(|keep| seq_of(&tx, id, message.id).is_ok_and(|seq| seq > keep)) {
+        if keep.is_some_and(|keep| seq_of(tx, id, message.id).is_ok_and(|seq| seq > keep)) {
             return Err(Error::not_found("message"));
         }
         let rows = usage::Rows::Message(message.id);
-        usage::adjust(&tx, id, usage::Sign::Remove, rows)?;
-        replace_message(&tx, id, message)?;
-        usage::adjust(&tx, id, usage::Sign::Add, rows)?;
+        usage::adjust(tx, id, usage::Sign::Remove, rows)?;
+        replace_message(tx, id, message)?;
+        usage::adjust(tx, id, usage::Sign::Add, rows)?;
     }
     if let Some(keep) = keep {
-        usage::adjust(&tx, id, usage::Sign::Remove, usage::Rows::After(keep))?;
+        usage::adjust(tx, id, usage::Sign::Remove, usage::Rows::After(keep))?;
         tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND seq > ?2")
             .and_then(|mut stmt| stmt.execute(params![id.to_string(), keep]))
             .map_err(storage("removing messages"))?;
     }
     if !splice.append.is_empty() {
-        let before = usage::last_seq(&tx, id)?;
+        let before = usage::last_seq(tx, id)?;
         for message in &splice.append {
-            insert_message(&tx, id, message)?;
+            insert_message(tx, id, message)?;
         }
-        usage::adjust(&tx, id, usage::Sign::Add, usage::Rows::After(before))?;
+        usage::adjust(tx, id, usage::Sign::Add, usage::Rows::After(before))?;
     }
     if let Some(at) = splice.touched_at() {
         let at = encode_time(at)?;
@@ -245,9 +227,9 @@ pub(crate) fn splice(
         .map_err(storage("updating a conversation"))?;
     }
     if let Some((month, tally)) = splice.tokens {
-        tokens::add(&tx, owner, id, month, tally)?;
+        tokens::add(tx, owner, id, month, tally)?;
     }
-    tx.commit().map_err(storage("committing messages"))
+    Ok(())
 }
 
 fn last_message(tx: &Transaction<'_>, id: ConversationId) -> Result<Option<String>> {
@@ -318,21 +300,22 @@ pub(crate) fn user_persona_in(conn: &Connection, owner: &str) -> Result<Option<U
         .transpose()
 }
 
+/// Sets or removes `owner`'s default user persona, within `tx`.
 pub(crate) fn set_user_persona(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     owner: &str,
     persona: Option<&UserPersona>,
 ) -> Result<()> {
     let result = match persona {
         Some(persona) => {
             let json = encode_json(persona, "user persona")?;
-            conn.prepare_cached(
+            tx.prepare_cached(
                 "INSERT INTO user_personas (owner, persona) VALUES (?1, ?2) \
                  ON CONFLICT (owner) DO UPDATE SET persona = excluded.persona",
             )
             .and_then(|mut stmt| stmt.execute(params![owner, json]))
         }
-        None => conn
+        None => tx
             .prepare_cached("DELETE FROM user_personas WHERE owner = ?1")
             .and_then(|mut stmt| stmt.execute(params![owner])),
     };
@@ -383,7 +366,7 @@ pub(crate) fn window_in(
 }
 
 /// A cheap query that touches the schema, for readiness.
-pub(crate) fn ping(conn: &mut Connection) -> Result<()> {
+pub(crate) fn ping(conn: &Connection) -> Result<()> {
     conn.prepare_cached("SELECT count(*) FROM sqlite_schema")
         .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
         .map(|_| ())

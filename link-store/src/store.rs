@@ -21,6 +21,10 @@ use crate::{avatar, queries};
 /// Cheap to clone: clones share the same connections. Every query runs on tokio's blocking
 /// pool, never on the async runtime's threads, so the store needs a tokio runtime.
 ///
+/// Writes that arrive while another commits are committed together, in one transaction
+/// (group commit), each still failing or succeeding alone. A write whose future is dropped
+/// after it was queued may still be stored.
+///
 /// ```
 /// use link_core::{Conversation, ConversationStore, Message, Persona, PersonaKind, Role};
 /// use link_store::SqliteStore;
@@ -188,7 +192,7 @@ impl ConversationStore for SqliteStore {
     async fn create(&self, conversation: &Conversation, messages: &[Message]) -> Result<()> {
         let (conversation, messages) = (conversation.clone(), messages.to_vec());
         self.pool
-            .write(move |conn| queries::create(conn, &conversation, &messages))
+            .write(move |tx| queries::create(tx, &conversation, &messages))
             .await
     }
 
@@ -213,21 +217,21 @@ impl ConversationStore for SqliteStore {
     ) -> Result<Conversation> {
         let (owner, patch) = (owner.to_owned(), patch.clone());
         self.pool
-            .write(move |conn| queries::update(conn, &owner, id, &patch))
+            .write(move |tx| queries::update(tx, &owner, id, &patch))
             .await
     }
 
     async fn delete(&self, owner: &str, id: ConversationId) -> Result<bool> {
         let owner = owner.to_owned();
         self.pool
-            .write(move |conn| queries::delete(conn, &owner, id))
+            .write(move |tx| queries::delete(tx, &owner, id))
             .await
     }
 
     async fn splice(&self, owner: &str, id: ConversationId, splice: &Splice) -> Result<()> {
         let (owner, splice) = (owner.to_owned(), splice.clone());
         self.pool
-            .write(move |conn| queries::splice(conn, &owner, id, &splice))
+            .write(move |tx| queries::splice(tx, &owner, id, &splice))
             .await
     }
 
@@ -264,7 +268,7 @@ impl ConversationStore for SqliteStore {
     ) -> Result<()> {
         let owner = owner.to_owned();
         self.pool
-            .write(move |conn| avatar::set_avatar(conn, &owner, id, avatar.as_ref()))
+            .write(move |tx| avatar::set_avatar(tx, &owner, id, avatar.as_ref()))
             .await
     }
 
@@ -277,7 +281,7 @@ impl ConversationStore for SqliteStore {
     async fn set_user_persona(&self, owner: &str, persona: Option<UserPersona>) -> Result<()> {
         let owner = owner.to_owned();
         self.pool
-            .write(move |conn| queries::set_user_persona(conn, &owner, persona.as_ref()))
+            .write(move |tx| queries::set_user_persona(tx, &owner, persona.as_ref()))
             .await
     }
 
@@ -314,6 +318,6 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.pool.read(queries::ping).await
+        self.pool.read(|conn| queries::ping(conn)).await
     }
 }
