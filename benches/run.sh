@@ -2,7 +2,8 @@
 # Link's load harness: builds, installs oha and the Flask baseline, then measures, in one go,
 # direct-to-mock, link-server and the baseline (request latency at 1 client, at fixed 500 and
 # 2000 req/s, saturation at 32 clients; streaming at 1/64/256 concurrent streams; RSS idle,
-# under load and after a soak). Writes results.json and results.md into $BENCH_OUT.
+# under load and after a soak), and the CPU each target's processes spent per turn served in
+# every scenario (utime+stime from /proc over the 2xx answers or whole streams). Writes results.json and results.md into $BENCH_OUT.
 #
 #   benches/run.sh                                   # full run (5-minute soak)
 #   BENCH_SECS=3 BENCH_SOAK_SECS=20 benches/run.sh   # a quick check that everything works
@@ -24,7 +25,7 @@ OUT="${BENCH_OUT:-$ROOT/benches/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 TOOLS="${BENCH_TOOLS:-$HOME/.cache/link-bench}"
 RAW="$OUT/raw"
 mkdir -p "$RAW" "$TOOLS"
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 PIDS=()
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
@@ -48,6 +49,26 @@ rss_kb() { # total VmRSS of the given pids and their children
     total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
   done
   echo "$total"
+}
+
+# utime+stime (clock ticks) of the given pids and their children, summed.
+cpu_ticks() {
+  local total=0 pid stat fields
+  for pid in "$@" $(for p in "$@"; do pgrep -P "$p" || true; done); do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    read -r -a fields <<< "${stat##*) }" # fields[11], fields[12]: utime, stime
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo "$total"
+}
+
+# Runs "$@" and writes the CPU ticks CPU_PIDS used meanwhile, and the clock's tick rate, to $1.
+with_cpu() {
+  local file="$1"; shift
+  local before status=0; before="$(cpu_ticks "${CPU_PIDS[@]}")"
+  "$@" || status=$?
+  echo "$(( $(cpu_ticks "${CPU_PIDS[@]}") - before )) $(getconf CLK_TCK)" > "$file"
+  return "$status"
 }
 
 # Samples RSS of pids every second into $1 while $2 (a pid) runs; bounded by $3 seconds.
@@ -88,7 +109,7 @@ install_baseline() {
 run_oha() {
   local url="$1" label="$2"; shift 2
   log "oha $label $*"
-  timeout $((SECS + 60)) "$OHA" --no-tui --output-format json -z "${SECS}s" "$@" "${OHA_ARGS[@]}" "$url" \
+  with_cpu "$RAW/$label.cpu" timeout $((SECS + 60)) "$OHA" --no-tui --output-format json -z "${SECS}s" "$@" "${OHA_ARGS[@]}" "$url" \
     > "$RAW/$label.json" 2> "$RAW/$label.err" || log "oha $label failed (see $RAW/$label.err)"
 }
 
@@ -106,7 +127,7 @@ stream_scenarios() {
   local url="$1" name="$2" format="$3" body="$4"
   for n in 1 64 256; do
     log "sse-load $name $n streams"
-    timeout 300 "$BIN/sse-load" --url "$url" --format "$format" --body "$body" --concurrency "$n" \
+    with_cpu "$RAW/$name.s$n.cpu" timeout 300 "$BIN/sse-load" --url "$url" --format "$format" --body "$body" --concurrency "$n" \
       --rounds "$ROUNDS" --expect-chunks "$MOCK_CHUNKS" --timeout-secs 60 \
       > "$RAW/$name.s$n.json" 2> "$RAW/$name.s$n.err" || log "sse-load $name $n failed"
   done
@@ -114,7 +135,7 @@ stream_scenarios() {
 
 start_mock() {
   "$BIN/mock-upstream" --port-file "$RAW/mock.port" > "$RAW/mock.log" 2>&1 &
-  PIDS+=($!); MOCK_PID=$!
+  PIDS+=($!); MOCK_PID=$!; CPU_PIDS=("$MOCK_PID")
   for _ in $(seq 1 100); do [[ -s "$RAW/mock.port" ]] && break; sleep 0.1; done
   MOCK="http://127.0.0.1:$(cat "$RAW/mock.port")"
   wait_http "$MOCK/healthz"
@@ -186,7 +207,7 @@ link_server() {
   LINK_RATE_LIMIT_PER_MINUTE=1000000000 LINK_MAX_MODEL_CALLS_PER_USER=0 LINK_AUDIT_CONTENT=full LINK_HISTORY_WINDOW=20 \
   RUST_LOG="warn,link::audit=info" \
     "$BIN/link-server" > "$RAW/link-server.log" 2>&1 &
-  local pid=$!; PIDS+=("$pid")
+  local pid=$!; PIDS+=("$pid"); CPU_PIDS=("$pid")
   wait_http "http://127.0.0.1:$port/healthz"
   measure_server "http://127.0.0.1:$port" link "$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -203,7 +224,7 @@ baseline() {
   BASELINE_RATE_LIMIT="1000000000/minute" \
     "$VENV/bin/gunicorn" --chdir "$ROOT/benches/baseline" -b "127.0.0.1:$port" \
       -w "$workers" -k gthread --threads 32 --timeout 120 app:app > "$RAW/baseline.log" 2>&1 &
-  local pid=$!; PIDS+=("$pid")
+  local pid=$!; PIDS+=("$pid"); CPU_PIDS=("$pid")
   wait_http "http://127.0.0.1:$port/healthz"
   measure_server "http://127.0.0.1:$port" baseline "$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true
