@@ -74,7 +74,7 @@ impl<M: ChatModel> InstrumentedChatModel<M> {
 impl<M: ChatModel> ChatModel for InstrumentedChatModel<M> {
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse> {
         let mut call = self.call(&request);
-        let transcript = Transcript::of_chat(self.content, &request);
+        let transcript = Transcript::of_chat(self.content, &request, &call.span);
         let span = call.span.clone();
         let result = self.inner.complete(request).instrument(span).await;
         match &result {
@@ -93,7 +93,7 @@ impl<M: ChatModel> ChatModel for InstrumentedChatModel<M> {
 
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
         let mut call = self.call(&request);
-        let transcript = Transcript::of_chat(self.content, &request);
+        let transcript = Transcript::of_chat(self.content, &request, &call.span);
         let span = call.span.clone();
         match self.inner.stream(request).instrument(span).await {
             Ok(stream) => Ok(ObservedStream::new(stream, call, transcript).boxed()),

@@ -20,9 +20,13 @@ pub(crate) struct Transcript {
 }
 
 impl Transcript {
-    /// The request of a chat call, if the policy and the subscriber want its text.
-    pub(crate) fn of_chat(policy: ContentPolicy, request: &ChatRequest) -> Option<Self> {
-        wanted(policy).then(|| Self {
+    /// The request of a chat call on `span`, if the policy and the subscriber want its text.
+    pub(crate) fn of_chat(
+        policy: ContentPolicy,
+        request: &ChatRequest,
+        span: &Span,
+    ) -> Option<Self> {
+        wanted(policy, span).then(|| Self {
             system: Some(request.system.clone()),
             input: (request.messages.iter())
                 .map(|m| message(m.role.as_str(), &m.content, None))
@@ -31,9 +35,10 @@ impl Transcript {
         })
     }
 
-    /// The request of a persona extraction, if the policy and the subscriber want its text.
-    pub(crate) fn of_extraction(policy: ContentPolicy, request: &str) -> Option<Self> {
-        wanted(policy).then(|| Self {
+    /// The request of a persona extraction on `span`, if the policy and the subscriber want
+    /// its text.
+    pub(crate) fn of_extraction(policy: ContentPolicy, request: &str, span: &Span) -> Option<Self> {
+        wanted(policy, span).then(|| Self {
             system: None,
             input: vec![message("user", request, None)],
             output: String::new(),
@@ -65,9 +70,30 @@ impl Transcript {
     }
 }
 
-/// Whether text may go into traces (policy `full`) and a subscriber takes it.
-fn wanted(policy: ContentPolicy) -> bool {
-    policy == ContentPolicy::Full && tracing::enabled!(target: CONTENT_TARGET, Level::DEBUG)
+/// Whether text may go into traces (policy `full`), a subscriber takes it, and `span` is
+/// in a trace that is kept: the text of an unsampled call is never copied or serialised.
+fn wanted(policy: ContentPolicy, span: &Span) -> bool {
+    policy == ContentPolicy::Full
+        && tracing::enabled!(target: CONTENT_TARGET, Level::DEBUG)
+        && sampled(span)
+}
+
+/// Whether OpenTelemetry samples `span` (true for a span no OpenTelemetry layer knows: then
+/// the subscriber that takes the text decides).
+#[cfg(feature = "otlp")]
+fn sampled(span: &Span) -> bool {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = span.context();
+    let otel = context.span();
+    let ids = otel.span_context();
+    !ids.is_valid() || ids.is_sampled()
+}
+
+/// Without OpenTelemetry, the subscriber that takes the text decides.
+#[cfg(not(feature = "otlp"))]
+fn sampled(_span: &Span) -> bool {
+    true
 }
 
 /// One message as the conventions shape it.

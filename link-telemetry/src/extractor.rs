@@ -47,7 +47,7 @@ impl<E: PersonaExtractor> PersonaExtractor for InstrumentedExtractor<E> {
     async fn extract(&self, request: &str) -> Result<Persona> {
         let span = spans::model_span(&self.instruments, "json", None);
         let mut call = Call::start(self.instruments.clone(), span.clone());
-        let transcript = Transcript::of_extraction(self.content, request);
+        let transcript = Transcript::of_extraction(self.content, request, &span);
         let result = self.inner.extract(request).instrument(span).await;
         match &result {
             Ok(_) => call.succeed(),

@@ -23,7 +23,7 @@ pub(crate) type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric's name as it appears in the Prometheus text (counters with their `_total`),
 /// for documentation and tests.
-pub const METRIC_NAMES: [&str; 17] = [
+pub const METRIC_NAMES: [&str; 18] = [
     "link_http_requests_total",
     "link_http_request_duration_seconds",
     "link_model_requests_total",
@@ -39,6 +39,7 @@ pub const METRIC_NAMES: [&str; 17] = [
     "link_rate_limit_decisions_total",
     "link_store_operation_duration_seconds",
     "link_auth_checks_total",
+    "link_log_queue_full_total",
     "link_build_info",
     "link_prices_configured",
 ];

@@ -24,6 +24,12 @@ async fn one_turn(policy: ContentPolicy) -> Vec<String> {
     let filter = Targets::new().with_target(SPAN_TARGET, Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(captured.clone().with_filter(filter));
     let _default = tracing::subscriber::set_default(subscriber);
+    stream_one(policy).await;
+    captured.lines()
+}
+
+/// Streams one reply under `policy` through a model in its decorator.
+async fn stream_one(policy: ContentPolicy) {
     let metrics = Arc::new(Metrics::new(PriceTable::default()));
     let model = InstrumentedChatModel::new(
         ScriptedChatModel::replying([REPLY]),
@@ -38,7 +44,34 @@ async fn one_turn(policy: ContentPolicy) -> Vec<String> {
     .collect()
     .await;
     assert!(events.iter().all(Result::is_ok));
-    captured.lines()
+}
+
+#[cfg(feature = "otlp")]
+/// Whether one streamed turn under the policy `full`, with an OpenTelemetry layer whose
+/// sampler is `sampler`, made the event that carries the text.
+async fn text_event_with(sampler: opentelemetry_sdk::trace::Sampler) -> bool {
+    use opentelemetry::trace::TracerProvider as _;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .build();
+    let captured = Captured::default();
+    let filter = Targets::new().with_target(SPAN_TARGET, Level::DEBUG);
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+    let subscriber = (tracing_subscriber::registry())
+        .with(otel.with_filter(filter.clone()))
+        .with(captured.clone().with_filter(filter));
+    let _default = tracing::subscriber::set_default(subscriber);
+    stream_one(ContentPolicy::Full).await;
+    let lines = captured.lines().join("\n");
+    lines.contains("operation.details")
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn the_text_of_an_unsampled_call_is_never_serialised() {
+    use opentelemetry_sdk::trace::Sampler;
+    assert!(text_event_with(Sampler::AlwaysOn).await);
+    assert!(!text_event_with(Sampler::AlwaysOff).await);
 }
 
 #[tokio::test]
