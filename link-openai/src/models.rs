@@ -15,7 +15,7 @@
 use std::sync::{Arc, OnceLock};
 
 use link_core::prompt::DEFAULT_CONTEXT_WINDOW;
-use link_core::{ApproxTokenCounter, TokenCounter};
+use link_core::{ApproxTokenCounter, ChatRequest, TokenCounter};
 use tiktoken_rs::CoreBPE;
 
 use crate::token_memo::TokenMemo;
@@ -102,6 +102,17 @@ impl TokenCounter for TiktokenCounter {
         let bpe = self.bpe();
         (self.memo()).count(text, |text| bpe.encode_ordinary(text).len())
     }
+
+    /// A byte-level BPE token is at least one byte. Prompts are fitted by this bound first,
+    /// so the encoding (about 50 MB of tables for o200k) is loaded and run only for prompts
+    /// whose bytes come near the model's window.
+    fn count_at_most(&self, text: &str) -> usize {
+        text.len()
+    }
+
+    fn count_request_at_most(&self, request: &ChatRequest) -> usize {
+        link_core::prompt::bytes_bound_request(request)
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +139,24 @@ mod tests {
             let exact = counter.bpe().encode_ordinary(&text).len();
             prop_assert_eq!(counter.count(&text), exact);
             prop_assert_eq!(counter.count(&text), exact, "again, from the kept counts");
+        }
+
+        /// The cheap bounds the prompt is fitted by first are never below the exact counts.
+        #[test]
+        fn the_bounds_are_never_below_the_counts(
+            texts in prop::collection::vec("[a-zA-Z0-9 .,\n€中😀]{0,300}", 1..8),
+            encoding in prop::sample::select(vec![Encoding::O200k, Encoding::Cl100k]),
+        ) {
+            let counter = TiktokenCounter(encoding);
+            for text in &texts {
+                prop_assert!(counter.count_at_most(text) >= counter.count(text));
+            }
+            let request = ChatRequest {
+                system: texts[0].clone(),
+                messages: texts[1..].iter().map(|t| link_core::ChatMessage::user(t.as_str())).collect(),
+                params: Default::default(),
+            };
+            prop_assert!(counter.count_request_at_most(&request) >= counter.count_request(&request));
         }
 
         /// With a model's own window (or a smaller one set by configuration) and its tiktoken

@@ -159,6 +159,13 @@ impl PromptBuilder {
         let mut start = history.len() - self.trim(history).len();
         loop {
             let request = self.fitted_request(style, persona, &history[start..], system_extra);
+            // Most prompts are far from the window: its bound settles them without counting.
+            if fit.counter.count_request_at_most(&request) <= room {
+                return Ok(Fitted {
+                    request,
+                    kept_from: start,
+                });
+            }
             let used = fit.counter.count_request(&request);
             if used <= room {
                 return Ok(Fitted {
@@ -255,6 +262,49 @@ mod tests {
         );
         p.living = Some(false);
         p
+    }
+
+    /// A counter whose exact count is the approximation's, counted in `exact`, with the
+    /// byte bound a BPE tokenizer has.
+    #[derive(Debug, Default)]
+    struct Bounded {
+        exact: std::sync::atomic::AtomicUsize,
+    }
+
+    impl TokenCounter for Bounded {
+        fn count(&self, text: &str) -> usize {
+            self.exact
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ApproxTokenCounter.count(text)
+        }
+        fn count_at_most(&self, text: &str) -> usize {
+            text.len()
+        }
+        fn count_request_at_most(&self, request: &ChatRequest) -> usize {
+            super::super::bytes_bound_request(request)
+        }
+    }
+
+    #[test]
+    fn a_prompt_far_from_the_window_is_not_counted_exactly() {
+        let counter = Arc::new(Bounded::default());
+        let fit = ContextFit::new(128_000, counter.clone());
+        let builder = PromptBuilder::default().history_budget(usize::MAX);
+        let history = conversation(10, 200);
+        let request = builder.build_fitted(PromptStyle::Full, &ada(), &history, "", &fit);
+        // Every message kept (and the opening turn before the greeting).
+        assert_eq!(request.unwrap().messages.len(), history.len() + 1);
+        assert_eq!(counter.exact.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+        // Near the window, the exact count decides, and the prompt fits by it.
+        let fit = ContextFit::new(2048, counter.clone());
+        let history = conversation(40, 200);
+        let request = builder.build_fitted(PromptStyle::Full, &ada(), &history, "", &fit);
+        let request = request.unwrap();
+        assert!(counter.exact.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        assert!(request.messages.len() < history.len());
+        let reply = builder.generation_params().max_tokens.unwrap_or(512) as usize;
+        assert!(ApproxTokenCounter.count_request(&request) + reply <= 2048);
     }
 
     fn conversation(turns: usize, chars: usize) -> Vec<Message> {

@@ -35,6 +35,12 @@ pub trait TokenCounter: Send + Sync + Debug {
     /// The number of tokens `text` takes.
     fn count(&self, text: &str) -> usize;
 
+    /// A number of tokens `text` takes at most, never below [`count`](Self::count); see
+    /// [`count_request_at_most`](Self::count_request_at_most). The default is the exact count.
+    fn count_at_most(&self, text: &str) -> usize {
+        self.count(text)
+    }
+
     /// The number of tokens the whole `request` takes as the model reads it: its system
     /// prompt and turns with the markers around them, and the opening of the reply.
     ///
@@ -49,6 +55,38 @@ pub trait TokenCounter: Send + Sync + Debug {
             .sum();
         self.count(&request.system) + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
     }
+
+    /// A number of tokens `request` takes at most, never below
+    /// [`count_request`](Self::count_request): what fits by it fits. Prompts are fitted by it
+    /// first and counted exactly only when it says they may not fit, so a counter whose exact
+    /// count is dear (a tokenizer to load and run) can answer cheaply here. The default is the
+    /// exact count.
+    ///
+    /// ```
+    /// use link_core::{ApproxTokenCounter, ChatMessage, ChatRequest, TokenCounter};
+    /// use link_core::prompt::bytes_bound_request;
+    /// let request = ChatRequest {
+    ///     system: "You are Ada.".into(),
+    ///     messages: vec![ChatMessage::user("Good day!")],
+    ///     params: Default::default(),
+    /// };
+    /// let exact = ApproxTokenCounter.count_request(&request);
+    /// assert_eq!(ApproxTokenCounter.count_request_at_most(&request), exact);
+    /// assert!(bytes_bound_request(&request) >= exact);
+    /// ```
+    fn count_request_at_most(&self, request: &ChatRequest) -> usize {
+        self.count_request(request)
+    }
+}
+
+/// [`TokenCounter::count_request_at_most`] for a byte-level BPE tokenizer (tiktoken's
+/// encodings, Llama 3's): every token is at least one byte, so a text takes at most its
+/// length in tokens; the per-message overhead is as [`TokenCounter::count_request`]'s default.
+pub fn bytes_bound_request(request: &ChatRequest) -> usize {
+    let turns: usize = (request.messages.iter())
+        .map(|m| m.content.len() + MESSAGE_OVERHEAD_TOKENS)
+        .sum();
+    request.system.len() + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
 }
 
 /// A fast approximation: one token per four bytes of UTF-8, rounded up, plus a small

@@ -41,6 +41,9 @@ pub(super) fn memory_block(
     let mut summary = memory.summary.trim().to_owned();
     loop {
         let block = render(style, &summary, &memory.pinned);
+        if counter.count_at_most(&block) <= share {
+            return block;
+        }
         let used = counter.count(&block);
         if used <= share || summary.is_empty() {
             return block;
