@@ -23,7 +23,7 @@ use prometheus_client::metrics::counter::Counter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How many lines may wait for the writer thread.
-pub const QUEUE_LINES: usize = 16_384;
+pub const QUEUE_LINES: usize = 4096;
 
 /// How long [`LogWriter::flush`] waits for the thread at most.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
