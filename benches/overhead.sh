@@ -8,6 +8,7 @@
 #   benches/overhead.sh metrics             # LINK_METRICS_LISTEN
 #   benches/overhead.sh traces              # metrics + OTLP traces, audit `hash`
 #   benches/overhead.sh traces-full         # metrics + OTLP traces, audit `full`
+#   benches/overhead.sh traces-sampled      # traces-full, 1 trace in 100 kept (SAMPLE_RATIO)
 #
 # Each variant runs link-server under `valgrind --tool=callgrind` twice, for TURNS_LOW (50)
 # and TURNS_HIGH (250) turns on one keep-alive connection, and prints
@@ -65,7 +66,11 @@ case "$VARIANT" in
                        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT") ;;
   traces-full) variant_env+=(LINK_METRICS_LISTEN=127.0.0.1:0
                              OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT") ;;
-  *) echo "unknown variant $VARIANT (off, metrics, traces, traces-full)" >&2; exit 2 ;;
+  traces-sampled) variant_env+=(LINK_METRICS_LISTEN=127.0.0.1:0
+                                OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
+                                OTEL_TRACES_SAMPLER=parentbased_traceidratio
+                                OTEL_TRACES_SAMPLER_ARG="${SAMPLE_RATIO:-0.01}") ;;
+  *) echo "unknown variant $VARIANT (off, metrics, traces, traces-full, traces-sampled)" >&2; exit 2 ;;
 esac
 
 PERSONA='{"name":"Ada Lovelace","kind":"historical","living":false,"description":"A mathematician and writer, known for her work on the Analytical Engine.","personality":"Curious, precise.","speaking_style":"Formal Victorian English.","setting":"London, 1840s.","knowledge":"Mathematics, the Analytical Engine.","must_not_know":"Anything after 1852.","greeting":"Good day. Shall we speak of engines?","example_lines":["The Engine weaves algebraic patterns."],"safety_notes":null}'

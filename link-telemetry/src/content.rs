@@ -75,25 +75,8 @@ impl Transcript {
 fn wanted(policy: ContentPolicy, span: &Span) -> bool {
     policy == ContentPolicy::Full
         && tracing::enabled!(target: CONTENT_TARGET, Level::DEBUG)
-        && sampled(span)
-}
-
-/// Whether OpenTelemetry samples `span` (true for a span no OpenTelemetry layer knows: then
-/// the subscriber that takes the text decides).
-#[cfg(feature = "otlp")]
-fn sampled(span: &Span) -> bool {
-    use opentelemetry::trace::TraceContextExt;
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let context = span.context();
-    let otel = context.span();
-    let ids = otel.span_context();
-    !ids.is_valid() || ids.is_sampled()
-}
-
-/// Without OpenTelemetry, the subscriber that takes the text decides.
-#[cfg(not(feature = "otlp"))]
-fn sampled(_span: &Span) -> bool {
-    true
+        && !span.is_disabled()
+        && !crate::spans::unsampled(span)
 }
 
 /// One message as the conventions shape it.

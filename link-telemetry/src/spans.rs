@@ -26,6 +26,38 @@ pub(crate) fn provider_name(provider: &str) -> &'static str {
     }
 }
 
+/// Whether `span` is in a trace OpenTelemetry does not keep (false for a span no
+/// OpenTelemetry layer knows: then whoever takes the spans decides).
+#[cfg(feature = "otlp")]
+pub(crate) fn unsampled(span: &Span) -> bool {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if span.is_disabled() {
+        return false;
+    }
+    let context = span.context();
+    let otel = context.span();
+    let ids = otel.span_context();
+    ids.is_valid() && !ids.is_sampled()
+}
+
+/// Without OpenTelemetry every span is kept by whoever takes it.
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn unsampled(_span: &Span) -> bool {
+    false
+}
+
+/// The span `make` opens, or none when the current trace is not kept: a request the sampler
+/// leaves out then costs its root span only, not one more per token check, store operation
+/// and model call (their metrics are recorded either way).
+fn child(make: impl FnOnce() -> Span) -> Span {
+    if unsampled(&Span::current()) {
+        Span::none()
+    } else {
+        make()
+    }
+}
+
 /// A model call's span, its usage, finish reason and error left to record. `output_type` is
 /// `text` or `json`; `params` are the request's sampling settings, when it has any.
 pub(crate) fn model_span(
@@ -34,25 +66,27 @@ pub(crate) fn model_span(
     params: Option<&GenerationParams>,
 ) -> Span {
     let provider = provider_name(instruments.provider());
-    let span = tracing::debug_span!(
-        target: SPAN_TARGET,
-        "gen_ai",
-        otel.name = format!("{OPERATION} {}", instruments.model),
-        otel.kind = "client",
-        otel.status_code = Empty,
-        gen_ai.operation.name = OPERATION,
-        gen_ai.provider.name = provider,
-        gen_ai.system = provider,
-        gen_ai.request.model = instruments.model.as_str(),
-        gen_ai.output.type = output_type,
-        gen_ai.request.max_tokens = Empty,
-        gen_ai.request.temperature = Empty,
-        gen_ai.request.top_p = Empty,
-        gen_ai.usage.input_tokens = Empty,
-        gen_ai.usage.output_tokens = Empty,
-        gen_ai.response.finish_reasons = Empty,
-        error.type = Empty,
-    );
+    let span = child(|| {
+        tracing::debug_span!(
+            target: SPAN_TARGET,
+            "gen_ai",
+            otel.name = format!("{OPERATION} {}", instruments.model),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            gen_ai.operation.name = OPERATION,
+            gen_ai.provider.name = provider,
+            gen_ai.system = provider,
+            gen_ai.request.model = instruments.model.as_str(),
+            gen_ai.output.type = output_type,
+            gen_ai.request.max_tokens = Empty,
+            gen_ai.request.temperature = Empty,
+            gen_ai.request.top_p = Empty,
+            gen_ai.usage.input_tokens = Empty,
+            gen_ai.usage.output_tokens = Empty,
+            gen_ai.response.finish_reasons = Empty,
+            error.type = Empty,
+        )
+    });
     if let Some(params) = params.filter(|_| !span.is_disabled()) {
         record_params(&span, params);
     }
@@ -82,26 +116,30 @@ pub(crate) fn record_end(span: &Span, stop_reason: &StopReason, usage: Option<&U
 
 /// A store operation's span (`store` is `db.system.name`: `sqlite`, `memory`, ...).
 pub(crate) fn store_span(store: &'static str, operation: &'static str) -> Span {
-    tracing::debug_span!(
-        target: SPAN_TARGET,
-        "store",
-        otel.name = format!("{operation} link.store"),
-        otel.kind = "client",
-        otel.status_code = Empty,
-        db.system.name = store,
-        db.operation.name = operation,
-        error.type = Empty,
-    )
+    child(|| {
+        tracing::debug_span!(
+            target: SPAN_TARGET,
+            "store",
+            otel.name = format!("{operation} link.store"),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            db.system.name = store,
+            db.operation.name = operation,
+            error.type = Empty,
+        )
+    })
 }
 
 /// A token check's span.
 pub(crate) fn auth_span() -> Span {
-    tracing::debug_span!(
-        target: SPAN_TARGET,
-        "authenticate",
-        otel.status_code = Empty,
-        error.type = Empty,
-    )
+    child(|| {
+        tracing::debug_span!(
+            target: SPAN_TARGET,
+            "authenticate",
+            otel.status_code = Empty,
+            error.type = Empty,
+        )
+    })
 }
 
 /// Marks a span as failed with `kind` (an error code, or `cancelled`).

@@ -47,10 +47,11 @@ async fn stream_one(policy: ContentPolicy) {
 }
 
 #[cfg(feature = "otlp")]
-/// Whether one streamed turn under the policy `full`, with an OpenTelemetry layer whose
-/// sampler is `sampler`, made the event that carries the text.
-async fn text_event_with(sampler: opentelemetry_sdk::trace::Sampler) -> bool {
+/// What one streamed turn under the policy `full` recorded, inside a root span when `rooted`,
+/// with an OpenTelemetry layer whose sampler is `sampler`.
+async fn traced_turn(sampler: opentelemetry_sdk::trace::Sampler, rooted: bool) -> String {
     use opentelemetry::trace::TracerProvider as _;
+    use tracing::Instrument;
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_sampler(sampler)
         .build();
@@ -61,17 +62,30 @@ async fn text_event_with(sampler: opentelemetry_sdk::trace::Sampler) -> bool {
         .with(otel.with_filter(filter.clone()))
         .with(captured.clone().with_filter(filter));
     let _default = tracing::subscriber::set_default(subscriber);
-    stream_one(ContentPolicy::Full).await;
-    let lines = captured.lines().join("\n");
-    lines.contains("operation.details")
+    let root = match rooted {
+        true => tracing::debug_span!(target: SPAN_TARGET, "http"),
+        false => tracing::Span::none(),
+    };
+    stream_one(ContentPolicy::Full).instrument(root).await;
+    captured.lines().join("\n")
 }
 
 #[cfg(feature = "otlp")]
 #[tokio::test]
 async fn the_text_of_an_unsampled_call_is_never_serialised() {
     use opentelemetry_sdk::trace::Sampler;
-    assert!(text_event_with(Sampler::AlwaysOn).await);
-    assert!(!text_event_with(Sampler::AlwaysOff).await);
+    let text = |lines: String| lines.contains("operation.details");
+    assert!(text(traced_turn(Sampler::AlwaysOn, false).await));
+    assert!(!text(traced_turn(Sampler::AlwaysOff, false).await));
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn a_request_left_out_of_the_traces_opens_no_more_spans() {
+    use opentelemetry_sdk::trace::Sampler;
+    let model_span = |lines: String| lines.contains("gen_ai.operation.name=chat");
+    assert!(model_span(traced_turn(Sampler::AlwaysOn, true).await));
+    assert!(!model_span(traced_turn(Sampler::AlwaysOff, true).await));
 }
 
 #[tokio::test]
