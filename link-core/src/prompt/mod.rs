@@ -48,12 +48,7 @@ pub trait TokenCounter: Send + Sync + Debug {
     /// one) and [`REPLY_PRIMING_TOKENS`] for the reply's opening; a counter that knows the
     /// model's chat template counts the rendered prompt instead.
     fn count_request(&self, request: &ChatRequest) -> usize {
-        let turns: usize = request
-            .messages
-            .iter()
-            .map(|m| self.count(&m.content) + MESSAGE_OVERHEAD_TOKENS)
-            .sum();
-        self.count(&request.system) + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
+        request_tokens(request, |text| self.count(text))
     }
 
     /// A number of tokens `request` takes at most, never below
@@ -83,10 +78,16 @@ pub trait TokenCounter: Send + Sync + Debug {
 /// encodings, Llama 3's): every token is at least one byte, so a text takes at most its
 /// length in tokens; the per-message overhead is as [`TokenCounter::count_request`]'s default.
 pub fn bytes_bound_request(request: &ChatRequest) -> usize {
+    request_tokens(request, str::len)
+}
+
+/// The tokens of `request` with each text's taken by `count`: the system prompt and every
+/// turn with [`MESSAGE_OVERHEAD_TOKENS`] each, and [`REPLY_PRIMING_TOKENS`] for the reply.
+fn request_tokens(request: &ChatRequest, count: impl Fn(&str) -> usize) -> usize {
     let turns: usize = (request.messages.iter())
-        .map(|m| m.content.len() + MESSAGE_OVERHEAD_TOKENS)
+        .map(|m| count(&m.content) + MESSAGE_OVERHEAD_TOKENS)
         .sum();
-    request.system.len() + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
+    count(&request.system) + MESSAGE_OVERHEAD_TOKENS + turns + REPLY_PRIMING_TOKENS
 }
 
 /// A fast approximation: one token per four bytes of UTF-8, rounded up, plus a small
