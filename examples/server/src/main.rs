@@ -18,8 +18,7 @@ async fn main() -> ExitCode {
     if let Some(problem) = dotenv_problem {
         tracing::warn!(%problem, ".env was not read");
     }
-    let outcome = link_server::run(config, &telemetry);
-    let code = match outcome.await {
+    let code = match link_server::run(config, &telemetry).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "link-server failed");

@@ -14,6 +14,7 @@ use link::{ContentPolicy, Link, Models, Result, Secrets};
 use link_telemetry::otlp::{OtlpError, OtlpTracing};
 use link_telemetry::{CONTENT_TARGET, Metrics, PriceTable, RetryCounter};
 use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
@@ -168,16 +169,14 @@ fn install_subscriber(
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
         .and(filter_fn(|metadata| metadata.target() != CONTENT_TARGET));
-    let log = tracing_subscriber::fmt::layer();
-    let log: Box<dyn Layer<Registry> + Send + Sync> = match (format, background) {
-        (LogFormat::Json, Some(out)) => log.json().with_writer(out).with_filter(filter).boxed(),
-        (LogFormat::Json, None) => log
-            .json()
-            .with_writer(io::stderr)
-            .with_filter(filter)
-            .boxed(),
-        (LogFormat::Text, Some(out)) => log.with_writer(out).with_filter(filter).boxed(),
-        (LogFormat::Text, None) => log.with_writer(io::stderr).with_filter(filter).boxed(),
+    let writer = match background {
+        Some(out) => BoxMakeWriter::new(out),
+        None => BoxMakeWriter::new(io::stderr),
+    };
+    let log = tracing_subscriber::fmt::layer().with_writer(writer);
+    let log: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Json => log.json().with_filter(filter).boxed(),
+        LogFormat::Text => log.with_filter(filter).boxed(),
     };
     let mut layers = vec![log];
     if let Some(otlp) = otlp {
