@@ -16,7 +16,6 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
@@ -57,7 +56,8 @@ enum Job {
 #[derive(Clone)]
 pub struct LogWriter {
     queue: SyncSender<Job>,
-    full: Arc<FullCount>,
+    /// The times a line waited for room (`link_log_queue_full_total` when metrics are on).
+    full: Counter,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -68,42 +68,33 @@ impl std::fmt::Debug for LogWriter {
     }
 }
 
-/// The times a line waited for room, and the metric that shows them when metrics are on.
-#[derive(Default)]
-struct FullCount {
-    count: AtomicU64,
-    metric: std::sync::OnceLock<Counter>,
-}
-
 impl LogWriter {
-    /// Lines written to stderr by a thread named `link-log`.
-    pub fn stderr() -> io::Result<Self> {
-        Self::spawn(io::stderr(), QUEUE_LINES)
+    /// Lines written to stderr by a thread named `link-log`; the waits for room counted in
+    /// `full`.
+    pub fn stderr(full: Counter) -> io::Result<Self> {
+        Self::spawn(io::stderr(), QUEUE_LINES, full)
     }
 
-    /// Lines written to `out` by a new thread, at most `capacity` waiting.
-    pub fn spawn(out: impl Write + Send + 'static, capacity: usize) -> io::Result<Self> {
+    /// Lines written to `out` by a new thread, at most `capacity` waiting; the waits for room
+    /// counted in `full`.
+    pub fn spawn(
+        out: impl Write + Send + 'static,
+        capacity: usize,
+        full: Counter,
+    ) -> io::Result<Self> {
         let (queue, jobs) = sync_channel(capacity.max(1));
         std::thread::Builder::new()
             .name("link-log".into())
             .spawn(move || write_all(jobs, io::BufWriter::with_capacity(64 * 1024, out)))?;
-        Ok(Self {
-            queue,
-            full: Arc::default(),
-        })
+        Ok(Self { queue, full })
     }
 
     /// A writer into a shared buffer, for tests and examples.
     pub fn to_buffer() -> io::Result<(Self, Arc<std::sync::Mutex<Vec<u8>>>)> {
         let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = Self::spawn(SharedBuffer(Arc::clone(&buffer)), QUEUE_LINES)?;
+        let out = SharedBuffer(Arc::clone(&buffer));
+        let writer = Self::spawn(out, QUEUE_LINES, Counter::default())?;
         Ok((writer, buffer))
-    }
-
-    /// Counts the times a line waited into `counter` too (`link_log_queue_full_total`).
-    pub fn count_into(&self, counter: Counter) {
-        counter.inc_by(self.queue_full());
-        let _ = self.full.metric.set(counter);
     }
 
     /// Hands one line (or several, whole) to the thread; waits when the queue is full.
@@ -112,10 +103,7 @@ impl LogWriter {
             Ok(()) | Err(TrySendError::Disconnected(_)) => return,
             Err(TrySendError::Full(job)) => job,
         };
-        self.full.count.fetch_add(1, Ordering::Relaxed);
-        if let Some(metric) = self.full.metric.get() {
-            metric.inc();
-        }
+        self.full.inc();
         let _ = self.queue.send(job);
     }
 
@@ -129,7 +117,7 @@ impl LogWriter {
 
     /// How many times a line waited for room in the queue.
     pub fn queue_full(&self) -> u64 {
-        self.full.count.load(Ordering::Relaxed)
+        self.full.get()
     }
 }
 
@@ -268,9 +256,8 @@ mod tests {
             written: Arc::clone(&written),
             held: false,
         };
-        let writer = LogWriter::spawn(out, 2).unwrap();
         let counter = Counter::default();
-        writer.count_into(counter.clone());
+        let writer = LogWriter::spawn(out, 2, counter.clone()).unwrap();
         // The thread takes the first line and is held writing it; two more fill the queue.
         writer.line(b"1\n");
         started.recv().unwrap();

@@ -9,6 +9,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
+
 use clap::Args;
 use link::{ContentPolicy, Link, Models, Result, Secrets};
 use link_telemetry::otlp::{OtlpError, OtlpTracing};
@@ -75,10 +77,8 @@ impl Telemetry {
             link_telemetry::Telemetry::new(Arc::new(Metrics::new(prices)), content)
         });
         let metrics = ports.as_ref().map(|ports| ports.metrics().as_ref());
-        let log = background_log(config);
-        if let (Some(log), Some(metrics)) = (&log, metrics) {
-            log.count_into(metrics.log_queue_full());
-        }
+        let full = metrics.map(Metrics::log_queue_full).unwrap_or_default();
+        let log = background_log(config, full);
         install_subscriber(config.log_format, log.clone(), otlp.as_ref(), metrics);
         (Self { ports, otlp, log }, problem)
     }
@@ -146,15 +146,15 @@ impl Telemetry {
     }
 }
 
-/// The background log writer, except on Lambda (a frozen process would hold its lines) or
+/// The background log writer (waits for room counted in `full`), except on Lambda (a frozen process would hold its lines) or
 /// when the thread cannot be started (then lines are written as they come).
-fn background_log(config: &Config) -> Option<LogWriter> {
+fn background_log(config: &Config, full: Counter) -> Option<LogWriter> {
     #[cfg(feature = "lambda")]
     if config.lambda {
         return None;
     }
     let _ = config;
-    LogWriter::stderr().ok()
+    LogWriter::stderr(full).ok()
 }
 
 /// Logs to stderr (through `background` when given), filtered by `RUST_LOG`, as JSON lines
