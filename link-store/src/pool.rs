@@ -5,7 +5,8 @@
 //! the writer is busy in one transaction (group commit); waiting writers hold no thread.
 //! Readers take a permit from a semaphore (as many as configured) and a connection from an
 //! idle list, opened lazily; in WAL mode they read a consistent snapshot while the writer
-//! commits. Every query then runs on `spawn_blocking`.
+//! commits. Queries run on `spawn_blocking`, except the short reads of a bounded size that
+//! [`Pool::read_inline`] runs on the calling task.
 //!
 //! What is not grouped: the migrations run on the writer before the pool exists (each step
 //! its own transaction, see `migrate`), checkpoints run on a connection of their own (see
