@@ -6,9 +6,12 @@
 #
 #   benches/overhead.sh off                 # telemetry off
 #   benches/overhead.sh metrics             # LINK_METRICS_LISTEN
-#   benches/overhead.sh traces              # metrics + OTLP traces, audit `hash`
-#   benches/overhead.sh traces-full         # metrics + OTLP traces, audit `full`
-#   benches/overhead.sh traces-sampled      # traces-full, 1 trace in 100 kept (SAMPLE_RATIO)
+#   benches/overhead.sh traces              # metrics + OTLP traces, every trace kept
+#   benches/overhead.sh traces-sampled      # the same, 1 trace in 100 kept (SAMPLE_RATIO)
+#
+# AUDIT sets the audit content policy of every variant (`full`, the harness's, by default;
+# `hash` keeps prompt and reply text out of the audit line and out of the spans), so that a
+# variant differs from `off` by its telemetry only.
 #
 # Each variant runs link-server under `valgrind --tool=callgrind` twice, for TURNS_LOW (50)
 # and TURNS_HIGH (250) turns on one keep-alive connection, and prints
@@ -58,19 +61,15 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Ok).serve_forev
 PY
 PIDS+=($!)
 
-variant_env=(LINK_AUDIT_CONTENT=full)
+traces_env=(LINK_METRICS_LISTEN=127.0.0.1:0 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT")
+variant_env=(LINK_AUDIT_CONTENT="${AUDIT:-full}")
 case "$VARIANT" in
   off) ;;
   metrics) variant_env+=(LINK_METRICS_LISTEN=127.0.0.1:0) ;;
-  traces) variant_env=(LINK_AUDIT_CONTENT=hash LINK_METRICS_LISTEN=127.0.0.1:0
-                       OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT") ;;
-  traces-full) variant_env+=(LINK_METRICS_LISTEN=127.0.0.1:0
-                             OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT") ;;
-  traces-sampled) variant_env+=(LINK_METRICS_LISTEN=127.0.0.1:0
-                                OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
-                                OTEL_TRACES_SAMPLER=parentbased_traceidratio
+  traces) variant_env+=("${traces_env[@]}") ;;
+  traces-sampled) variant_env+=("${traces_env[@]}" OTEL_TRACES_SAMPLER=parentbased_traceidratio
                                 OTEL_TRACES_SAMPLER_ARG="${SAMPLE_RATIO:-0.01}") ;;
-  *) echo "unknown variant $VARIANT (off, metrics, traces, traces-full, traces-sampled)" >&2; exit 2 ;;
+  *) echo "unknown variant $VARIANT (off, metrics, traces, traces-sampled)" >&2; exit 2 ;;
 esac
 
 PERSONA='{"name":"Ada Lovelace","kind":"historical","living":false,"description":"A mathematician and writer, known for her work on the Analytical Engine.","personality":"Curious, precise.","speaking_style":"Formal Victorian English.","setting":"London, 1840s.","knowledge":"Mathematics, the Analytical Engine.","must_not_know":"Anything after 1852.","greeting":"Good day. Shall we speak of engines?","example_lines":["The Engine weaves algebraic patterns."],"safety_notes":null}'
@@ -114,5 +113,5 @@ PY
 low="$(instructions "$LOW")"
 high="$(instructions "$HIGH")"
 keep
-python3 -c "import sys; l,h,a,b=map(int,sys.argv[1:]); print(f'$VARIANT: {(h-l)/(b-a)/1e6:.3f} M instructions/turn ({a} turns: {l}, {b} turns: {h})')" \
+python3 -c "import sys; l,h,a,b=map(int,sys.argv[1:]); print(f'$VARIANT (audit ${AUDIT:-full}): {(h-l)/(b-a)/1e6:.3f} M instructions/turn ({a} turns: {l}, {b} turns: {h})')" \
   "$low" "$high" "$LOW" "$HIGH"

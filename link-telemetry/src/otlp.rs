@@ -12,10 +12,13 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
-use tracing::{Level, Subscriber};
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{Level, Metadata, Subscriber};
 use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::{CONTENT_TARGET, SPAN_TARGET};
@@ -74,27 +77,29 @@ impl OtlpTracing {
         Ok(Some(Self { provider }))
     }
 
-    /// The layer that turns `tracing` spans into OpenTelemetry spans. It takes Link's spans
-    /// and events at INFO and above (this crate's spans and text events at DEBUG), other
-    /// crates' at WARN, and leaves out the `AUDIT_LOG` lines (the request id links a trace to
-    /// its audit line instead).
-    pub fn layer<S>(&self) -> Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>
+    /// The layer that turns `tracing` spans into OpenTelemetry spans. It takes this crate's
+    /// spans (a server's request span too, when it opens it under [`SPAN_TARGET`]) and no
+    /// other: a log span (such as a server's `request` span, which only names the request id
+    /// for the log lines) is left out, and a span opened inside it has the nearest exported
+    /// span as its parent. It takes Link's events at INFO and above (this crate's text events
+    /// at DEBUG), other crates' at WARN, and leaves out the `AUDIT_LOG` lines (the request id
+    /// links a trace to its audit line instead).
+    ///
+    /// OpenTelemetry's own context is not made current while a span is entered: nothing in
+    /// Link reads it, and attaching it on every poll of a request's future is work for nobody
+    /// (parents come from `tracing`'s span tree).
+    pub fn layer<S>(&self) -> Filtered<OpenTelemetryLayer<S, SdkTracer>, ExportFilter, S>
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
         let tracer = self.provider.tracer("link");
-        let filter = Targets::new()
-            .with_default(Level::WARN)
-            .with_target("link", Level::INFO)
-            .with_target("link::audit", tracing::level_filters::LevelFilter::OFF)
-            .with_target(SPAN_TARGET, Level::DEBUG)
-            .with_target(CONTENT_TARGET, Level::DEBUG);
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false)
-            .with_filter(filter)
+            .with_context_activation(false)
+            .with_filter(ExportFilter::new())
     }
 
     /// Sends the spans still queued and stops the exporter. Blocks until then (a few seconds
@@ -103,6 +108,52 @@ impl OtlpTracing {
         if let Err(error) = self.provider.shutdown() {
             tracing::warn!(%error, "OpenTelemetry export did not shut down cleanly");
         }
+    }
+}
+
+/// What the OTLP layer takes: spans under [`SPAN_TARGET`] only, and events by target and
+/// level (see [`OtlpTracing::layer`]). Decided once per callsite.
+#[derive(Debug, Clone)]
+pub struct ExportFilter {
+    events: Targets,
+}
+
+impl ExportFilter {
+    fn new() -> Self {
+        let events = Targets::new()
+            .with_default(Level::WARN)
+            .with_target("link", Level::INFO)
+            .with_target("link::audit", LevelFilter::OFF)
+            .with_target(SPAN_TARGET, Level::DEBUG)
+            .with_target(CONTENT_TARGET, Level::DEBUG);
+        Self { events }
+    }
+
+    fn takes(&self, metadata: &Metadata<'_>) -> bool {
+        if metadata.is_span() {
+            metadata.target() == SPAN_TARGET
+        } else {
+            self.events
+                .would_enable(metadata.target(), metadata.level())
+        }
+    }
+}
+
+impl<S> Filter<S> for ExportFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        self.takes(metadata)
+    }
+
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if self.takes(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::DEBUG)
     }
 }
 

@@ -139,12 +139,16 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     };
     let proxies = admission::TrustedProxies(options.trusted_proxies.clone().into());
     let model_calls = admission::ModelCalls::new(options.max_model_calls_per_user);
-    // Inside the request-id layer, so that a timeout's 504 carries the request id too.
     let app = crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
-        .layer(Extension(model_calls))
-        .layer(middleware::from_fn(request_id::middleware));
-    crate::metrics::layer(app, options.metrics.clone()).with_state(state)
+        .layer(Extension(model_calls));
+    // Observed outside the timeouts, so that a timeout's 504 is counted, and inside the
+    // request-id layer, so that the HTTP span names the request id and is the span every
+    // part of the request runs in (the log's `request` span is its parent). The request-id
+    // layer is outermost, so that every answer, a timeout's 504 too, carries the request id.
+    crate::metrics::layer(app, options.metrics.clone())
+        .layer(middleware::from_fn(request_id::middleware))
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {

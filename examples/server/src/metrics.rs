@@ -17,15 +17,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
+use link::RequestId;
 use link_telemetry::{Metrics, SPAN_TARGET};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
-use crate::request_id;
+use crate::request_id::ClientRequestId;
 
 /// `app` with every request observed into `metrics`; `app` as it is without them. Add it
-/// last (outermost): it then sees every answer, timeouts included, and the request id the
-/// request-id layer put on the response.
+/// outside the timeouts (it then sees every answer, a timeout's 504 included) and inside the
+/// request-id layer (its span then names the request id, and is the current span of all the
+/// request does: a task the engine spawns in it stays in the trace).
 pub fn layer<S: Clone + Send + Sync + 'static>(
     app: Router<S>,
     metrics: Option<Arc<Metrics>>,
@@ -41,7 +43,7 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     let method = request.method().clone();
     // The template the router matched, never the path itself (which holds ids).
     let route = (request.extensions().get::<MatchedPath>()).map(|path| path.as_str().to_owned());
-    let span = request_span(method.as_str(), route.as_deref());
+    let span = request_span(&request, route.as_deref());
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     metrics.http_request(
@@ -57,21 +59,17 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
-    for (field, header) in [
-        ("request_id", request_id::HEADER),
-        ("client_request_id", request_id::CLIENT_HEADER),
-    ] {
-        if let Some(id) = (response.headers().get(header)).and_then(|v| v.to_str().ok()) {
-            span.record(field, id);
-        }
-    }
     // A streamed reply goes on after the response started: its body keeps the span open,
     // and what the engine does at its end (storing the turn) happens inside it.
     response.map(|body| Body::new(InSpan { body, span }))
 }
 
-/// The server span of one request, as the HTTP semantic conventions name it.
-fn request_span(method: &str, route: Option<&str>) -> Span {
+/// The server span of one request, as the HTTP semantic conventions name it, with the
+/// request ids the request-id layer gave it.
+fn request_span(request: &Request, route: Option<&str>) -> Span {
+    let method = request.method().as_str();
+    let id = request.extensions().get::<RequestId>();
+    let client = request.extensions().get::<ClientRequestId>();
     tracing::debug_span!(
         target: SPAN_TARGET,
         "http",
@@ -84,8 +82,8 @@ fn request_span(method: &str, route: Option<&str>) -> Span {
         http.request.method = method,
         http.route = route,
         http.response.status_code = Empty,
-        request_id = Empty,
-        client_request_id = Empty,
+        request_id = id.map(RequestId::as_str),
+        client_request_id = client.map(|client| client.0.as_str()),
     )
 }
 
