@@ -61,6 +61,8 @@ mod metrics;
 pub mod otlp;
 mod prices;
 mod retry;
+#[cfg(feature = "otlp")]
+mod sampling;
 mod spans;
 mod store;
 mod stream;
@@ -80,6 +82,10 @@ pub use telemetry::Telemetry;
 /// send them to an exporter without also sending them to the log. A server's own request
 /// span may use it too, to travel with them.
 pub const SPAN_TARGET: &str = "link_telemetry";
+
+/// The target of the marker span a request whose trace is not kept runs in (see
+/// `otlp::RequestSampler`): no exporter takes it, and no span of this crate opens inside it.
+pub const UNSAMPLED_TARGET: &str = "link_telemetry::unsampled";
 
 /// The target of the events that carry prompt and completion text (only under the audit
 /// content policy `full`): a log subscriber should leave this target out, an exporter take it.

@@ -11,16 +11,17 @@
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Level, Metadata, Subscriber};
-use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::sampling;
+pub use crate::sampling::RequestSampler;
 use crate::{CONTENT_TARGET, SPAN_TARGET};
 
 /// The variables that name an endpoint; traces are exported when one is set.
@@ -44,6 +45,7 @@ pub struct OtlpError(String);
 #[derive(Debug)]
 pub struct OtlpTracing {
     provider: SdkTracerProvider,
+    sampler: RequestSampler,
 }
 
 impl OtlpTracing {
@@ -70,11 +72,13 @@ impl OtlpTracing {
             .with_protocol(Protocol::HttpBinary)
             .build()
             .map_err(|e| OtlpError(e.to_string()))?;
+        let sampler = RequestSampler::from_env();
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
+            .with_sampler(sampler.sdk_sampler())
             .with_resource(resource(service))
             .build();
-        Ok(Some(Self { provider }))
+        Ok(Some(Self { provider, sampler }))
     }
 
     /// The layer that turns `tracing` spans into OpenTelemetry spans. It takes this crate's
@@ -88,9 +92,12 @@ impl OtlpTracing {
     /// OpenTelemetry's own context is not made current while a span is entered: nothing in
     /// Link reads it, and attaching it on every poll of a request's future is work for nobody
     /// (parents come from `tracing`'s span tree).
-    pub fn layer<S>(&self) -> Filtered<OpenTelemetryLayer<S, SdkTracer>, ExportFilter, S>
+    ///
+    /// It also keeps open the marker spans of requests whose trace is not kept (see
+    /// [`RequestSampler`]), which nothing exports.
+    pub fn layer<S>(&self) -> impl Layer<S> + Send + Sync + 'static
     where
-        S: Subscriber + for<'span> LookupSpan<'span>,
+        S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync + 'static,
     {
         let tracer = self.provider.tracer("link");
         tracing_opentelemetry::layer()
@@ -100,6 +107,13 @@ impl OtlpTracing {
             .with_tracked_inactivity(false)
             .with_context_activation(false)
             .with_filter(ExportFilter::new())
+            .and_then(sampling::marks())
+    }
+
+    /// The sampler that decides, before a request's span opens, whether its trace is kept
+    /// (see [`RequestSampler`]): give it to the code that opens a request's server span.
+    pub fn request_sampler(&self) -> RequestSampler {
+        self.sampler.clone()
     }
 
     /// Sends the spans still queued and stops the exporter. Blocks until then (a few seconds

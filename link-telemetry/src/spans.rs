@@ -9,8 +9,8 @@ use link_core::{Error, GenerationParams, StopReason, Usage};
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::SPAN_TARGET;
 use crate::instruments::ModelInstruments;
+use crate::{SPAN_TARGET, UNSAMPLED_TARGET};
 
 /// What the conventions call the operation: every call Link makes is a chat completion (a
 /// persona extraction is one whose output is JSON).
@@ -47,11 +47,22 @@ pub(crate) fn unsampled(_span: &Span) -> bool {
     false
 }
 
+/// Whether the code running now is in a request whose trace is not kept: the current span is
+/// the marker span (see [`UNSAMPLED_TARGET`]). Reads the current span without cloning it.
+fn in_unsampled_request() -> bool {
+    tracing::dispatcher::get_default(|dispatch| {
+        let current = dispatch.current_span();
+        current
+            .metadata()
+            .is_some_and(|metadata| metadata.target() == UNSAMPLED_TARGET)
+    })
+}
+
 /// The span `make` opens, or none when the current trace is not kept: a request the sampler
-/// leaves out then costs its root span only, not one more per token check, store operation
-/// and model call (their metrics are recorded either way).
+/// leaves out then opens no span per token check, store operation and model call (their
+/// metrics are recorded either way).
 fn child(make: impl FnOnce() -> Span) -> Span {
-    if unsampled(&Span::current()) {
+    if in_unsampled_request() || unsampled(&Span::current()) {
         Span::none()
     } else {
         make()

@@ -72,6 +72,31 @@ async fn traced_turn(sampler: opentelemetry_sdk::trace::Sampler, rooted: bool) -
 
 #[cfg(feature = "otlp")]
 #[tokio::test]
+async fn inside_the_marker_of_a_request_left_out_no_span_opens_and_no_text_is_made() {
+    use link_telemetry::otlp::RequestSampler;
+    use tracing::Instrument;
+    let turn = |marked: bool| async move {
+        let captured = Captured::default();
+        let filter = Targets::new().with_target(SPAN_TARGET, Level::DEBUG);
+        let subscriber = tracing_subscriber::registry().with(captured.clone().with_filter(filter));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let root = match marked {
+            true => RequestSampler::unsampled_span(),
+            false => tracing::debug_span!(target: SPAN_TARGET, "http"),
+        };
+        stream_one(ContentPolicy::Full).instrument(root).await;
+        captured.lines().join("\n")
+    };
+    let kept = turn(false).await;
+    assert!(kept.contains("gen_ai.operation.name=chat"), "{kept}");
+    assert!(kept.contains("operation.details"), "{kept}");
+    let left_out = turn(true).await;
+    assert!(!left_out.contains("gen_ai.operation.name"), "{left_out}");
+    assert!(!left_out.contains("operation.details"), "{left_out}");
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test]
 async fn the_text_of_an_unsampled_call_is_never_serialised() {
     use opentelemetry_sdk::trace::Sampler;
     let text = |lines: String| lines.contains("operation.details");

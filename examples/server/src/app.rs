@@ -34,6 +34,9 @@ pub struct HttpOptions {
     pub max_model_calls_per_user: usize,
     /// Where requests are counted and timed (none: not observed).
     pub metrics: Option<std::sync::Arc<link_telemetry::Metrics>>,
+    /// Whether a request's trace is kept, decided before its span opens (none: every
+    /// request opens its server span, and the exporter's sampler decides, if there is one).
+    pub sampler: Option<link_telemetry::otlp::RequestSampler>,
     /// The mode of an OpenAI-compatible chat completion that names none.
     pub openai_mode: openai_compat::Mode,
 }
@@ -146,7 +149,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     // request-id layer, so that the HTTP span names the request id and is the span every
     // part of the request runs in (the log's `request` span is its parent). The request-id
     // layer is outermost, so that every answer, a timeout's 504 too, carries the request id.
-    crate::metrics::layer(app, options.metrics.clone())
+    crate::metrics::layer(app, options.metrics.clone(), options.sampler.clone())
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 use link::RequestId;
+use link_telemetry::otlp::RequestSampler;
 use link_telemetry::{Metrics, SPAN_TARGET};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -31,22 +32,37 @@ use crate::request_id::ClientRequestId;
 pub fn layer<S: Clone + Send + Sync + 'static>(
     app: Router<S>,
     metrics: Option<Arc<Metrics>>,
+    sampler: Option<RequestSampler>,
 ) -> Router<S> {
     match metrics {
-        Some(metrics) => app.layer(middleware::from_fn_with_state(metrics, observe)),
+        Some(metrics) => {
+            let observer = Arc::new(Observer { metrics, sampler });
+            app.layer(middleware::from_fn_with_state(observer, observe))
+        }
         None => app,
     }
 }
 
-async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+/// What observing a request needs.
+struct Observer {
+    metrics: Arc<Metrics>,
+    /// Decides whether the request's trace is kept, when traces are exported.
+    sampler: Option<RequestSampler>,
+}
+
+async fn observe(State(observer): State<Arc<Observer>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     // The template the router matched, never the path itself (which holds ids).
     let route = (request.extensions().get::<MatchedPath>()).map(|path| path.as_str().to_owned());
-    let span = request_span(&request, route.as_deref());
+    let kept = observer.sampler.as_ref().is_none_or(RequestSampler::keeps);
+    let span = match kept {
+        true => request_span(&request, route.as_deref()),
+        false => RequestSampler::unsampled_span(),
+    };
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
-    metrics.http_request(
+    observer.metrics.http_request(
         method.as_str(),
         route.as_deref(),
         status.as_u16(),
@@ -55,9 +71,11 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     if span.is_disabled() {
         return response;
     }
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        span.record("otel.status_code", "ERROR");
+    if kept {
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
     }
     // A streamed reply goes on after the response started: its body keeps the span open,
     // and what the engine does at its end (storing the turn) happens inside it.

@@ -114,6 +114,7 @@ pub async fn run(
         max_model_calls_per_user: usize::try_from(config.max_model_calls_per_user)
             .unwrap_or(usize::MAX),
         metrics: telemetry.metrics().cloned(),
+        sampler: telemetry.request_sampler(),
         openai_mode: config.openai_mode,
     };
     let app = crate::router(state, &options);

@@ -13,7 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use clap::Args;
 use link::{ContentPolicy, Link, Models, Result, Secrets};
-use link_telemetry::otlp::{OtlpError, OtlpTracing};
+use link_telemetry::otlp::{OtlpError, OtlpTracing, RequestSampler};
 use link_telemetry::{CONTENT_TARGET, Metrics, PriceTable, RetryCounter};
 use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -86,6 +86,11 @@ impl Telemetry {
     /// The metrics registry, when metrics or traces are on.
     pub fn metrics(&self) -> Option<&Arc<Metrics>> {
         self.ports.as_ref().map(|ports| ports.metrics())
+    }
+
+    /// The sampler that decides whether a request's trace is kept, when traces are exported.
+    pub fn request_sampler(&self) -> Option<RequestSampler> {
+        self.otlp.as_ref().map(OtlpTracing::request_sampler)
     }
 
     /// The engine `config` describes, its models, store and per-user limiter in their

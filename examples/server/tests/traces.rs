@@ -53,6 +53,22 @@ impl Received {
     }
 }
 
+impl Received {
+    /// The spans received once they stop coming (none for half a second, after the first).
+    async fn settled(&self) -> Vec<(String, Span)> {
+        self.wait_for(|spans| !spans.is_empty()).await;
+        let mut seen = self.spans().len();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = self.spans().len();
+            if now == seen {
+                return self.spans();
+            }
+            seen = now;
+        }
+    }
+}
+
 /// `POST /v1/traces` on 127.0.0.1, port chosen now; the collector's endpoint base URL.
 async fn receiver() -> (Received, String) {
     async fn export(
@@ -296,5 +312,67 @@ async fn without_the_full_policy_no_text_reaches_the_trace() {
         assert!(!text.contains("dog in the night"), "{text}");
         assert!(!text.contains("Elementary"), "{text}");
         assert!(!text.contains("alice"), "{text}");
+    }
+}
+
+/// With `traceidratio` at one half the sampler keeps some requests and leaves out others, and
+/// a request is traced whole or not at all: every span exported belongs to the trace of a
+/// server span that was exported too (a request left out exports no orphaned token check or
+/// store read), and every kept read has its token check and its store read.
+#[tokio::test]
+async fn the_sampler_keeps_whole_requests_or_nothing() {
+    const READS: usize = 40;
+    let (received, endpoint) = receiver().await;
+    let s = Stack::start(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50".to_owned()),
+        ("OTEL_TRACES_SAMPLER", "traceidratio".to_owned()),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5".to_owned()),
+        ("LINK_RATE_LIMIT_PER_MINUTE", "1000".to_owned()),
+    ])
+    .await;
+    let token = s.server.token("alice").await;
+    let id = s.server.conversation(&token, "Sherlock Holmes").await;
+    for _ in 0..READS {
+        s.server.read(&token, &id).await;
+    }
+    let spans = received.settled().await;
+
+    let roots: Vec<&Span> = (spans.iter().map(|(_, s)| s))
+        .filter(|s| s.parent_span_id.is_empty())
+        .collect();
+    assert!(
+        roots.iter().all(|s| s.kind == SpanKind::Server as i32),
+        "a root that is not a request's server span: {roots:#?}"
+    );
+    for (_, span) in &spans {
+        assert!(
+            roots.iter().any(|root| root.trace_id == span.trace_id),
+            "{} was exported without its request's span",
+            span.name
+        );
+    }
+    let reads: Vec<&&Span> = (roots.iter())
+        .filter(|s| s.name == "GET /v1/conversations/{id}")
+        .collect();
+    // All 40 or none would happen once in 2^39 runs.
+    assert!(
+        !reads.is_empty() && reads.len() < READS,
+        "{} of {READS} reads kept at one half",
+        reads.len()
+    );
+    let children = |read: &Span, name: &str| {
+        (spans.iter()).any(|(_, s)| s.parent_span_id == read.span_id && s.name == name)
+    };
+    for read in reads {
+        assert!(
+            children(read, "authenticate"),
+            "a kept read without its token check"
+        );
+        assert!(
+            (spans.iter()).any(|(_, s)| s.parent_span_id == read.span_id
+                && attr(s, "db.system.name").as_deref() == Some("sqlite")),
+            "a kept read without its store read"
+        );
     }
 }
