@@ -145,13 +145,14 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let app = crate::timeouts::layer(api, options.time_limits)
         .layer(Extension(proxies))
         .layer(Extension(model_calls));
-    // Observed outside the timeouts, so that a timeout's 504 is counted, and inside the
-    // request-id layer, so that the HTTP span names the request id and is the span every
-    // part of the request runs in (the log's `request` span is its parent). The request-id
-    // layer is outermost, so that every answer, a timeout's 504 too, carries the request id.
-    crate::metrics::layer(app, options.metrics.clone(), options.sampler.clone())
-        .layer(middleware::from_fn(request_id::middleware))
-        .with_state(state)
+    // The request-id layer is outermost, so that every answer, a timeout's 504 too, carries
+    // the request id; it observes the request (metrics, the HTTP span) outside the timeouts.
+    let observer = crate::metrics::Observer::new(options.metrics.clone(), options.sampler.clone());
+    app.layer(middleware::from_fn_with_state(
+        observer,
+        request_id::middleware,
+    ))
+    .with_state(state)
 }
 
 async fn not_found() -> ApiError {

@@ -5,12 +5,16 @@
 //! audit line) and echoed as `x-client-request-id`, only when it is 1 to 128 printable ASCII
 //! characters without spaces; otherwise it is dropped.
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use link::{RequestContext, RequestId};
 use tracing::Instrument;
+
+use crate::metrics::Observer;
 
 /// The header of the server's request id on responses, and of the client's own on requests.
 pub const HEADER: &str = "x-request-id";
@@ -32,8 +36,13 @@ impl ClientRequestId {
 }
 
 /// Middleware: generates the request id, keeps the client's (if fit) beside it in the
-/// request's extensions, and runs the rest of the stack inside a span that names both.
-pub async fn middleware(mut request: Request, next: Next) -> Response {
+/// request's extensions, and runs the rest of the stack inside a span that names both, and
+/// observed by `observer` when metrics or traces are on.
+pub async fn middleware(
+    State(observer): State<Option<Arc<Observer>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = RequestId::generate();
     let client = ClientRequestId::from_headers(request.headers());
     request.extensions_mut().insert(id.clone());
@@ -47,7 +56,10 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path(),
     );
-    let mut response = next.run(request).instrument(span).await;
+    let mut response = match observer {
+        Some(observer) => observer.run(request, next).instrument(span).await,
+        None => next.run(request).instrument(span).await,
+    };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         headers.insert(HEADER, value);
