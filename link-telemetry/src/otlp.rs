@@ -72,7 +72,7 @@ impl OtlpTracing {
             .with_protocol(Protocol::HttpBinary)
             .build()
             .map_err(|e| OtlpError(e.to_string()))?;
-        let sampler = RequestSampler::from_env();
+        let sampler = RequestSampler::from_env().map_err(OtlpError)?;
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
             .with_sampler(sampler.sdk_sampler())
@@ -128,7 +128,7 @@ impl OtlpTracing {
 /// What the OTLP layer takes: spans under [`SPAN_TARGET`] only, and events by target and
 /// level (see [`OtlpTracing::layer`]). Decided once per callsite.
 #[derive(Debug, Clone)]
-pub struct ExportFilter {
+struct ExportFilter {
     events: Targets,
 }
 

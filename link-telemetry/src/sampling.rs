@@ -53,9 +53,16 @@ pub struct RequestSampler {
 
 impl RequestSampler {
     /// The sampler the `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` variables name
-    /// (the SDK's default, `parentbased_always_on`, when they name none).
-    pub(crate) fn from_env() -> Self {
-        Self::with(Config::default().sampler)
+    /// (the SDK's default, `parentbased_always_on`, when they name none). A sampler the SDK
+    /// does not have, or a ratio that is not a number from 0 to 1, is an error: the SDK would
+    /// quietly trace every request instead.
+    pub(crate) fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        check(
+            var("OTEL_TRACES_SAMPLER").as_deref(),
+            var("OTEL_TRACES_SAMPLER_ARG").as_deref(),
+        )?;
+        Ok(Self::with(Config::default().sampler))
     }
 
     fn with(sampler: Box<dyn ShouldSample>) -> Self {
@@ -83,6 +90,49 @@ impl RequestSampler {
     /// span: nothing exports it, and the decorators open no span inside it.
     pub fn unsampled_span() -> Span {
         tracing::debug_span!(target: UNSAMPLED_TARGET, "unsampled")
+    }
+}
+
+/// The samplers of the OpenTelemetry SDK's `OTEL_TRACES_SAMPLER`, and whether each takes a
+/// ratio.
+const SAMPLERS: [(&str, bool); 6] = [
+    ("always_on", false),
+    ("always_off", false),
+    ("traceidratio", true),
+    ("parentbased_always_on", false),
+    ("parentbased_always_off", false),
+    ("parentbased_traceidratio", true),
+];
+
+/// Whether `sampler` and its `arg` name a sampler this build has, with a usable ratio.
+fn check(sampler: Option<&str>, arg: Option<&str>) -> Result<(), String> {
+    let Some(sampler) = sampler else {
+        return Ok(());
+    };
+    let names = || SAMPLERS.map(|(name, _)| name).join(", ");
+    let Some((_, ratio)) = SAMPLERS.iter().find(|(name, _)| *name == sampler) else {
+        return Err(format!(
+            "OTEL_TRACES_SAMPLER={sampler} is not a sampler this build has (one of: {})",
+            names()
+        ));
+    };
+    match arg {
+        Some(arg) if *ratio => match arg.trim().parse::<f64>() {
+            Ok(value) if (0.0..=1.0).contains(&value) => Ok(()),
+            _ => Err(format!(
+                "OTEL_TRACES_SAMPLER_ARG={arg} is not a ratio from 0 to 1 (0.01 keeps one \
+                 request in 100)"
+            )),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The configured sampler, as the SDK names it (`TraceIdRatioBased(0.01)`, ...), for a
+/// start-up line.
+impl std::fmt::Display for RequestSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.sampler)
     }
 }
 
@@ -152,6 +202,35 @@ mod tests {
         let id = TraceId::from(7);
         let result = sampler.should_sample(parent, id, "span", &kind, &[], &[]);
         result.decision == SamplingDecision::RecordAndSample
+    }
+
+    #[test]
+    fn a_sampler_the_sdk_has_not_got_or_a_ratio_out_of_range_is_refused() {
+        assert!(check(None, None).is_ok());
+        assert!(
+            check(None, Some("whatever")).is_ok(),
+            "no sampler, no ratio read"
+        );
+        assert!(check(Some("traceidratio"), Some("0.01")).is_ok());
+        assert!(check(Some("parentbased_traceidratio"), Some(" 1 ")).is_ok());
+        assert!(
+            check(Some("traceidratio"), None).is_ok(),
+            "the SDK's default: 1"
+        );
+        assert!(
+            check(Some("always_off"), Some("x")).is_ok(),
+            "no ratio to read"
+        );
+        let bad_name = check(Some("ratio"), None).unwrap_err();
+        assert!(bad_name.contains("OTEL_TRACES_SAMPLER=ratio"), "{bad_name}");
+        assert!(bad_name.contains("parentbased_traceidratio"), "{bad_name}");
+        for arg in ["1.5", "-0.1", "one", "NaN"] {
+            let error = check(Some("traceidratio"), Some(arg)).unwrap_err();
+            assert!(
+                error.contains(&format!("OTEL_TRACES_SAMPLER_ARG={arg}")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

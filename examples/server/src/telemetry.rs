@@ -80,6 +80,10 @@ impl Telemetry {
         let full = metrics.map(Metrics::log_queue_full).unwrap_or_default();
         let log = background_log(config, full);
         install_subscriber(config.log_format, log.clone(), otlp.as_ref(), metrics);
+        if let Some(otlp) = &otlp {
+            let sampler = otlp.request_sampler();
+            tracing::info!(%sampler, "exporting traces over OTLP (http/protobuf)");
+        }
         (Self { ports, otlp, log }, problem)
     }
 

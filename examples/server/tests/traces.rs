@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use support::mock_openai::{PROMPT_TOKENS, REPLY, completion_tokens};
-use support::{Stack, parse_sse};
+use support::{Options, Server, Stack, parse_sse, temp_database};
 
 /// What the receiver got: each span with its service's name.
 #[derive(Clone, Default)]
@@ -374,5 +374,45 @@ async fn the_sampler_keeps_whole_requests_or_nothing() {
                 && attr(s, "db.system.name").as_deref() == Some("sqlite")),
             "a kept read without its store read"
         );
+    }
+}
+
+/// An OTLP setting the server cannot honour is refused at start, saying which and why, rather
+/// than quietly replaced (the SDK alone would trace every request for a sampler it does not
+/// know).
+#[test]
+fn an_otlp_setting_it_cannot_honour_is_refused_at_start() {
+    for (name, value, expected) in [
+        (
+            "OTEL_TRACES_SAMPLER",
+            "ratio",
+            "OTEL_TRACES_SAMPLER=ratio is not a sampler",
+        ),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            "2",
+            "OTEL_TRACES_SAMPLER_ARG=2 is not a ratio",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "grpc",
+            "grpc is not supported",
+        ),
+    ] {
+        let (_dir, database) = temp_database();
+        let (status, stderr) = Server::refused(Options {
+            database: &database,
+            openai_base_url: "http://127.0.0.1:9/v1",
+            env: vec![
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "http://127.0.0.1:9".to_owned(),
+                ),
+                ("OTEL_TRACES_SAMPLER", "traceidratio".to_owned()),
+                (name, value.to_owned()),
+            ],
+        });
+        assert!(!status.success(), "{name}={value} started: {stderr}");
+        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
     }
 }
