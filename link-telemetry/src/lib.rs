@@ -17,7 +17,9 @@
 //! [`Metrics::render`] gives the Prometheus text for a `/metrics` route, and
 //! [`RetryCounter`] counts the OpenAI adapter's retries from its log events. With the `otlp`
 //! feature, [`otlp::OtlpTracing`] exports the spans over OTLP (HTTP/protobuf) as the
-//! standard `OTEL_*` variables say.
+//! standard `OTEL_*` variables say, and its [`otlp::RequestSampler`] decides once per request,
+//! before the request's span opens, whether its trace is kept: a request left out then costs
+//! next to nothing (no span of this crate opens inside it).
 //!
 //! ```
 //! use std::sync::Arc;
