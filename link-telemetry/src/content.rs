@@ -6,16 +6,18 @@
 //! when nobody takes it, nothing is copied or serialised.
 
 use link_core::{ChatRequest, ContentPolicy};
-use serde_json::{Value, json};
+use serde::Serialize;
 use tracing::{Level, Span};
 
 use crate::CONTENT_TARGET;
 
-/// The text of one call, kept until the call ends.
+/// The text of one call, kept until the call ends: the instructions and the input already in
+/// the conventions' JSON (serialised straight from the request, with no copy of the text in
+/// between), the reply as it comes.
 #[derive(Debug)]
 pub(crate) struct Transcript {
-    system: Option<String>,
-    input: Vec<Value>,
+    system: String,
+    input: String,
     output: String,
 }
 
@@ -26,12 +28,15 @@ impl Transcript {
         request: &ChatRequest,
         span: &Span,
     ) -> Option<Self> {
-        wanted(policy, span).then(|| Self {
-            system: Some(request.system.clone()),
-            input: (request.messages.iter())
-                .map(|m| message(m.role.as_str(), &m.content, None))
-                .collect(),
-            output: String::new(),
+        wanted(policy, span).then(|| {
+            let input = (request.messages.iter())
+                .map(|m| Message::new(m.role.as_str(), &m.content, None))
+                .collect::<Vec<_>>();
+            Self {
+                system: json(&[Part::text(&request.system)]),
+                input: json(&input),
+                output: String::new(),
+            }
         })
     }
 
@@ -39,8 +44,8 @@ impl Transcript {
     /// its text.
     pub(crate) fn of_extraction(policy: ContentPolicy, request: &str, span: &Span) -> Option<Self> {
         wanted(policy, span).then(|| Self {
-            system: None,
-            input: vec![message("user", request, None)],
+            system: String::new(),
+            input: json(&[Message::new("user", request, None)]),
             output: String::new(),
         })
     }
@@ -53,18 +58,14 @@ impl Transcript {
     /// Emits the event on `span`; `finish_reason` is `None` when the call failed (the reply
     /// so far, if any, is still given).
     pub(crate) fn emit(self, span: &Span, finish_reason: Option<&str>) {
-        let system = (self.system.as_deref())
-            .map(|s| json!([{"type": "text", "content": s}]).to_string())
-            .unwrap_or_default();
-        let input = Value::Array(self.input).to_string();
-        let output = json!([message("assistant", &self.output, finish_reason)]).to_string();
+        let output = json(&[Message::new("assistant", &self.output, finish_reason)]);
         tracing::event!(
             name: "gen_ai.client.inference.operation.details",
             target: CONTENT_TARGET,
             parent: span,
             Level::DEBUG,
-            gen_ai.system_instructions = system,
-            gen_ai.input.messages = input,
+            gen_ai.system_instructions = self.system,
+            gen_ai.input.messages = self.input,
             gen_ai.output.messages = output,
         );
     }
@@ -80,10 +81,43 @@ fn wanted(policy: ContentPolicy, span: &Span) -> bool {
 }
 
 /// One message as the conventions shape it.
-fn message(role: &str, text: &str, finish_reason: Option<&str>) -> Value {
-    let mut message = json!({"role": role, "parts": [{"type": "text", "content": text}]});
-    if let Some(reason) = finish_reason {
-        message["finish_reason"] = json!(reason);
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'a str,
+    parts: [Part<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finish_reason: Option<&'a str>,
+}
+
+impl<'a> Message<'a> {
+    fn new(role: &'a str, text: &'a str, finish_reason: Option<&'a str>) -> Self {
+        let parts = [Part::text(text)];
+        Self {
+            role,
+            parts,
+            finish_reason,
+        }
     }
-    message
+}
+
+/// A part of a message or of the instructions: text only, in Link.
+#[derive(Serialize)]
+struct Part<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    content: &'a str,
+}
+
+impl<'a> Part<'a> {
+    fn text(content: &'a str) -> Self {
+        Self {
+            kind: "text",
+            content,
+        }
+    }
+}
+
+/// `value` as JSON (of borrowed strings and arrays: it cannot fail; empty if it ever did).
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
