@@ -35,6 +35,11 @@ const PROTOCOLS: [&str; 2] = [
     "OTEL_EXPORTER_OTLP_PROTOCOL",
 ];
 
+/// The OpenTelemetry variable `name`, when it is set to something other than blanks.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// Why OTLP export could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("OpenTelemetry export: {0}")]
@@ -53,7 +58,6 @@ impl OtlpTracing {
     /// disables the SDK). `service` is the service name when neither `OTEL_SERVICE_NAME` nor
     /// `OTEL_RESOURCE_ATTRIBUTES` gives one.
     pub fn from_env(service: &str) -> Result<Option<Self>, OtlpError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         if disabled || ENDPOINTS.iter().all(|name| var(name).is_none()) {
             return Ok(None);

@@ -2,9 +2,9 @@
 //! server span opens, by the sampler the `OTEL_TRACES_SAMPLER` variables configure.
 //!
 //! A kept request runs in its server span as before. A request left out runs in a marker
-//! span instead ([`RequestSampler::unsampled_span`]) that no exporter takes: `tracing-opentelemetry`
-//! never builds, enters or closes anything for it, and the decorators open no token, store or
-//! model span inside it (their metrics are recorded either way). Left to the OpenTelemetry
+//! span instead ([`RequestSampler::unsampled_span`]) that no exporter takes:
+//! `tracing-opentelemetry` never builds, enters or closes anything for it, and the decorators
+//! open no token, store or model span inside it (their metrics are recorded either way). Left to the OpenTelemetry
 //! SDK, the decision would come only once the span was built, and every poll of the
 //! request's future would still enter and leave a span that is then thrown away: about 4% of
 //! a chat turn's instructions, against about 1% for the marker (BENCHMARKS.md).
@@ -25,6 +25,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{Filtered, Targets};
 
 use crate::UNSAMPLED_TARGET;
+use crate::otlp::var;
 
 /// Decides, once per request, whether its trace is kept.
 ///
@@ -57,7 +58,6 @@ impl RequestSampler {
     /// does not have, or a ratio that is not a number from 0 to 1, is an error: the SDK would
     /// quietly trace every request instead.
     pub(crate) fn from_env() -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         check(
             var("OTEL_TRACES_SAMPLER").as_deref(),
             var("OTEL_TRACES_SAMPLER_ARG").as_deref(),

@@ -155,8 +155,9 @@ impl Telemetry {
     }
 }
 
-/// The background log writer (waits for room counted in `full`), except on Lambda (a frozen process would hold its lines) or
-/// when the thread cannot be started (then lines are written as they come).
+/// The background log writer (waits for room counted in `full`), except on Lambda (a frozen
+/// process would hold its lines) or when the thread cannot be started (then lines are
+/// written as they come).
 fn background_log(config: &Config, full: Counter) -> Option<LogWriter> {
     #[cfg(feature = "lambda")]
     if config.lambda {
