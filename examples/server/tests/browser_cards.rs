@@ -117,17 +117,15 @@ async fn a_card_dropped_or_picked_starts_a_conversation_and_exports_as_png() {
         .js(PICK, vec![Value::from(json), Value::from("holmes.json")])
         .await;
     wait_title(&browser, "Sherlock Holmes").await;
-    let listed = browser
-        .js(
-            "return [...document.querySelectorAll('#conversations li')].map(li => li.textContent)",
-            vec![],
+    // The list is refreshed after the title changes: wait for both conversations in it.
+    browser
+        .wait_js(
+            "const listed = [...document.querySelectorAll('#conversations li')]
+                .map(li => li.textContent).join('\\n');
+             return listed.includes('Sherlock Holmes') && listed.includes('Captain Whiskers')",
+            "both conversations in the list",
         )
         .await;
-    let listed = listed.to_string();
-    assert!(
-        listed.contains("Sherlock Holmes") && listed.contains("Captain Whiskers"),
-        "{listed}"
-    );
 
     // A file that is no card gets a clear notice.
     browser
