@@ -273,6 +273,15 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
             "the fork's origin",
         )
         .await;
+    // The list is refreshed after the fork opens: wait for the fork at its top, marked current.
+    browser
+        .wait_js(
+            "const first = document.querySelector('#conversations li:first-child .open');
+             return !!first && first.getAttribute('aria-current') === 'true'
+               && first.textContent.includes('Fork')",
+            "the fork first in the list",
+        )
+        .await;
     let fork_id = open_conversation_id(&browser).await;
     assert_ne!(fork_id, id);
     let shown = page_messages(&browser).await;
@@ -280,13 +289,6 @@ async fn the_page_regenerates_switches_versions_edits_and_forks() {
     assert_eq!(
         roles,
         [&json!("assistant"), &json!("user"), &json!("missing")]
-    );
-    assert!(
-        browser
-            .text("#conversations li:first-child .open")
-            .await
-            .contains("Fork"),
-        "the list shows the fork's origin"
     );
     let list = get(&s, &token, "/v1/conversations").await;
     let listed = list["conversations"].as_array().unwrap();
