@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::remembered::memory_block;
 use super::{
     ApproxTokenCounter, MESSAGE_OVERHEAD_TOKENS, OPENING_TURN, PromptBuilder, PromptStyle,
-    TokenCounter,
+    TokenCounter, tokens_against,
 };
 use crate::{
     ChatMessage, ChatModel, ChatRequest, ConversationMemory, Error, GenerationParams, Message,
@@ -160,13 +160,8 @@ impl PromptBuilder {
         loop {
             let request = self.fitted_request(style, persona, &history[start..], system_extra);
             // Most prompts are far from the window: its bound settles them without counting.
-            if fit.counter.count_request_at_most(&request) <= room {
-                return Ok(Fitted {
-                    request,
-                    kept_from: start,
-                });
-            }
-            let used = fit.counter.count_request(&request);
+            let bound = fit.counter.count_request_at_most(&request);
+            let used = tokens_against(room, bound, || fit.counter.count_request(&request));
             if used <= room {
                 return Ok(Fitted {
                     request,

@@ -81,6 +81,13 @@ pub fn bytes_bound_request(request: &ChatRequest) -> usize {
     request_tokens(request, str::len)
 }
 
+/// The tokens something takes, to check against `limit`: its cheap `bound` when that is
+/// within `limit` (what fits by the bound fits, see
+/// [`TokenCounter::count_request_at_most`]), else its `exact` count.
+fn tokens_against(limit: usize, bound: usize, exact: impl FnOnce() -> usize) -> usize {
+    if bound <= limit { bound } else { exact() }
+}
+
 /// The tokens of `request` with each text's taken by `count`: the system prompt and every
 /// turn with [`MESSAGE_OVERHEAD_TOKENS`] each, and [`REPLY_PRIMING_TOKENS`] for the reply.
 fn request_tokens(request: &ChatRequest, count: impl Fn(&str) -> usize) -> usize {

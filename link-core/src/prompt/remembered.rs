@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::{PromptStyle, TokenCounter, neutralize};
+use super::{PromptStyle, TokenCounter, neutralize, tokens_against};
 use crate::ConversationMemory;
 use crate::conversation_memory::keep_end;
 
@@ -41,10 +41,9 @@ pub(super) fn memory_block(
     let mut summary = memory.summary.trim().to_owned();
     loop {
         let block = render(style, &summary, &memory.pinned);
-        if counter.count_at_most(&block) <= share {
-            return block;
-        }
-        let used = counter.count(&block);
+        let used = tokens_against(share, counter.count_at_most(&block), || {
+            counter.count(&block)
+        });
         if used <= share || summary.is_empty() {
             return block;
         }
