@@ -4,10 +4,11 @@
 //! A kept request runs in its server span as before. A request left out runs in a marker
 //! span instead ([`RequestSampler::unsampled_span`]) that no exporter takes:
 //! `tracing-opentelemetry` never builds, enters or closes anything for it, and the decorators
-//! open no token, store or model span inside it (their metrics are recorded either way). Left to the OpenTelemetry
-//! SDK, the decision would come only once the span was built, and every poll of the
-//! request's future would still enter and leave a span that is then thrown away: about 4% of
-//! a chat turn's instructions, against about 1% for the marker (BENCHMARKS.md).
+//! open no token, store or model span inside it (their metrics are recorded either way).
+//! Left to the OpenTelemetry SDK, the decision would come only once the span was built, and
+//! every poll of the request's future would still enter and leave a span that is then thrown
+//! away: about 4% of a chat turn's instructions, against about 1% for the marker
+//! (BENCHMARKS.md).
 //!
 //! The SDK then keeps every server span that has no parent (the request sampler decided it),
 //! keeps a span with a parent in this process if its parent is kept, and asks the configured
@@ -273,7 +274,6 @@ mod tests {
             !decision(&off, Some(&remote), SpanKind::Server),
             "a span with a remote parent is not one the request sampler decided"
         );
-        let on = RequestSampler::with(Box::new(Sampler::AlwaysOn)).sdk_sampler();
         assert!(decision(&on, None, SpanKind::Client));
     }
 }

@@ -9,12 +9,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use prometheus_client::metrics::counter::Counter;
-
 use clap::Args;
 use link::{ContentPolicy, Link, Models, Result, Secrets};
 use link_telemetry::otlp::{OtlpError, OtlpTracing, RequestSampler};
 use link_telemetry::{CONTENT_TARGET, Metrics, PriceTable, RetryCounter};
+use prometheus_client::metrics::counter::Counter;
 use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::prelude::*;

@@ -51,9 +51,7 @@ impl Received {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
 
-impl Received {
     /// The spans received once they stop coming (none for half a second, after the first).
     async fn settled(&self) -> Vec<(String, Span)> {
         self.wait_for(|spans| !spans.is_empty()).await;
